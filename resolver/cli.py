@@ -1,0 +1,228 @@
+"""The ``resolver`` command: argument parsing, text/JSON rendering and exit codes.
+
+Exit codes: 0 success; 1 requests that cannot be resolved on strict repositories; 2 input that
+cannot be read (a bindep line, a profile, an image tree, a repository), as bindep does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .config import ImageTree, load_images, load_profiles, package_name
+from .errors import ResolverError
+from .platforms import DEFAULT_PLATFORM, known_platforms, platform
+from .repos import RepoSet, repo_specs
+from .resolution import ImagePackages, TreeResolver
+
+_CHECKOUT = Path(__file__).resolve().parent.parent
+
+EPILOG = """examples:
+  resolver images
+  resolver packages nova-compute
+  resolver packages keystone --platform rocky-9 --format json
+  resolver why nova-compute lsscsi
+  resolver closure bash coreutils --repos resolver/data/repos/cs9-baseos-osbuild-2022
+  resolver packages nova-api --repos /etc/yum.repos.d/centos.repo
+
+With no --repos the bundled CentOS Stream 9 metadata is used (best effort: it is partly
+inconsistent, so skipped requests are listed). Named repositories are strict unless
+--best-effort is given."""
+
+
+def _default_dir(name: str) -> Path:
+    """``./NAME`` when it exists, else the one in the source checkout."""
+    here = Path.cwd() / name
+    return here if here.is_dir() else _CHECKOUT / name
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--profiles", type=Path, default=None, metavar="DIR",
+                        help="per-project profiles (default: ./profiles or the checkout's)")
+    common.add_argument("--images", type=Path, default=None, metavar="DIR",
+                        help="the image tree (default: ./images or the checkout's)")
+    common.add_argument("--platform", default=DEFAULT_PLATFORM,
+                        help=f"target platform for bindep ({', '.join(known_platforms())}; default {DEFAULT_PLATFORM})")
+    common.add_argument("--repos", action="append", default=[], metavar="R",
+                        help="a .repo file, or a directory holding repodata/ (repeatable; default: bundled CS9)")
+    strictness = common.add_mutually_exclusive_group()
+    strictness.add_argument("--best-effort", dest="strict", action="store_false", default=None,
+                            help="list unresolvable requests and go on")
+    strictness.add_argument("--strict", dest="strict", action="store_true",
+                            help="fail on any unresolvable request (default with --repos)")
+    common.add_argument("--format", choices=("text", "json"), default="text")
+    common.add_argument("--cache-dir", type=Path, default=None, help="download cache (default ~/.cache/resolver)")
+
+    parser = argparse.ArgumentParser(
+        prog="resolver", description="bindep-driven package lists and image plans for RPM service containers.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    packages = sub.add_parser("packages", parents=[common], help="an image's request list, closure and why",
+                              epilog="example: resolver packages nova-compute --format json",
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    packages.add_argument("image")
+    closure = sub.add_parser("closure", parents=[common], help="plain dnf closure of names from empty",
+                             epilog="example: resolver closure bash --repos resolver/data/repos/cs9-baseos-osbuild-2022",
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
+    closure.add_argument("names", nargs="+", metavar="NAME")
+    why = sub.add_parser("why", parents=[common], help="the chain that brings a package into an image",
+                         epilog="example: resolver why nova-compute lsscsi",
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    why.add_argument("image")
+    why.add_argument("package")
+    sub.add_parser("images", parents=[common], help="the image tree, with parents",
+                   epilog="example: resolver images --format json",
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    return parser
+
+
+class _Progress:
+    """Per-image progress on stderr (only when it is a terminal)."""
+
+    def __init__(self) -> None:
+        self._status = None
+        if sys.stderr.isatty():
+            from rich.console import Console
+
+            self._status = Console(stderr=True).status("loading repository metadata")
+            self._status.start()
+
+    def starting(self, image: str) -> None:
+        if self._status:
+            self._status.update(f"resolving {image}")
+
+    def finished(self, image: str) -> None:
+        pass
+
+    def stop(self) -> None:
+        if self._status:
+            self._status.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except ResolverError as error:
+        print(f"resolver: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("resolver: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    tree = load_images(args.images or _default_dir("images"))
+    if args.command == "images":
+        _emit(args, _images_json(tree), _images_text(tree))
+        return 0
+    if args.command == "closure":
+        for name in args.names:
+            package_name(name, "command line")
+    target = platform(args.platform)
+    strict = bool(args.repos) if args.strict is None else args.strict
+    progress = _Progress()
+    try:
+        with RepoSet(repo_specs(args.repos)) as repos:
+            if args.command == "closure":
+                return _closure(args, repos, strict)
+            resolver = TreeResolver(tree, load_profiles(args.profiles or _default_dir("profiles")), target,
+                                    repos, strict, args.cache_dir, progress)
+            if args.command == "packages":
+                result = resolver.image(args.image)
+                progress.stop()
+                _emit(args, result.to_json(), _packages_text(result, resolver))
+            else:
+                lines = resolver.why(args.image, args.package)
+                progress.stop()
+                _emit(args, {"image": args.image, "package": args.package, "chain": lines}, "\n".join(lines))
+    finally:
+        progress.stop()
+    return 0
+
+
+def _closure(args: argparse.Namespace, repos: RepoSet, strict: bool) -> int:
+    resolution = repos.resolve(args.names)
+    data = {
+        "request": list(args.names),
+        "closure": [p.to_json() for p in resolution.closure],
+        "installsize": sum(p.installsize for p in resolution.closure),
+        "unresolved": [{"name": u.name, "problem": u.problem} for u in resolution.unresolved],
+    }
+    lines = [f"{p.name:40} {p.evr:32} {p.arch:8} {p.repo:28} {_size(p.installsize):>10}" for p in resolution.closure]
+    lines.append(f"{len(resolution.closure)} packages, {_size(data['installsize'])} installed")
+    lines += [f"unresolved: {u.name}: {u.problem}" for u in resolution.unresolved]
+    _emit(args, data, "\n".join(lines))
+    return 1 if strict and resolution.unresolved else 0
+
+
+def _emit(args: argparse.Namespace, data: object, text: str) -> None:
+    if args.format == "json":
+        json.dump(data, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(text)
+
+
+def _size(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"
+
+
+def _images_json(tree: ImageTree) -> list[dict]:
+    result = []
+    for name in tree.names():
+        spec = tree.spec(name)
+        result.append({"name": name, "parent": spec.parent, "deployed": spec.deployed,
+                       "projects": {p: list(v) for p, v in spec.projects.items()},
+                       "packages": [e.name for e in spec.packages]})
+    return result
+
+
+def _images_text(tree: ImageTree) -> str:
+    lines = []
+
+    def walk(name: str, depth: int) -> None:
+        spec = tree.spec(name)
+        role = "deployed" if spec.deployed else "intermediate"
+        projects = ", ".join(f"{p}{'[' + ','.join(v) + ']' if v else ''}" for p, v in spec.projects.items())
+        detail = f"  projects: {projects}" if projects else ""
+        lines.append(f"{'  ' * depth}{name} ({role}, parent {spec.parent or '-'}){detail}")
+        for child in tree.children(name):
+            walk(child, depth + 1)
+
+    for root in (n for n in tree.names() if tree.spec(n).parent is None):
+        walk(root, 0)
+    return "\n".join(lines)
+
+
+def _packages_text(result: ImagePackages, resolver: TreeResolver) -> str:
+    repos = ", ".join(spec.repo_id for spec in resolver.repos.specs)
+    lines = [f"{result.image} (parent {result.parent or '-'}) for {result.platform} on {repos}", "",
+             "Request (this layer, minimal: nothing here is pulled in by another request or the parent):"]
+    origins = {r.name: r.origin for r in result.requests}
+    lines += [f"  {name:32} <- {origins[name]}" for name in result.minimal_request] or ["  (nothing new)"]
+    layer_names = {p.name for p in result.layer}
+    lines += ["", f"Closure: {len(result.closure)} packages, {_size(result.installsize)} installed; "
+                  f"this layer {len(result.layer)} packages, {_size(result.layer_installsize)} (marked *)"]
+    for p in result.closure:
+        mark = "*" if p.name in layer_names else " "
+        lines.append(f" {mark}{p.name:38} {p.evr:30} {p.arch:7} {p.repo:27} {_size(p.installsize):>9}")
+    lines += ["", "Build-only (builder stage, never in this image):"]
+    lines += [f"  {r.name:32} <- {r.origin}" for r in result.build_only] or ["  (none)"]
+    lines += ["", "Excluded:"]
+    lines += [f"  {e.name:32} {e.reason} ({e.origin.detail})" for e in result.excluded] or ["  (none)"]
+    lines += ["", "Unresolved (skipped; best effort):" if result.unresolved else "Unresolved: none"]
+    for u in result.unresolved:
+        first = next((line.strip(" -") for line in u.problem.splitlines() if line.strip(" -").startswith(("nothing", "package", "no package"))), u.problem.splitlines()[0])
+        lines.append(f"  {u.name:32} <- {u.origin}")
+        lines.append(f"  {'':32}    {first}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

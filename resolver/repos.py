@@ -1,0 +1,297 @@
+"""The dnf adapter: load repository metadata, resolve requests (libsolv through dnf's Python API),
+answer provides queries. Metadata only: nothing is installed, weak dependencies are off.
+"""
+
+from __future__ import annotations
+
+import configparser
+import gzip
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import dnf
+import dnf.exceptions
+import hawkey
+import networkx as nx
+
+from .errors import RepoError
+
+BUNDLED_REPOS_DIR = Path(str(resources.files("resolver") / "data" / "repos"))
+BUNDLED_REPOS = ("cs9-baseos-osbuild-2022", "cs9-appstream-osbuild-2025")
+#: rpm packages a -devel package's runtime library is never taken from
+_NOT_RUNTIME_SUFFIXES = ("-devel", "-static", "-headers")
+
+
+@dataclass(frozen=True)
+class RepoSpec:
+    """One repository: an id and a baseurl (a local directory holding repodata/ or a URL)."""
+
+    repo_id: str
+    baseurl: str
+
+    @property
+    def local_dir(self) -> Path | None:
+        if self.baseurl.startswith("file://"):
+            return Path(self.baseurl.removeprefix("file://"))
+        return None if "://" in self.baseurl else Path(self.baseurl)
+
+
+@dataclass(frozen=True)
+class PackageInfo:
+    """One resolved RPM."""
+
+    name: str
+    evr: str
+    arch: str
+    repo: str
+    installsize: int
+    checksum: str
+    sourcerpm: str
+
+    @property
+    def nevra(self) -> str:
+        return f"{self.name}-{self.evr}.{self.arch}"
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "evr": self.evr, "arch": self.arch, "repo": self.repo,
+                "installsize": self.installsize}
+
+
+@dataclass(frozen=True)
+class Unresolved:
+    name: str
+    problem: str
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The result of one solve: what was asked, the full installed set, what could not be had."""
+
+    requested: tuple[str, ...]
+    #: each satisfied request and the closure package that satisfies it (pkgconfig -> pkgconf-pkg-config)
+    satisfied_by: tuple[tuple[str, str], ...]
+    closure: tuple[PackageInfo, ...]
+    unresolved: tuple[Unresolved, ...]
+    #: requires graph on the closure: edge a -> b labelled with the requirement b satisfies
+    graph: nx.DiGraph
+
+    def names(self) -> frozenset[str]:
+        return frozenset(p.name for p in self.closure)
+
+
+def repo_specs(arguments: Sequence[str]) -> tuple[RepoSpec, ...]:
+    """``--repos`` values: directories holding repodata/, repodata/ dirs, or .repo files."""
+    if not arguments:
+        return tuple(RepoSpec(name, str(BUNDLED_REPOS_DIR / name)) for name in BUNDLED_REPOS)
+    specs: list[RepoSpec] = []
+    for argument in arguments:
+        path = Path(argument)
+        if path.suffix == ".repo":
+            specs.extend(_repo_file(path))
+        elif path.name == "repodata":
+            specs.append(RepoSpec(path.parent.name or "repo", str(path.parent)))
+        else:
+            specs.append(RepoSpec(path.name or "repo", str(path)))
+    return tuple(specs)
+
+
+def _repo_file(path: Path) -> list[RepoSpec]:
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        with path.open(encoding="utf-8") as stream:
+            parser.read_file(stream)
+    except (OSError, configparser.Error) as error:
+        raise RepoError(f"{path}: cannot read repo file ({error})") from None
+    specs = []
+    for section in parser.sections():
+        if parser.get(section, "enabled", fallback="1").strip() in ("0", "false", "False"):
+            continue
+        baseurl = parser.get(section, "baseurl", fallback="").split()
+        if not baseurl:
+            raise RepoError(f"{path}: [{section}] has no baseurl (metalink/mirrorlist are not read here)")
+        specs.append(RepoSpec(section, baseurl[0]))
+    if not specs:
+        raise RepoError(f"{path}: no enabled repository")
+    return specs
+
+
+def _check_local(spec: RepoSpec) -> None:
+    """Refuse a directory without repodata or with an unreadable primary before dnf sees it."""
+    directory = spec.local_dir
+    if directory is None:
+        return
+    repomd = directory / "repodata" / "repomd.xml"
+    if not repomd.is_file():
+        raise RepoError(f"{directory}: no repodata/repomd.xml here; give a directory made by createrepo_c")
+    text = repomd.read_text(encoding="utf-8", errors="replace")
+    start = text.find('<data type="primary">')
+    href_at = text.find('href="', start)
+    if start < 0 or href_at < 0:
+        raise RepoError(f"{repomd}: names no primary metadata")
+    primary = directory / text[href_at + 6:text.index('"', href_at + 6)]
+    if not primary.is_file():
+        raise RepoError(f"{repomd}: its primary {primary.name} is missing")
+    if primary.suffix == ".gz":
+        try:
+            with gzip.open(primary) as stream:
+                while stream.read(1 << 20):
+                    pass
+        except (OSError, EOFError) as error:
+            raise RepoError(f"{primary}: corrupt primary metadata ({error}); regenerate it with createrepo_c") from None
+
+
+class RepoSet:
+    """Loaded metadata of a set of repositories and the solves made on it."""
+
+    def __init__(self, specs: Sequence[RepoSpec], arch: str = "x86_64", releasever: str = "9"):
+        self.specs = tuple(specs)
+        for spec in self.specs:
+            _check_local(spec)
+        self._workdir = tempfile.TemporaryDirectory(prefix="resolver-dnf-")
+        base = dnf.Base()
+        conf = base.conf
+        # Substitutions before add_new_repo, or libdnf raises a SWIG TypeError.
+        conf.substitutions["releasever"] = releasever
+        conf.substitutions["basearch"] = arch
+        conf.arch = arch
+        conf.install_weak_deps = False
+        conf.cachedir = str(Path(self._workdir.name) / "cache")
+        conf.installroot = str(Path(self._workdir.name) / "root")
+        conf.reposdir = []
+        conf.logdir = str(Path(self._workdir.name) / "log")
+        Path(conf.logdir).mkdir()
+        for spec in self.specs:
+            url = spec.baseurl if "://" in spec.baseurl else f"file://{Path(spec.baseurl).resolve()}"
+            base.repos.add_new_repo(spec.repo_id, conf, baseurl=[url], skip_if_unavailable=False)
+        try:
+            base.fill_sack(load_system_repo=False)
+        except dnf.exceptions.RepoError as error:
+            raise RepoError(f"cannot load repository metadata: {error}") from None
+        self._base = base
+        self._sack = base.sack
+
+    @property
+    def package_count(self) -> int:
+        return len(self._sack.query().available())
+
+    def close(self) -> None:
+        self._base.close()
+        self._workdir.cleanup()
+
+    def __enter__(self) -> RepoSet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- solving -------------------------------------------------------------------------------
+
+    def resolve(self, requests: Sequence[str], pinned: Iterable[PackageInfo] = ()) -> Resolution:
+        """Resolve names on top of pinned packages (a parent image's set, kept exactly).
+
+        Requests that cannot be satisfied are skipped and reported with libsolv's problem text;
+        callers decide whether that is an error."""
+        pinned_pkgs = [self._package(p) for p in pinned]
+        requests = tuple(dict.fromkeys(requests))
+        missing = {name: f"no package provides {name!r} in the enabled repositories"
+                   for name in requests if not self._query_spec(name)}
+        wanted = [n for n in requests if n not in missing]
+        installed = self._solve(pinned_pkgs, wanted, strict=False)
+        result_query = self._sack.query().filterm(pkg=installed)
+        problems = dict(missing)
+        satisfied_by = []
+        for name in wanted:
+            matching = result_query.intersection(self._query_spec(name))
+            if matching:
+                satisfied_by.append((name, matching[0].name))
+            else:
+                problems[name] = self._problem(pinned_pkgs, name)
+        closure = tuple(sorted((_info(p) for p in installed), key=lambda p: (p.name, p.arch)))
+        unresolved = tuple(Unresolved(n, problems[n]) for n in requests if n in problems)
+        return Resolution(requests, tuple(satisfied_by), closure, unresolved, self._requires_graph(installed))
+
+    def _solve(self, pinned: Sequence, names: Sequence[str], strict: bool) -> list:
+        base = self._base
+        base.reset(goal=True)
+        for pkg in pinned:
+            base.package_install(pkg, strict=True)
+        for name in names:
+            base.install(name, strict=strict)
+        base.resolve(allow_erasing=False)
+        return list(set(base.transaction.install_set) | set(pinned))
+
+    def _problem(self, pinned: Sequence, name: str) -> str:
+        """libsolv's explanation for one request, solved alone on top of the pins."""
+        try:
+            self._solve(pinned, [name], strict=True)
+        except dnf.exceptions.Error as error:
+            return str(error).strip()
+        return f"{name!r} resolves alone but conflicts with the other requests of this image"
+
+    def _query_spec(self, spec: str):
+        return dnf.subject.Subject(spec).get_best_query(self._sack, with_provides=True,
+                                                        with_filenames=True).available()
+
+    def _package(self, info: PackageInfo):
+        found = self._sack.query().available().filter(name=info.name, evr=info.evr, arch=info.arch)
+        if not found:
+            raise RepoError(f"{info.nevra} is not in the enabled repositories")
+        return found[0]
+
+    def _requires_graph(self, installed: Sequence) -> nx.DiGraph:
+        graph: nx.DiGraph = nx.DiGraph()
+        in_set = self._sack.query().filterm(pkg=list(installed))
+        for pkg in installed:
+            graph.add_node(pkg.name)
+        for pkg in installed:
+            for requirement in pkg.requires:
+                text = str(requirement)
+                if text.startswith("rpmlib("):
+                    continue
+                providers = in_set.filter(provides=requirement)
+                if not providers and text.startswith("/"):
+                    providers = in_set.filter(file=text)
+                for provider in providers:
+                    if provider.name != pkg.name and not graph.has_edge(pkg.name, provider.name):
+                        graph.add_edge(pkg.name, provider.name, requires=text)
+        return graph
+
+    # ---- queries -------------------------------------------------------------------------------
+
+    def runtime_libraries_of(self, devel: str) -> list[tuple[str, str]]:
+        """Non-devel packages of the same source RPM that a -devel package requires.
+
+        Returns (name, source rpm) pairs: libpq-devel -> libpq, openldap-devel -> openldap."""
+        candidates = self._query_spec(devel).latest()
+        if not candidates:
+            return []
+        pkg = candidates[0]
+        source = pkg.sourcerpm
+        found: dict[str, str] = {}
+        for requirement in pkg.requires:
+            for provider in self._sack.query().available().filter(provides=requirement).latest():
+                if (provider.sourcerpm == source and provider.name != pkg.name
+                        and not provider.name.endswith(_NOT_RUNTIME_SUFFIXES)):
+                    found.setdefault(provider.name, source)
+        return sorted(found.items())
+
+    def providers_of(self, capability: str) -> list[str]:
+        """Names of packages that provide a capability (a soname such as ``libfoo.so.1()(64bit)``)."""
+        query = self._sack.query().available().filter(provides=capability)
+        return sorted({p.name for p in query})
+
+    def names_providing(self, spec: str) -> list[str]:
+        """Names dnf would consider for ``dnf install SPEC`` (by name, provide or file)."""
+        return sorted({p.name for p in self._query_spec(spec)})
+
+
+def _info(pkg) -> PackageInfo:
+    checksum_type, checksum = pkg.chksum if pkg.chksum else (None, b"")
+    kind = hawkey.chksum_name(checksum_type) if checksum_type is not None else "none"
+    digest = checksum.hex() if isinstance(checksum, bytes) else str(checksum)
+    return PackageInfo(pkg.name, pkg.evr, pkg.arch, pkg.reponame, int(pkg.installsize),
+                       f"{kind}:{digest}", pkg.sourcerpm or "")
+

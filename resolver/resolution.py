@@ -1,0 +1,228 @@
+"""Per-image package sets: each image's selection resolved on top of its parent's resolved set.
+
+``TreeResolver`` is the one place that joins the stages: profiles and images (config), bindep
+files (sources), what each image asks for (selection) and the dnf adapter (repos). Results are
+plain frozen dataclasses; progress goes to a reporter, never to the terminal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import networkx as nx
+
+from .bindepfile import BindepFile
+from .config import ImageTree, Profiles
+from .errors import InputError, UnresolvableError
+from .platforms import Platform
+from .repos import PackageInfo, RepoSet, Resolution
+from .selection import Exclusion, Origin, Request, Selection, select_extras, select_project
+from .sources import read_bindep
+
+
+class Reporter(Protocol):
+    """Progress of long work (the CLI draws it; tests may record it)."""
+
+    def starting(self, image: str) -> None: ...
+
+    def finished(self, image: str) -> None: ...
+
+
+class SilentReporter:
+    def starting(self, image: str) -> None:
+        pass
+
+    def finished(self, image: str) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class UnresolvedRequest:
+    name: str
+    problem: str
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class ImagePackages:
+    """What one image contains and why."""
+
+    image: str
+    platform: str
+    parent: str | None
+    requests: tuple[Request, ...]
+    #: names of this layer's request list: no name another requested name already pulls in
+    minimal_request: tuple[str, ...]
+    closure: tuple[PackageInfo, ...]
+    layer: tuple[PackageInfo, ...]
+    build_only: tuple[Request, ...]
+    excluded: tuple[Exclusion, ...]
+    unresolved: tuple[UnresolvedRequest, ...]
+    graph: nx.DiGraph = field(compare=False, repr=False)
+    satisfied_by: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def installsize(self) -> int:
+        return sum(p.installsize for p in self.closure)
+
+    @property
+    def layer_installsize(self) -> int:
+        return sum(p.installsize for p in self.layer)
+
+    def package(self, name: str) -> PackageInfo | None:
+        return next((p for p in self.closure if p.name == name), None)
+
+    def to_json(self) -> dict:
+        return {
+            "image": self.image,
+            "platform": self.platform,
+            "parent": self.parent,
+            "request": list(self.minimal_request),
+            "requests": [{"name": r.name, "origin": str(r.origin)} for r in self.requests],
+            "closure": [p.to_json() for p in self.closure],
+            "layer": [p.name for p in self.layer],
+            "installsize": self.installsize,
+            "layer_installsize": self.layer_installsize,
+            "build_only": [r.name for r in self.build_only],
+            "excluded": [{"name": e.name, "reason": e.reason, "origin": e.origin.detail} for e in self.excluded],
+            "unresolved": [{"name": u.name, "problem": u.problem, "origin": str(u.origin)} for u in self.unresolved],
+        }
+
+
+class TreeResolver:
+    """Resolves images of a tree for one target platform on one repository set."""
+
+    def __init__(self, tree: ImageTree, profiles: Profiles, target: Platform, repos: RepoSet,
+                 strict: bool, cache_dir: Path | None = None, reporter: Reporter | None = None):
+        self.tree = tree
+        self.profiles = profiles
+        self.target = target
+        self.repos = repos
+        self.strict = strict
+        self.cache_dir = cache_dir
+        self.reporter = reporter or SilentReporter()
+        self._bindep: dict[str, BindepFile] = {}
+        self._images: dict[str, ImagePackages] = {}
+
+    def bindep_of(self, project: str, where: str = "") -> BindepFile:
+        if project not in self._bindep:
+            profile = self.profiles.project(project, where)
+            self._bindep[project] = read_bindep(profile.source, self.cache_dir)
+        return self._bindep[project]
+
+    def selection_of(self, image: str) -> Selection:
+        spec = self.tree.spec(image)
+        selection = select_extras(image, spec.packages, spec.where)
+        for project, chosen in spec.projects.items():
+            profile = self.profiles.project(project, spec.where)
+            selection = selection.merged(select_project(
+                profile, self.bindep_of(project, spec.where), self.target, chosen,
+                self.profiles.defaults, spec.where))
+        return selection
+
+    def image(self, name: str) -> ImagePackages:
+        """An image's packages, resolving its ancestors first (each once per resolver)."""
+        if name in self._images:
+            return self._images[name]
+        spec = self.tree.spec(name)
+        parent = self.image(spec.parent) if spec.parent else None
+        self.reporter.starting(name)
+        selection = self.selection_of(name)
+        requests = list(selection.runtime) + self._runtime_libraries(selection.build_only)
+        requests = list({r.name: r for r in reversed(requests)}.values())[::-1]
+        resolution = self.repos.resolve([r.name for r in requests], parent.closure if parent else ())
+        origins = {r.name: r.origin for r in requests}
+        unresolved = tuple(UnresolvedRequest(u.name, u.problem, origins[u.name]) for u in resolution.unresolved)
+        if unresolved and self.strict:
+            raise UnresolvableError(_unresolved_message(name, unresolved))
+        parent_names = {p.name for p in parent.closure} if parent else set()
+        result = ImagePackages(
+            image=name,
+            platform=self.target.name,
+            parent=spec.parent,
+            requests=tuple(requests),
+            minimal_request=_minimal_request(resolution, parent_names),
+            closure=resolution.closure,
+            layer=tuple(p for p in resolution.closure if p.name not in parent_names),
+            build_only=selection.build_only,
+            excluded=selection.excluded,
+            unresolved=unresolved,
+            graph=resolution.graph,
+            satisfied_by=resolution.satisfied_by,
+        )
+        self._images[name] = result
+        self.reporter.finished(name)
+        return result
+
+    def _runtime_libraries(self, build_only: Sequence[Request]) -> list[Request]:
+        """A build-only -devel leaves its runtime library behind: what is compiled against
+        libpq-devel links to libpq at run time."""
+        kept = []
+        for request in build_only:
+            if not request.name.endswith("-devel"):
+                continue
+            for library, source_rpm in self.repos.runtime_libraries_of(request.name):
+                kept.append(Request(library, Origin(
+                    "runtime-library", request.origin.detail, request.origin.project, request.origin.profile,
+                    f"runtime library of build-only {request.name} (same source RPM {source_rpm})")))
+        return kept
+
+    def why(self, image: str, package: str) -> list[str]:
+        """Lines explaining how PACKAGE enters IMAGE: the request and the Requires chain."""
+        result = self.image(image)
+        if result.package(package) is None:
+            raise InputError(f"{package!r} is not in image {image}; `resolver packages {image}` lists what is")
+        if result.parent and self.image(result.parent).package(package) is not None:
+            return [f"{package} is inherited from the parent image {result.parent}",
+                    *self.why(result.parent, package)]
+        answers = {package_name: request for request, package_name in reversed(result.satisfied_by)}
+        best: list[str] | None = None
+        for start in answers:
+            try:
+                path = nx.shortest_path(result.graph, start, package)
+            except nx.NetworkXNoPath:
+                continue
+            if best is None or len(path) < len(best):
+                best = path
+        if best is None:
+            return [f"{package} is in {image}'s layer but no Requires chain from a request reaches it "
+                    "(pulled in by a rich or file dependency the graph does not model)"]
+        request = next(r for r in result.requests if r.name == answers[best[0]])
+        asked = request.name if request.name == best[0] else f"{request.name} (provided by {best[0]})"
+        lines = [f"{package} is in {image}'s own layer",
+                 f"requested: {asked} <- {request.origin}"]
+        for before, after in zip(best, best[1:]):
+            lines.append(f"  {before} requires {result.graph.edges[before, after]['requires']} -> {after}")
+        return lines
+
+
+def _minimal_request(resolution: Resolution, parent_names: set[str]) -> tuple[str, ...]:
+    """Requested names whose package neither the parent nor another request already pulls in.
+
+    When requests pull each other in (a cycle) or name the same package, the first one stays."""
+    graph = resolution.graph
+    order = [(request, package) for request, package in resolution.satisfied_by if package not in parent_names]
+    reach = {package: nx.descendants(graph, package) for _, package in order}
+    kept = []
+    for index, (request, package) in enumerate(order):
+        pulled_in = any(
+            other != package and package in reach[other] and not (other in reach[package] and index < position)
+            or (other == package and position < index)
+            for position, (_, other) in enumerate(order) if position != index
+        )
+        if not pulled_in:
+            kept.append(request)
+    return tuple(kept)
+
+
+def _unresolved_message(image: str, unresolved: Sequence[UnresolvedRequest]) -> str:
+    lines = [f"{len(unresolved)} request(s) of image {image} cannot be resolved "
+             "(use --best-effort to list them and go on):"]
+    for item in unresolved:
+        lines.append(f"  {item.name} <- {item.origin}")
+        lines.extend(f"      {line}" for line in item.problem.splitlines()[:6])
+    return "\n".join(lines)
+

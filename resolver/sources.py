@@ -1,0 +1,176 @@
+"""Where a project's bindep.txt comes from: a path, a PyPI sdist at a pinned version, an sdist
+file or URL, or a git repository at a ref. Downloads land in a cache and are reused offline.
+
+Source strings (as written in ``profiles/*.yaml`` or on the command line):
+
+- ``path:upstream/nova.txt`` or a plain path: a file, relative to the profile that names it;
+- ``pypi:nova==31.0.0``: the sdist of that release, found through PyPI's JSON API;
+- ``sdist:/tmp/nova-31.0.0.tar.gz`` or ``sdist:https://.../nova-31.0.0.tar.gz``;
+- ``git:https://opendev.org/openstack/nova@<ref>`` (the ref is required: builds are pinned).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from .bindepfile import BindepFile, parse_bindep
+from .errors import SourceError
+
+PYPI_JSON_URL = os.environ.get("RESOLVER_PYPI_URL", "https://pypi.org/pypi")
+_KINDS = ("path", "pypi", "sdist", "git")
+_PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[A-Za-z0-9.+!_-]+)$")
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "resolver"
+
+
+@dataclass(frozen=True)
+class Source:
+    """A parsed source string."""
+
+    kind: str
+    target: str
+
+    @classmethod
+    def parse(cls, text: str, relative_to: Path | None = None) -> Source:
+        kind, sep, target = text.partition(":")
+        if not sep or kind not in _KINDS or (kind == "path" and not target):
+            kind, target = "path", text
+        if kind == "path" and relative_to is not None and not Path(target).is_absolute():
+            target = str(relative_to / target)
+        if kind == "pypi" and not _PIN.match(target):
+            raise SourceError(f"source {text!r}: write a pinned release, e.g. pypi:nova==31.0.0")
+        if kind == "git" and "@" not in target.rpartition("/")[2]:
+            raise SourceError(f"source {text!r}: name a ref, e.g. git:https://opendev.org/openstack/nova@master")
+        return cls(kind, target)
+
+    def __str__(self) -> str:
+        return self.target if self.kind == "path" else f"{self.kind}:{self.target}"
+
+
+def read_bindep(source: Source, cache_dir: Path | None = None) -> BindepFile:
+    """Fetch (or reuse from the cache) and parse the bindep.txt a source names."""
+    cache = cache_dir or default_cache_dir()
+    if source.kind == "path":
+        path = Path(source.target)
+        try:
+            return parse_bindep(path.read_text(encoding="utf-8"), str(path))
+        except OSError as error:
+            raise SourceError(f"{path}: cannot read bindep file ({error.strerror})") from None
+    if source.kind == "pypi":
+        match = _PIN.match(source.target)
+        assert match  # checked by Source.parse
+        archive = _pypi_sdist(match["name"], match["version"], cache / "sdists")
+    elif source.kind == "sdist":
+        archive = _fetch_file(source.target, cache / "sdists")
+    else:
+        url, _, ref = source.target.rpartition("@")
+        return parse_bindep(_git_show(url, ref, cache / "git"), f"{source}:bindep.txt")
+    return parse_bindep(_bindep_from_sdist(archive), f"{archive.name}:bindep.txt")
+
+
+def _download(url: str, into: Path, sha256: str | None = None) -> Path:
+    """Download once into the cache; atomic so an interrupted download is never reused."""
+    target = into / url.rstrip("/").rpartition("/")[2]
+    if target.exists():
+        return target
+    into.mkdir(parents=True, exist_ok=True)
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, tempfile.NamedTemporaryFile(
+            dir=into, delete=False
+        ) as partial:
+            shutil.copyfileobj(response, partial)
+    except (urllib.error.URLError, OSError) as error:
+        raise SourceError(f"cannot download {url}: {error}; a cached copy would be used offline") from None
+    if sha256 and hashlib.sha256(Path(partial.name).read_bytes()).hexdigest() != sha256:
+        os.unlink(partial.name)
+        raise SourceError(f"{url}: sha256 does not match the index; not cached")
+    os.replace(partial.name, target)
+    return target
+
+
+def _fetch_file(location: str, into: Path) -> Path:
+    if re.match(r"^[a-z]+://", location):
+        return _download(location, into)
+    path = Path(location)
+    if not path.is_file():
+        raise SourceError(f"{location}: no such sdist file")
+    return path
+
+
+def _pypi_sdist(name: str, version: str, into: Path) -> Path:
+    for cached in into.glob("*.tar.gz") if into.is_dir() else ():
+        if _sdist_matches(cached.name, name, version):
+            return cached
+    url = f"{PYPI_JSON_URL}/{name}/{version}/json"
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            release = json.load(response)
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        raise SourceError(f"cannot look up {name}=={version} at {url}: {error}") from None
+    sdists = [u for u in release.get("urls", []) if u.get("packagetype") == "sdist"]
+    if not sdists:
+        raise SourceError(f"{name}=={version} has no sdist on the index; use a git: or path: source")
+    chosen = sdists[0]
+    return _download(chosen["url"], into, chosen.get("digests", {}).get("sha256"))
+
+
+def _sdist_matches(filename: str, name: str, version: str) -> bool:
+    normal = re.sub(r"[-_.]+", "_", name).lower()
+    stem = filename.removesuffix(".tar.gz")
+    return re.sub(r"[-_.]+", "_", stem).lower() == f"{normal}_{version.replace('.', '_')}".lower()
+
+
+def _bindep_from_sdist(archive: Path) -> str:
+    """The top-level bindep.txt of an sdist (``<name>-<version>/bindep.txt``)."""
+    try:
+        with tarfile.open(archive) as tar:
+            for member in tar.getmembers():
+                parts = member.name.split("/")
+                if len(parts) == 2 and parts[1] == "bindep.txt" and member.isfile():
+                    stream = tar.extractfile(member)
+                    assert stream is not None
+                    return stream.read().decode("utf-8")
+    except (tarfile.TarError, OSError) as error:
+        raise SourceError(f"{archive}: not a readable sdist ({error})") from None
+    raise SourceError(f"{archive}: the sdist has no top-level bindep.txt")
+
+
+def _git_show(url: str, ref: str, into: Path) -> str:
+    """bindep.txt at ``ref`` from a bare clone kept in the cache; fetches only when the ref is missing."""
+    clone = into / hashlib.sha256(url.encode()).hexdigest()[:16]
+    if not clone.exists():
+        into.mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(dir=into))
+        _git(["clone", "--quiet", "--bare", url, str(partial)], url)
+        os.replace(partial, clone)
+    show = ["-C", str(clone), "show", f"{ref}:bindep.txt"]
+    try:
+        return _git(show, url)
+    except SourceError:
+        _git(["-C", str(clone), "fetch", "--quiet", "origin", "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"], url)
+        return _git(show, url)
+
+
+def _git(args: list[str], url: str) -> str:
+    try:
+        done = subprocess.run(["git", *args], capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise SourceError("git is not installed; install git or use a path: or pypi: source") from None
+    if done.returncode != 0:
+        verb = next(a for a in args if a in ("clone", "show", "fetch"))
+        raise SourceError(f"git {verb} of {url} failed: {done.stderr.strip()}")
+    return done.stdout

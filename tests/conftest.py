@@ -1,0 +1,48 @@
+"""Shared fixtures. Everything here is real: the bundled CentOS Stream 9 metadata (copied from
+../shared/data/repos with its SOURCES.txt), the upstream bindep files in profiles/upstream
+(with their SOURCES.txt), dnf's Python API, bindep's parser."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from resolver.config import load_images, load_profiles
+from resolver.platforms import platform
+from resolver.repos import BUNDLED_REPOS_DIR, RepoSet, repo_specs
+from resolver.resolution import TreeResolver
+
+ROOT = Path(__file__).resolve().parent.parent
+UPSTREAM = ROOT / "profiles" / "upstream"
+BASEOS_2022 = BUNDLED_REPOS_DIR / "cs9-baseos-osbuild-2022"
+ZSTD_REPO = ROOT / "tests" / "data" / "repos" / "osbuild-custom-pkg-with-no-deps-2024"
+
+
+@pytest.fixture(scope="session")
+def bundled_repos():
+    with RepoSet(repo_specs([])) as repos:
+        yield repos
+
+
+@pytest.fixture(scope="session")
+def baseos_repos():
+    with RepoSet(repo_specs([str(BASEOS_2022)])) as repos:
+        yield repos
+
+
+@pytest.fixture(scope="session")
+def tree_resolver(bundled_repos):
+    """The shipped tree on the bundled metadata, best effort, as `resolver packages` runs it."""
+    return TreeResolver(load_images(ROOT / "images"), load_profiles(ROOT / "profiles"),
+                        platform("centos-9"), bundled_repos, strict=False)
+
+
+def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """The real command line, as a user runs it."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "resolver", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)

@@ -1,0 +1,54 @@
+import pytest
+
+from resolver.bindepfile import parse_bindep
+from resolver.errors import BindepParseError
+from resolver.platforms import platform
+
+from .conftest import UPSTREAM
+
+
+def _line_of(path, text):
+    lines = path.read_text().splitlines()
+    return next(i for i, line in enumerate(lines, 1) if line.split(" ")[0] == text)
+
+
+def test_rules_keep_their_line_numbers():
+    path = UPSTREAM / "nova.txt"
+    bindep = parse_bindep(path.read_text(), str(path))
+    lsscsi = next(r for r in bindep.rules if r.name == "lsscsi")
+    assert lsscsi.line == _line_of(path, "lsscsi")
+
+
+def test_active_rules_follow_bindep_for_the_target_not_the_host():
+    path = UPSTREAM / "nova.txt"
+    bindep = parse_bindep(path.read_text(), str(path))
+    names = {r.name for r in bindep.active(platform("centos-9").profiles)}
+    # nova's default profile on an rpm/redhat host: the test DB servers, no dpkg names, no test-only gcc
+    assert {"mariadb-server", "postgresql-server", "openssh-clients", "lsscsi"} <= names
+    assert not names & {"openssh-client", "mysql-server", "gcc", "libffi-dev"}
+    with_test = {r.name for r in bindep.active([*platform("centos-9").profiles, "test"])}
+    assert {"gcc", "python3-devel"} <= with_test
+
+
+def test_duplicate_lines_each_map_to_their_own_line():
+    # ironic's bindep.txt lists "socat [default]" twice
+    path = UPSTREAM / "ironic.txt"
+    bindep = parse_bindep(path.read_text(), str(path))
+    socat = [r.line for r in bindep.active(["default"]) if r.name == "socat"]
+    written = [i for i, line in enumerate(path.read_text().splitlines(), 1) if line.startswith("socat ")]
+    assert socat == written and len(written) == 2
+
+
+def test_malformed_line_names_file_and_line(tmp_path):
+    text = "gcc [platform:rpm]\n# a comment\nlibffi-devel [platform:rpm\nopenssl\n"
+    with pytest.raises(BindepParseError) as error:
+        parse_bindep(text, "bindep.txt")
+    assert error.value.line == 3
+    assert str(error.value).startswith("bindep.txt:3: ")
+
+
+@pytest.mark.parametrize("evil", ["foo;rm -rf /", "foo$(reboot)", "foo`id`", "foo|cat", "foo&&true"])
+def test_shell_metacharacters_never_leave_the_parser(evil):
+    with pytest.raises(BindepParseError) as error:
+        parse_bindep(f"bash\n{evil}\n", "evil.txt")
+    assert error.value.line == 2

@@ -1,0 +1,97 @@
+import shutil
+import subprocess
+
+import pytest
+
+from resolver.errors import RepoError
+from resolver.repos import RepoSet, repo_specs
+
+from .conftest import BASEOS_2022, ZSTD_REPO
+
+
+def dnf_cli_closure(names, repo_dir, tmp_path):
+    """What the dnf command line would install into an empty root (weak deps off)."""
+    done = subprocess.run(
+        ["dnf", f"--installroot={tmp_path / 'root'}", "--releasever=9", "--forcearch=x86_64",
+         "--setopt=reposdir=/nonexistent", "--setopt=install_weak_deps=False",
+         f"--setopt=cachedir={tmp_path / 'cache'}", f"--repofrompath=r,{repo_dir}", "--repo=r",
+         "--nogpgcheck", "--assumeno", "install", *names],
+        capture_output=True, text=True, env={"LC_ALL": "C", "PATH": "/usr/bin:/bin"})
+    table = done.stdout.split("Installing:", 1)[1].split("Transaction Summary", 1)[0]
+    tokens = [t for line in table.splitlines() if not line.startswith(("Installing", "=")) for t in line.split()]
+    # rows are: name arch version repo size unit (long names wrap; the token stream does not care)
+    return {(tokens[i], tokens[i + 2], tokens[i + 1]) for i in range(0, len(tokens), 6)}
+
+
+@pytest.mark.skipif(shutil.which("dnf") is None, reason="the dnf command line is not installed")
+@pytest.mark.parametrize("names", [["bash"], ["openssh-clients", "lsscsi"], ["sudo", "procps-ng", "python3"],
+                                   ["systemd"], ["device-mapper-multipath", "curl", "tar"]])
+def test_closure_matches_the_dnf_command_line(names, baseos_repos, tmp_path):
+    ours = {(p.name, p.evr, p.arch) for p in baseos_repos.resolve(names).closure}
+    expected = dnf_cli_closure(names, BASEOS_2022, tmp_path)
+    assert ours == expected
+
+
+def test_requires_graph_edges_are_real_requirements(baseos_repos):
+    resolution = baseos_repos.resolve(["openssh-clients"])
+    graph = resolution.graph
+    assert set(graph) == {p.name for p in resolution.closure}
+    assert graph.has_edge("openssh-clients", "openssh")
+    label = graph.edges["openssh", "glibc"]["requires"]
+    assert "glibc" in baseos_repos.providers_of(label)
+
+
+def test_unknown_name_is_reported_not_dropped(baseos_repos):
+    resolution = baseos_repos.resolve(["bash", "no-such-package"])
+    assert [u.name for u in resolution.unresolved] == ["no-such-package"]
+    assert "bash" in resolution.names()
+
+
+def test_unsatisfiable_request_carries_libsolvs_problem(bundled_repos):
+    resolution = bundled_repos.resolve(["libvirt-client", "lsscsi"])
+    (problem,) = resolution.unresolved
+    assert problem.name == "libvirt-client"
+    assert "nothing provides" in problem.problem or "none of the providers" in problem.problem
+    assert "lsscsi" in resolution.names()
+
+
+def test_pinned_parent_packages_are_kept_exactly(bundled_repos):
+    parent = bundled_repos.resolve(["python3"]).closure
+    child = bundled_repos.resolve(["sudo"], pinned=parent)
+    assert set(parent) <= set(child.closure)
+
+
+def test_runtime_library_of_a_devel_package(bundled_repos):
+    assert dict(bundled_repos.runtime_libraries_of("libpq-devel")).keys() == {"libpq"}
+    assert "libxslt" in dict(bundled_repos.runtime_libraries_of("libxslt-devel"))
+
+
+def test_zstd_compressed_metadata_loads():
+    with RepoSet(repo_specs([str(ZSTD_REPO)])) as repos:
+        assert [p.name for p in repos.resolve(["pkg-with-no-deps"]).closure] == ["pkg-with-no-deps"]
+
+
+def test_directory_without_repodata_is_a_clear_error(tmp_path):
+    with pytest.raises(RepoError, match="no repodata/repomd.xml"):
+        RepoSet(repo_specs([str(tmp_path)]))
+
+
+def test_corrupt_primary_is_a_clear_error(tmp_path):
+    copy = tmp_path / "baseos"
+    shutil.copytree(BASEOS_2022, copy)
+    primary = next((copy / "repodata").glob("*-primary.xml.gz"))
+    data = primary.read_bytes()
+    primary.chmod(0o644)
+    primary.write_bytes(data[: len(data) // 2])
+    with pytest.raises(RepoError, match="corrupt primary"):
+        RepoSet(repo_specs([str(copy)]))
+
+
+def test_repo_file_is_read(tmp_path):
+    repo_file = tmp_path / "cs9.repo"
+    repo_file.write_text(f"[baseos]\nname=BaseOS\nbaseurl=file://{BASEOS_2022}\nenabled=1\n"
+                         "[disabled]\nbaseurl=file:///nowhere\nenabled=0\n")
+    specs = repo_specs([str(repo_file)])
+    assert [s.repo_id for s in specs] == ["baseos"]
+    with RepoSet(specs) as repos:
+        assert "bash" in repos.resolve(["bash"]).names()
