@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,8 +35,7 @@ inconsistent, so skipped requests are listed). Named repositories are strict unl
 
 def _default_dir(name: str) -> Path:
     """``./NAME`` when it exists, else the one in the source checkout."""
-    here = Path.cwd() / name
-    return here if here.is_dir() else _CHECKOUT / name
+    return Path(name) if Path(name).is_dir() else _CHECKOUT / name
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     packages.add_argument("image")
     closure = sub.add_parser("closure", parents=[common], help="plain dnf closure of names from empty",
-                             epilog="example: resolver closure bash --repos resolver/data/repos/cs9-baseos-osbuild-2022",
+                             epilog="example: resolver closure bash --repos DIR_WITH_REPODATA",
                              formatter_class=argparse.RawDescriptionHelpFormatter)
     closure.add_argument("names", nargs="+", metavar="NAME")
     why = sub.add_parser("why", parents=[common], help="the chain that brings a package into an image",
@@ -218,10 +216,15 @@ def _packages_text(result: ImagePackages, resolver: TreeResolver) -> str:
     lines += [f"  {e.name:32} {e.reason} ({e.origin.detail})" for e in result.excluded] or ["  (none)"]
     lines += ["", "Unresolved (skipped; best effort):" if result.unresolved else "Unresolved: none"]
     for u in result.unresolved:
-        first = next((line.strip(" -") for line in u.problem.splitlines() if line.strip(" -").startswith(("nothing", "package", "no package"))), u.problem.splitlines()[0])
         lines.append(f"  {u.name:32} <- {u.origin}")
-        lines.append(f"  {'':32}    {first}")
+        lines.append(f"  {'':32}    {_first_cause(u.problem)}")
     return "\n".join(lines)
+
+
+def _first_cause(problem: str) -> str:
+    """The first line of libsolv's text that names a package (skips 'Problem: conflicting requests')."""
+    causes = [line.strip(" -") for line in problem.splitlines()]
+    return next((c for c in causes if c.startswith(("nothing", "package", "no package"))), causes[0])
 
 
 if __name__ == "__main__":  # pragma: no cover

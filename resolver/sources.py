@@ -161,7 +161,8 @@ def _git_show(url: str, ref: str, into: Path) -> str:
     try:
         return _git(show, url)
     except SourceError:
-        _git(["-C", str(clone), "fetch", "--quiet", "origin", "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"], url)
+        refspecs = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"]
+        _git(["-C", str(clone), "fetch", "--quiet", "origin", *refspecs], url)
         return _git(show, url)
 
 

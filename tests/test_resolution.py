@@ -1,0 +1,92 @@
+"""The shipped tree on the bundled CentOS Stream 9 metadata, as `resolver packages` sees it."""
+
+import networkx as nx
+import pytest
+
+from resolver.config import load_images, load_profiles
+from resolver.errors import UnresolvableError
+from resolver.platforms import platform
+from resolver.resolution import TreeResolver
+
+from .conftest import ROOT
+
+
+def test_nova_compute_runtime_set(tree_resolver):
+    image = tree_resolver.image("nova-compute")
+    closure = {p.name for p in image.closure}
+    excluded = {e.name: e.reason for e in image.excluded}
+    assert {"mariadb-server", "postgresql-server"} <= set(excluded)
+    assert {"lsscsi", "openssh-clients"} <= closure
+    assert not [n for n in closure if n.endswith("-devel") or n in ("gcc", "gcc-c++", "make", "cpp")]
+    assert {"gcc", "python3-devel"} <= {r.name for r in image.build_only}
+    # the libvirt/qemu client packages come from the backend profile, resolved or listed
+    libvirt = {r.name for r in image.requests if r.origin.kind == "group" and r.origin.profile == "libvirt"}
+    assert libvirt == {"libvirt-client", "qemu-img"}
+    assert "qemu-img" in closure
+    assert "libvirt-client" in {u.name for u in image.unresolved}  # needs BaseOS 2025 libraries
+
+
+def test_nothing_is_dropped_silently(tree_resolver):
+    image = tree_resolver.image("nova-compute")
+    closure = {p.name for p in image.closure}
+    unresolved = {u.name for u in image.unresolved}
+    satisfied = {request for request, _ in image.satisfied_by}
+    for request in image.requests:
+        assert request.name in satisfied or request.name in unresolved or request.name in closure
+    for item in image.unresolved:
+        assert item.problem and item.origin.detail
+
+
+def test_each_image_sits_on_its_parents_set(tree_resolver):
+    tree = tree_resolver.tree
+    for name in ("nova-compute", "keystone", "cinder-volume"):
+        image = tree_resolver.image(name)
+        parent = tree_resolver.image(tree.spec(name).parent)
+        assert set(parent.closure) <= set(image.closure)
+        assert set(image.layer) == set(image.closure) - set(parent.closure)
+
+
+def test_request_list_is_minimal(tree_resolver):
+    for name in ("base", "nova-base", "nova-compute", "keystone"):
+        image = tree_resolver.image(name)
+        parent = tree_resolver.image(image.parent).closure if image.parent else ()
+        parent_names = {p.name for p in parent}
+        chosen = dict(image.satisfied_by)
+        packages = [chosen[n] for n in image.minimal_request]
+        for package in packages:
+            assert package not in parent_names
+            pulled_by_others = [o for o in packages if o != package and package in nx.descendants(image.graph, o)]
+            assert not pulled_by_others, (name, package, pulled_by_others)
+        # and nothing is lost: every requested package in the layer is reached from the minimal list
+        reached = set(packages).union(*(nx.descendants(image.graph, p) for p in packages))
+        layer = {p.name for p in image.layer}
+        assert {chosen[r] for r in chosen if chosen[r] in layer} <= reached
+
+
+def test_devel_leaves_its_runtime_library(tree_resolver):
+    image = tree_resolver.image("nova-base")
+    libraries = {r.name: r.origin.reason for r in image.requests if r.origin.kind == "runtime-library"}
+    assert "postgresql-devel" in libraries["libpq"] and "libxslt-devel" in libraries["libxslt"]
+    assert "libpq" in {p.name for p in image.closure}
+
+
+def test_why_names_the_bindep_line_and_the_chain(tree_resolver):
+    lines = tree_resolver.why("nova-compute", "lsscsi")
+    assert lines[0] == "lsscsi is inherited from the parent image nova-base"
+    assert any("upstream/nova.txt:" in line and "[default]" in line for line in lines)
+    chain = tree_resolver.why("nova-compute", "userspace-rcu")
+    assert chain[0] == "userspace-rcu is in nova-compute's own layer"
+    assert chain[1].startswith("requested: device-mapper-multipath <- ") and "os-brick.txt:" in chain[1]
+    assert chain[-1] == "  device-mapper-multipath requires liburcu.so.6()(64bit) -> userspace-rcu"
+    # a request answered by another package's Provides says so (CS9's xorriso provides genisoimage)
+    assert "genisoimage (provided by xorriso)" in tree_resolver.why("nova-compute", "xorriso")[1]
+
+
+def test_strict_mode_refuses_unresolvable_requests(bundled_repos):
+    strict = TreeResolver(load_images(ROOT / "images"), load_profiles(ROOT / "profiles"),
+                          platform("centos-9"), bundled_repos, strict=True)
+    with pytest.raises(UnresolvableError) as error:
+        strict.image("nova-compute")
+    # the first ancestor with an unresolvable request stops it: oslo.db's postgresql client
+    message = str(error.value)
+    assert "image openstack-base" in message and "postgresql <- " in message and "oslo.db.txt:" in message
