@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import ImageTree, load_images, load_profiles, package_name
-from .errors import ResolverError
-from .platforms import DEFAULT_PLATFORM, known_platforms, platform
+from .audit import Finding, audit_file, index_page, project_page, summary_line, unified_patch
+from .config import ImageTree, Profiles, load_images, load_profiles, package_name
+from .errors import BindepParseError, InputError, ResolverError, UnknownNameError
+from .files import write_atomically
+from .platforms import DEFAULT_PLATFORM, Platform, known_platforms, platform
 from .repos import RepoSet, repo_specs
 from .resolution import ImagePackages, TreeResolver
+from .sources import Source, read_bindep
 
 _CHECKOUT = Path(__file__).resolve().parent.parent
 
@@ -44,8 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="per-project profiles (default: ./profiles or the checkout's)")
     common.add_argument("--images", type=Path, default=None, metavar="DIR",
                         help="the image tree (default: ./images or the checkout's)")
-    common.add_argument("--platform", default=DEFAULT_PLATFORM,
-                        help=f"target platform for bindep ({', '.join(known_platforms())}; default {DEFAULT_PLATFORM})")
+    common.add_argument("--platform", action="append", default=None, dest="platforms", metavar="PLATFORM",
+                        help=f"target platform for bindep ({', '.join(known_platforms())}; default "
+                             f"{DEFAULT_PLATFORM}; audit takes several)")
     common.add_argument("--repos", action="append", default=[], metavar="R",
                         help="a .repo file, or a directory holding repodata/ (repeatable; default: bundled CS9)")
     strictness = common.add_mutually_exclusive_group()
@@ -73,6 +78,18 @@ def build_parser() -> argparse.ArgumentParser:
                          formatter_class=argparse.RawDescriptionHelpFormatter)
     why.add_argument("image")
     why.add_argument("package")
+    audit = sub.add_parser(
+        "audit", parents=[common], help="audit upstream bindep files against the metadata",
+        epilog="examples:\n  resolver audit nova keystone\n  resolver audit --all-upstream "
+               "--patch patches/ --report docs/audit\n\nexit: 0 no error-level finding, 1 findings, "
+               "2 a file could not be read or parsed",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    audit.add_argument("targets", nargs="*", metavar="PROJECT|PATH",
+                       help="projects named in profiles/ (default: all of them), bindep files or sdists")
+    audit.add_argument("--all-upstream", action="store_true",
+                       help="audit every bundled upstream file listed in profiles/upstream/SOURCES.txt")
+    audit.add_argument("--patch", type=Path, metavar="DIR", help="write PROJECT.patch (unified diff) per project")
+    audit.add_argument("--report", type=Path, metavar="DIR", help="write one Markdown page per project and index.md")
     sub.add_parser("images", parents=[common], help="the image tree, with parents",
                    epilog="example: resolver images --format json",
                    formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -122,15 +139,19 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "closure":
         for name in args.names:
             package_name(name, "command line")
-    target = platform(args.platform)
+    targets = [platform(name) for name in args.platforms or [DEFAULT_PLATFORM]]
+    if len(targets) > 1 and args.command != "audit":
+        raise InputError(f"{args.command} takes one --platform; audit takes several")
     strict = bool(args.repos) if args.strict is None else args.strict
     progress = _Progress()
     try:
         with RepoSet(repo_specs(args.repos)) as repos:
             if args.command == "closure":
                 return _closure(args, repos, strict)
-            resolver = TreeResolver(tree, load_profiles(args.profiles or _default_dir("profiles")), target,
-                                    repos, strict, args.cache_dir, progress)
+            profiles = load_profiles(args.profiles or _default_dir("profiles"))
+            if args.command == "audit":
+                return _audit(args, tree, profiles, targets, repos, progress)
+            resolver = TreeResolver(tree, profiles, targets[0], repos, strict, args.cache_dir, progress)
             if args.command == "packages":
                 result = resolver.image(args.image)
                 progress.stop()
@@ -142,6 +163,78 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         progress.stop()
     return 0
+
+
+def _audit(args: argparse.Namespace, tree: ImageTree, profiles: Profiles, targets: list[Platform],
+           repos: RepoSet, progress: _Progress) -> int:
+    findings: list[Finding] = []
+    patches: dict[str, str] = {}
+    unreadable = False
+    audited: list[str] = []
+    upstream = (args.profiles or _default_dir("profiles")) / "upstream"
+    names = list(args.targets)
+    if args.all_upstream:
+        sources = (upstream / "SOURCES.txt").read_text(encoding="utf-8").splitlines()
+        names += [line.split("|")[0].strip() for line in sources if line.strip() and not line.startswith("#")]
+    for project, source, used in _audit_targets(names, tree, profiles, upstream):
+        progress.starting(project)
+        audited.append(project)
+        try:
+            bindep = read_bindep(source, args.cache_dir)
+        except BindepParseError as error:
+            findings.append(Finding(project, error.filename, error.line, "", "parse-error", error.message,
+                                    "fix the line so bindep can parse it"))
+            unreadable = True
+            continue
+        found = [f for target in targets
+                 for f in audit_file(project, bindep, target, profiles.defaults, repos, used)]
+        found = list({(f.line, f.kind, f.package): f for f in found}.values())
+        findings.extend(found)
+        patch = unified_patch(bindep, found)
+        if patch:
+            patches[project] = patch
+    progress.stop()
+    if args.patch:
+        for project, patch in patches.items():
+            write_atomically(args.patch / f"{project}.patch", patch)
+    if args.report:
+        for project in audited:
+            write_atomically(args.report / f"{project}.md",
+                             project_page(project, [f for f in findings if f.project == project],
+                                          patches.get(project, "")))
+        write_atomically(args.report / "index.md", index_page(audited, findings, [t.name for t in targets]))
+    lines = [f"{f.file}:{f.line}: {f.severity}: {f.kind}: {f.message}\n    suggestion: {f.suggestion}"
+             for f in findings]
+    lines.append(summary_line(findings))
+    _emit(args, {"findings": [f.to_json() for f in findings], "platforms": [t.name for t in targets]},
+          "\n".join(lines))
+    if unreadable:
+        return 2
+    return 1 if any(f.severity == "error" for f in findings) else 0
+
+
+def _audit_targets(targets: Sequence[str], tree: ImageTree, profiles: Profiles, upstream: Path):
+    """(project, source, profiles used by profiles/ and images/) for each audit target: a project
+    of profiles/, a bundled upstream file (profiles/upstream/NAME.txt), a bindep file or an sdist."""
+    used_by_images: dict[str, set[str]] = {}
+    for name in tree.names():
+        for project, chosen in tree.spec(name).projects.items():
+            used_by_images.setdefault(project, set()).update(chosen)
+    for target in targets or list(profiles.projects):
+        if target in profiles.projects:
+            profile = profiles.projects[target]
+            used = (set(profile.runtime_profiles) | set(profile.build_profiles)
+                    | set(profile.filtered_build_profiles) | used_by_images.get(target, set())) - set(profile.groups)
+            yield target, profile.source, used
+        elif target.endswith((".tar.gz", ".tgz")):
+            yield re.sub(r"-[0-9][^-]*$", "", target.rpartition("/")[2].split(".tar")[0]), \
+                Source("sdist", target), set()
+        else:
+            path = Path(target) if Path(target).exists() else upstream / f"{target}.txt"
+            if not path.exists():
+                known = sorted({*profiles.projects, *(p.stem for p in upstream.glob("*.txt"))})
+                raise UnknownNameError("project or file", target, known)
+            yield path.stem, Source("path", str(path)), set()
 
 
 def _closure(args: argparse.Namespace, repos: RepoSet, strict: bool) -> int:

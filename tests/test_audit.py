@@ -1,0 +1,108 @@
+"""The audit on real upstream bindep files (profiles/upstream, provenance in its SOURCES.txt)."""
+
+import subprocess
+
+import pytest
+
+from resolver.audit import audit_file, patched_text, unified_patch
+from resolver.bindepfile import parse_bindep
+from resolver.config import load_profiles
+from resolver.platforms import platform
+
+from .conftest import ROOT, UPSTREAM, run_cli
+
+DEFAULTS = load_profiles(ROOT / "profiles").defaults
+CENTOS9 = platform("centos-9")
+FIXED_KINDS = {"build-only-in-runtime", "test-server-in-runtime", "unknown-platform", "no-rpm-variant"}
+PROJECTS = [line.split("|")[0].strip() for line in (UPSTREAM / "SOURCES.txt").read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
+
+
+def audit(project, repos, text=None, used=()):
+    path = UPSTREAM / f"{project}.txt"
+    bindep = parse_bindep(text if text is not None else path.read_text(), str(path))
+    return bindep, audit_file(project, bindep, CENTOS9, DEFAULTS, repos, used)
+
+
+def by_kind(findings, kind):
+    return {f.package: f for f in findings if f.kind == kind}
+
+
+def test_nova_db_servers_are_test_servers_with_a_test_suggestion(bundled_repos):
+    _, findings = audit("nova", bundled_repos)
+    servers = by_kind(findings, "test-server-in-runtime")
+    assert set(servers) == {"mariadb-server", "postgresql-server"}
+    assert servers["postgresql-server"].suggestion == "postgresql-server [platform:rpm test]"
+    assert servers["mariadb-server"].severity == "error"
+
+
+def test_keystone_devel_headers_are_build_only_in_runtime(bundled_repos):
+    _, findings = audit("keystone", bundled_repos)
+    build = by_kind(findings, "build-only-in-runtime")
+    assert {"openldap-devel", "cyrus-sasl-devel", "python3-devel", "postgresql-devel"} <= set(build)
+    assert build["openldap-devel"].suggestion == "openldap-devel [platform:redhat test]"
+
+
+def test_heat_has_a_selector_no_distribution_produces(bundled_repos):
+    _, findings = audit("heat", bundled_repos)
+    (finding, *_) = by_kind(findings, "unknown-platform").values()
+    assert "platform:opensuse423" in finding.message and "platform:opensuse-423" in finding.suggestion
+
+
+def test_dpkg_only_header_without_rpm_counterpart(bundled_repos):
+    # oslo.db lists libpq-dev for dpkg and nothing on rpm that brings libpq-devel
+    _, findings = audit("oslo.db", bundled_repos)
+    variant = by_kind(findings, "no-rpm-variant")["libpq-dev"]
+    # the dpkg line has no profile; a header on rpm goes to the build profile (test: no compile here)
+    assert variant.suggestion == "add: libpq-devel [platform:rpm test]"
+
+
+def test_unresolvable_names_on_the_target(bundled_repos):
+    _, findings = audit("nova", bundled_repos)
+    assert "texlive-latex-recommended" in by_kind(findings, "unresolvable")
+
+
+def test_redundant_entry(bundled_repos):
+    _, findings = audit("nova", bundled_repos)
+    assert "openssh-clients" in by_kind(findings, "redundant")["openssl"].message
+
+
+def test_profile_drift(bundled_repos):
+    _, findings = audit("nova", bundled_repos, used=["test", "libvirt"])
+    assert set(by_kind(findings, "profile-drift")) == {"libvirt"}
+
+
+def test_parse_error_is_exit_2_with_file_and_line(tmp_path):
+    broken = tmp_path / "bindep.txt"
+    broken.write_text("gcc [platform:rpm]\nlibffi-devel [platform:rpm\n")
+    done = run_cli("audit", str(broken), "--format", "json")
+    assert done.returncode == 2, done.stderr
+    assert '"kind": "parse-error"' in done.stdout and '"line": 2' in done.stdout
+
+
+def test_exit_1_on_error_findings_0_when_clean(tmp_path):
+    assert run_cli("audit", "nova").returncode == 1
+    clean = tmp_path / "bindep.txt"
+    clean.write_text("lsscsi\ngcc [platform:rpm compile]\n")
+    done = run_cli("audit", str(clean))
+    assert done.returncode == 0, done.stdout
+
+
+@pytest.mark.parametrize("project", PROJECTS)
+def test_patch_round_trip(project, bundled_repos, tmp_path):
+    bindep, findings = audit(project, bundled_repos)
+    patch = unified_patch(bindep, findings)
+    work = tmp_path / "a"
+    work.mkdir()
+    (work / "bindep.txt").write_text(bindep.text)
+    if patch:
+        subprocess.run(["patch", "-s", "-p1", "-d", str(work)], input=patch, text=True, check=True)
+    patched = (work / "bindep.txt").read_text()
+    assert patched == patched_text(bindep, findings)
+    _, again = audit(project, bundled_repos, text=patched)  # still parses with bindep
+    assert not [f for f in again if f.kind in FIXED_KINDS]
+    dpkg_lines = [r.text for r in bindep.rules
+                  if any(s and p in ("platform:dpkg", "platform:debian", "platform:ubuntu") for s, p in r.selector)
+                  and not any(s and p in ("platform:rpm", "platform:redhat") for s, p in r.selector)]
+    for line in dpkg_lines:
+        assert line in patched.splitlines()
