@@ -56,10 +56,6 @@ class Rule:
     def platform_atoms(self) -> tuple[tuple[bool, str], ...]:
         return tuple((sense, p) for sense, p in self.selector if p.startswith("platform:"))
 
-    @property
-    def where(self) -> str:
-        return f"line {self.line}"
-
 
 @dataclass(frozen=True)
 class BindepFile:

@@ -33,10 +33,6 @@ class Platform:
     name: str
     profiles: frozenset[str]
 
-    @property
-    def is_rpm(self) -> bool:
-        return "platform:rpm" in self.profiles
-
 
 def known_platforms() -> list[str]:
     return sorted(p.name for p in _OS_RELEASE_DIR.iterdir() if "." not in p.name)

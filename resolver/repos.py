@@ -173,10 +173,6 @@ class RepoSet:
         self._base = base
         self._sack = base.sack
 
-    @property
-    def package_count(self) -> int:
-        return len(self._sack.query().available())
-
     def close(self) -> None:
         self._base.close()
         self._workdir.cleanup()
