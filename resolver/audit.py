@@ -12,8 +12,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-import networkx as nx
-
 from .bindepfile import BindepFile, Rule
 from .config import Defaults
 from .platforms import Platform
@@ -199,25 +197,13 @@ def audit_file(
 
 def _redundant(project: str, bindep: BindepFile, rules: Sequence[Rule], metadata: Metadata) -> list[Finding]:
     """Runtime entries that another runtime entry's closure already pulls in."""
-    names = [r.name for r in rules]
-    if len(names) < 2:
+    if len(rules) < 2:
         return []
-    resolution = metadata.resolve(names)
-    package_of = dict(resolution.satisfied_by)
-    result = []
-    for rule in rules:
-        package = package_of.get(rule.name)
-        if package is None:
-            continue
-        pullers = sorted({other for other, other_package in package_of.items()
-                          if other != rule.name and other_package != package
-                          and package in nx.descendants(resolution.graph, other_package)
-                          and other_package not in nx.descendants(resolution.graph, package)})
-        if pullers:
-            result.append(Finding(project, bindep.path, rule.line, rule.name, "redundant",
-                                  f"{rule.name} is already required by {', '.join(pullers)}",
-                                  "keep it only if the project uses it directly"))
-    return result
+    pulled = metadata.resolve([r.name for r in rules]).pulled_in()
+    return [Finding(project, bindep.path, rule.line, rule.name, "redundant",
+                    f"{rule.name} is already required by {', '.join(pulled[rule.name])}",
+                    "keep it only if the project uses it directly")
+            for rule in rules if rule.name in pulled]
 
 
 def patched_text(bindep: BindepFile, findings: Iterable[Finding]) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import configparser
 import gzip
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -80,6 +80,26 @@ class Resolution:
 
     def names(self) -> frozenset[str]:
         return frozenset(p.name for p in self.closure)
+
+    def pulled_in(self, ignore: Collection[str] = ()) -> dict[str, list[str]]:
+        """Requests whose package another request's closure already brings in, with those requests.
+
+        Packages in ``ignore`` (a parent's set) take no part. When requests pull each other in (a
+        cycle) or name the same package, the first request stays."""
+        order = [(request, package) for request, package in self.satisfied_by if package not in ignore]
+        reach = {package: nx.descendants(self.graph, package) for _, package in order}
+        result: dict[str, list[str]] = {}
+        for index, (request, package) in enumerate(order):
+            pullers = [
+                other_request for position, (other_request, other) in enumerate(order)
+                if position != index and (
+                    (other == package and position < index)
+                    or (other != package and package in reach[other]
+                        and not (other in reach[package] and index < position)))
+            ]
+            if pullers:
+                result[request] = pullers
+        return result
 
 
 def repo_specs(arguments: Sequence[str]) -> tuple[RepoSpec, ...]:

@@ -18,8 +18,8 @@ from .bindepfile import BindepFile
 from .config import ImageTree, Profiles
 from .errors import InputError, UnresolvableError
 from .platforms import Platform
-from .repos import PackageInfo, RepoSet, Resolution
-from .selection import Exclusion, Origin, Request, Selection, select_extras, select_project
+from .repos import PackageInfo, RepoSet
+from .selection import Exclusion, Origin, Request, Selection, select_extras, select_project, unique_requests
 from .sources import read_bindep
 
 
@@ -132,19 +132,21 @@ class TreeResolver:
         self.reporter.starting(name)
         selection = self.selection_of(name)
         requests = list(selection.runtime) + self._runtime_libraries(selection.build_only)
-        requests = list({r.name: r for r in reversed(requests)}.values())[::-1]
+        requests = unique_requests(requests)
         resolution = self.repos.resolve([r.name for r in requests], parent.closure if parent else ())
         origins = {r.name: r.origin for r in requests}
         unresolved = tuple(UnresolvedRequest(u.name, u.problem, origins[u.name]) for u in resolution.unresolved)
         if unresolved and self.strict:
             raise UnresolvableError(_unresolved_message(name, unresolved))
         parent_names = {p.name for p in parent.closure} if parent else set()
+        pulled_in = resolution.pulled_in(ignore=parent_names)
         result = ImagePackages(
             image=name,
             platform=self.target.name,
             parent=spec.parent,
             requests=tuple(requests),
-            minimal_request=_minimal_request(resolution, parent_names),
+            minimal_request=tuple(request for request, package in resolution.satisfied_by
+                                  if package not in parent_names and request not in pulled_in),
             closure=resolution.closure,
             layer=tuple(p for p in resolution.closure if p.name not in parent_names),
             build_only=selection.build_only,
@@ -197,25 +199,6 @@ class TreeResolver:
         for before, after in zip(best, best[1:]):
             lines.append(f"  {before} requires {result.graph.edges[before, after]['requires']} -> {after}")
         return lines
-
-
-def _minimal_request(resolution: Resolution, parent_names: set[str]) -> tuple[str, ...]:
-    """Requested names whose package neither the parent nor another request already pulls in.
-
-    When requests pull each other in (a cycle) or name the same package, the first one stays."""
-    graph = resolution.graph
-    order = [(request, package) for request, package in resolution.satisfied_by if package not in parent_names]
-    reach = {package: nx.descendants(graph, package) for _, package in order}
-    kept = []
-    for index, (request, package) in enumerate(order):
-        pulled_in = any(
-            other != package and package in reach[other] and not (other in reach[package] and index < position)
-            or (other == package and position < index)
-            for position, (_, other) in enumerate(order) if position != index
-        )
-        if not pulled_in:
-            kept.append(request)
-    return tuple(kept)
 
 
 def _unresolved_message(image: str, unresolved: Sequence[UnresolvedRequest]) -> str:

@@ -61,8 +61,8 @@ class Selection:
     def merged(self, other: Selection) -> Selection:
         """Both selections; a name two projects ask for keeps its first origin."""
         excluded = {e.name: e for e in reversed(self.excluded + other.excluded)}
-        return Selection(tuple(_unique(self.runtime + other.runtime)),
-                         tuple(_unique(self.build_only + other.build_only)),
+        return Selection(tuple(unique_requests(self.runtime + other.runtime)),
+                         tuple(unique_requests(self.build_only + other.build_only)),
                          tuple(reversed(excluded.values())))
 
 
@@ -141,7 +141,7 @@ def select_project(
             if filtered and not defaults.is_build_tool(rule.name):
                 continue
             build.append(Request(rule.name, _rule_origin(profile.project, bindep, rule, [build_profile])))
-    return Selection(tuple(_unique(runtime)), tuple(_unique(build)), tuple(excluded))
+    return Selection(tuple(unique_requests(runtime)), tuple(unique_requests(build)), tuple(excluded))
 
 
 def select_extras(image: str, extras: Sequence[ExtraPackage], where: str) -> Selection:
@@ -150,7 +150,7 @@ def select_extras(image: str, extras: Sequence[ExtraPackage], where: str) -> Sel
                            for e in extras), (), ())
 
 
-def _unique(requests: Iterable[Request]) -> list[Request]:
+def unique_requests(requests: Iterable[Request]) -> list[Request]:
     """First origin of each name wins (file order is the order a reader expects)."""
     seen: dict[str, Request] = {}
     for request in requests:
