@@ -1,9 +1,10 @@
 """A bindep.txt parsed with bindep's own grammar, each rule knowing its line.
 
 bindep's ``Depends`` decides which rules are active for a set of profiles but forgets where each
-rule came from. We keep bindep as the judge: ``Depends.active_rules`` picks the rules, and the
-same grammar applied line by line gives each rule its line number (active rules come back in file
-order, so they are matched to lines in order).
+rule came from, and compiles its grammar anew for every file (most of the time a run spends).
+We compile bindep's grammar once, parse the file with it, give each rule the line it was written
+on (rules come in file order, one per non-blank, non-comment line), and let bindep's ``Depends``
+evaluate them.
 """
 
 from __future__ import annotations
@@ -57,6 +58,15 @@ class Rule:
         return tuple((sense, p) for sense, p in self.selector if p.startswith("platform:"))
 
 
+class _ParsedDepends(bindep.depends.Depends):
+    """bindep's Depends over rules already parsed with its grammar (its __init__ would parse the
+    text again with a freshly compiled grammar); sets what that __init__ sets."""
+
+    def __init__(self, rules: list, filename: str):
+        self.filename = filename
+        self._rules = rules
+
+
 @dataclass(frozen=True)
 class BindepFile:
     """A parsed bindep.txt. ``path`` is how messages name it."""
@@ -85,19 +95,18 @@ class BindepFile:
 
 def parse_bindep(text: str, path: str) -> BindepFile:
     """Parse bindep.txt content. A line bindep rejects raises BindepParseError(path, line)."""
-    try:
-        depends = bindep.depends.Depends(text, path)
-    except bindep.depends.DependsException as whole_file_error:
-        raise _locate_error(text, path, whole_file_error) from None
     grammar = _line_grammar()
-    rules = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if _NOT_A_RULE.match(line):
-            continue
-        (raw,) = grammar(line + "\n").rules()
-        name, selector, _version = raw
-        rules.append(Rule(name=name, line=number, text=line, selector=_flat_selector(selector), raw=raw))
-    return BindepFile(path=path, text=text, rules=tuple(rules), depends=depends)
+    whole = text if text.endswith("\n") else text + "\n"  # as bindep does
+    try:
+        raws = grammar(whole).rules()
+    except Exception as whole_file_error:  # parsley raises its own ParseError type
+        raise _locate_error(text, path, whole_file_error) from None
+    numbers = [n for n, line in enumerate(text.splitlines(), start=1) if not _NOT_A_RULE.match(line)]
+    assert len(numbers) == len(raws), "one rule per rule line"
+    lines = text.splitlines()
+    rules = tuple(Rule(name=raw[0], line=number, text=lines[number - 1], selector=_flat_selector(raw[1]), raw=raw)
+                  for number, raw in zip(numbers, raws))
+    return BindepFile(path=path, text=text, rules=rules, depends=_ParsedDepends(list(raws), path))
 
 
 def _locate_error(text: str, path: str, whole_file_error: Exception) -> BindepParseError:

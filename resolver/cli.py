@@ -17,9 +17,11 @@ from .audit import Finding, audit_file, index_page, project_page, summary_line, 
 from .config import ImageTree, Profiles, load_images, load_profiles, package_name
 from .errors import BindepParseError, InputError, ResolverError, UnknownNameError
 from .files import write_atomically
+from .lock import compare, lock_from_plan, read_lock, write_lock
+from .plan import plan_json, plan_layers, suggest_tree_changes
 from .platforms import DEFAULT_PLATFORM, Platform, known_platforms, platform
 from .repos import RepoSet, repo_specs
-from .resolution import ImagePackages, TreeResolver
+from .resolution import ImagePackages, TreeResolver, plan_inputs
 from .sources import Source, read_bindep
 
 _CHECKOUT = Path(__file__).resolve().parent.parent
@@ -90,6 +92,25 @@ def build_parser() -> argparse.ArgumentParser:
                        help="audit every bundled upstream file listed in profiles/upstream/SOURCES.txt")
     audit.add_argument("--patch", type=Path, metavar="DIR", help="write PROJECT.patch (unified diff) per project")
     audit.add_argument("--report", type=Path, metavar="DIR", help="write one Markdown page per project and index.md")
+    planning = argparse.ArgumentParser(add_help=False)
+    planning.add_argument("--mode", choices=("strict", "relaxed"), default="strict",
+                          help="strict: no deployed image gets an RPM it does not need (default); "
+                               "relaxed: hoist an RPM when --hoist of an image's deployed descendants need it")
+    planning.add_argument("--hoist", type=float, default=0.5, metavar="SHARE",
+                          help="relaxed mode: share of deployed descendants that must need an RPM (default 0.5)")
+    planning.add_argument("--apply-suggestions", action="store_true",
+                          help="plan on the tree with the suggested changes applied")
+    planning.add_argument("--lock", type=Path, default=Path("resolver.lock"), metavar="FILE",
+                          help="lock file (default resolver.lock)")
+    plan = sub.add_parser("plan", parents=[common, planning], help="layer plan of the whole tree, with totals",
+                          epilog="examples:\n  resolver plan\n  resolver plan --mode relaxed --hoist 0.6 "
+                                 "--format json\n  resolver plan --apply-suggestions\n  resolver plan "
+                                 "--verify-lock   # fail, saying what changed, when resolver.lock is stale",
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    plan.add_argument("--verify-lock", action="store_true", help="check the plan still gives the locked sets")
+    sub.add_parser("lock", parents=[common, planning], help="write the lock file (NEVRA per layer), atomically",
+                   epilog="example: resolver lock --lock resolver.lock",
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
     sub.add_parser("images", parents=[common], help="the image tree, with parents",
                    epilog="example: resolver images --format json",
                    formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -152,6 +173,8 @@ def _run(args: argparse.Namespace) -> int:
             if args.command == "audit":
                 return _audit(args, tree, profiles, targets, repos, progress)
             resolver = TreeResolver(tree, profiles, targets[0], repos, strict, args.cache_dir, progress)
+            if args.command in ("plan", "lock"):
+                return _plan(args, resolver, progress)
             if args.command == "packages":
                 result = resolver.image(args.image)
                 progress.stop()
@@ -235,6 +258,47 @@ def _audit_targets(targets: Sequence[str], tree: ImageTree, profiles: Profiles, 
                 known = sorted({*profiles.projects, *(p.stem for p in upstream.glob("*.txt"))})
                 raise UnknownNameError("project or file", target, known)
             yield path.stem, Source("path", str(path)), set()
+
+
+def _plan(args: argparse.Namespace, resolver: TreeResolver, progress: _Progress) -> int:
+    inputs = plan_inputs(resolver)
+    progress.starting("layer plan")
+    first = plan_layers(inputs.shape, inputs.needs, inputs.sizes, args.mode, args.hoist, inputs.headers)
+    suggestions, improved = suggest_tree_changes(first, inputs.needs, inputs.sizes, inputs.headers)
+    chosen = improved if args.apply_suggestions else first
+    progress.stop()
+    fresh = lock_from_plan(chosen, inputs.packages, resolver.target.name, resolver.repos.specs)
+    if args.command == "lock":
+        write_lock(fresh, args.lock)
+        total = sum(len(layer.packages) for layer in fresh.layers.values())
+        _emit(args, {"lock": str(args.lock), "images": len(fresh.layers), "packages": total},
+              f"wrote {args.lock}: {len(fresh.layers)} images, {total} locked packages")
+        return 0
+    if args.verify_lock:
+        compare(read_lock(args.lock), fresh, args.lock)
+    data = plan_json(chosen, inputs.graph, suggestions, first if args.apply_suggestions else None)
+    _emit(args, data, _plan_text(data))
+    return 0
+
+
+def _plan_text(data: dict) -> str:
+    lines = [f"{'image':34} {'parent':26} {'layer':>5} {'layer MB':>9} {'image MB':>9}  request"]
+    for name, image in data["images"].items():
+        role = "" if image["deployed"] else " (i)"
+        lines.append(f"{name + role:34} {image['parent'] or '-':26} {len(image['layer_packages']):5} "
+                     f"{image['layer_size'] / 1e6:9.1f} {image['image_size'] / 1e6:9.1f}  "
+                     f"{' '.join(image['layer_request'])}")
+    lines += ["", f"mode {data['mode']}: total set {data['total_set_size'] / 1e6:.1f} MB, lower bound "
+                  f"{data['lower_bound'] / 1e6:.1f} MB (ratio {data['ratio']:.3f}), "
+                  f"bloat {data['bloat'] / 1e6:.1f} MB, rpmdb/dnf overhead {data['overhead'] / 1e6:.1f} MB"]
+    if data.get("before_suggestions"):
+        before = data["before_suggestions"]
+        lines.append(f"with the suggestions applied; the shipped tree gives {before['total_set_size'] / 1e6:.1f} MB "
+                     f"(ratio {before['ratio']:.3f})")
+    lines += ["", "Suggested tree changes (greedy, each on top of the previous):" if data["suggestions"]
+              else "No tree change saves bytes."]
+    lines += [f"  {s['description']}" for s in data["suggestions"]]
+    return "\n".join(lines)
 
 
 def _closure(args: argparse.Namespace, repos: RepoSet, strict: bool) -> int:

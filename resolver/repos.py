@@ -50,6 +50,8 @@ class PackageInfo:
     installsize: int
     checksum: str
     sourcerpm: str
+    #: end of the rpm header in the file: an upper estimate of what the rpmdb stores for it
+    header_size: int = 0
 
     @property
     def nevra(self) -> str:
@@ -309,5 +311,5 @@ def _info(pkg) -> PackageInfo:
     kind = hawkey.chksum_name(checksum_type) if checksum_type is not None else "none"
     digest = checksum.hex() if isinstance(checksum, bytes) else str(checksum)
     return PackageInfo(pkg.name, pkg.evr, pkg.arch, pkg.reponame, int(pkg.installsize),
-                       f"{kind}:{digest}", pkg.sourcerpm or "")
+                       f"{kind}:{digest}", pkg.sourcerpm or "", int(pkg.hdr_end or 0))
 

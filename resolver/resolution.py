@@ -17,6 +17,7 @@ import networkx as nx
 from .bindepfile import BindepFile
 from .config import ImageTree, Profiles
 from .errors import InputError, UnresolvableError
+from .plan import TreeShape
 from .platforms import Platform
 from .repos import PackageInfo, RepoSet
 from .selection import Exclusion, Origin, Request, Selection, select_extras, select_project, unique_requests
@@ -209,3 +210,38 @@ def _unresolved_message(image: str, unresolved: Sequence[UnresolvedRequest]) -> 
         lines.extend(f"      {line}" for line in item.problem.splitlines()[:6])
     return "\n".join(lines)
 
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    """The planner's plain inputs, taken from the resolved tree."""
+
+    shape: TreeShape
+    #: each deployed image's whole resolved closure (package names)
+    needs: dict[str, frozenset[str]]
+    sizes: dict[str, int]
+    headers: dict[str, int]
+    packages: dict[str, PackageInfo]
+    #: union of the images' requires graphs (package names)
+    graph: nx.DiGraph
+
+
+def plan_inputs(resolver: TreeResolver) -> PlanInputs:
+    tree = resolver.tree
+    names = tree.names()
+    shape = TreeShape({n: tree.spec(n).parent for n in names}, frozenset(n for n in names if tree.spec(n).deployed))
+    needs: dict[str, frozenset[str]] = {}
+    packages: dict[str, PackageInfo] = {}
+    graph: nx.DiGraph = nx.DiGraph()
+    for name in names:
+        image = resolver.image(name)
+        for package in image.closure:
+            known = packages.setdefault(package.name, package)
+            if known != package:
+                raise InputError(f"{package.name} resolves to {known.nevra} in one image and {package.nevra} "
+                                 f"in {name}; pin one in images/ so every image shares it")
+        graph.update(image.graph)
+        if name in shape.deployed:
+            needs[name] = frozenset(p.name for p in image.closure)
+    return PlanInputs(shape, needs, {n: p.installsize for n, p in packages.items()},
+                      {n: p.header_size for n, p in packages.items()}, packages, graph)

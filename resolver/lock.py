@@ -1,0 +1,129 @@
+"""The lock file: NEVRA, repository and checksum of every package of every planned layer.
+
+JSON, written atomically (a reader never sees half a lock). Reading checks the shape and says
+what is wrong; ``compare`` says what changed between a lock and a fresh plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InputError
+from .files import write_atomically
+from .plan import LayerPlan
+from .repos import PackageInfo, RepoSpec
+
+LOCK_VERSION = 1
+
+
+@dataclass(frozen=True)
+class LockedLayer:
+    image: str
+    parent: str | None
+    deployed: bool
+    packages: tuple[PackageInfo, ...]
+
+
+@dataclass(frozen=True)
+class Lock:
+    platform: str
+    mode: str
+    hoist: float
+    repos: tuple[dict, ...]
+    layers: Mapping[str, LockedLayer]
+
+    def nevras(self, image: str) -> set[str]:
+        return {p.nevra for p in self.layers[image].packages}
+
+
+def repo_digests(specs: Sequence[RepoSpec]) -> tuple[dict, ...]:
+    """Each repository with the sha256 of its repomd.xml (when local), to tell metadata changes."""
+    result = []
+    for spec in specs:
+        directory = spec.local_dir
+        repomd = directory / "repodata" / "repomd.xml" if directory else None
+        digest = hashlib.sha256(repomd.read_bytes()).hexdigest() if repomd and repomd.is_file() else None
+        result.append({"id": spec.repo_id, "baseurl": spec.baseurl, "repomd_sha256": digest})
+    return tuple(result)
+
+
+def lock_from_plan(plan: LayerPlan, packages: Mapping[str, PackageInfo], platform: str,
+                   specs: Sequence[RepoSpec]) -> Lock:
+    layers = {
+        name: LockedLayer(name, image.parent, image.deployed,
+                          tuple(sorted((packages[p] for p in image.layer_packages), key=lambda p: p.name)))
+        for name, image in plan.images.items()
+    }
+    return Lock(platform, plan.mode, plan.hoist, repo_digests(specs), layers)
+
+
+def write_lock(lock: Lock, path: Path) -> None:
+    data = {
+        "lock_version": LOCK_VERSION,
+        "platform": lock.platform,
+        "mode": lock.mode,
+        "hoist": lock.hoist,
+        "repos": list(lock.repos),
+        "images": {
+            name: {"parent": layer.parent, "deployed": layer.deployed,
+                   "packages": [{"name": p.name, "evr": p.evr, "arch": p.arch, "repo": p.repo,
+                                 "checksum": p.checksum, "installsize": p.installsize} for p in layer.packages]}
+            for name, layer in lock.layers.items()
+        },
+    }
+    write_atomically(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+
+def read_lock(path: Path) -> Lock:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise InputError(f"{path}: cannot read lock file ({error.strerror})") from None
+    except json.JSONDecodeError as error:
+        raise InputError(f"{path}:{error.lineno}: not a complete lock file ({error.msg}); "
+                         "it may be truncated: run `resolver lock` again") from None
+    try:
+        if data["lock_version"] != LOCK_VERSION:
+            raise InputError(f"{path}: lock version {data['lock_version']} is not {LOCK_VERSION}; run `resolver lock`")
+        layers = {}
+        for name, layer in data["images"].items():
+            packages = tuple(PackageInfo(p["name"], p["evr"], p["arch"], p["repo"], int(p["installsize"]),
+                                         p["checksum"], "") for p in layer["packages"])
+            layers[name] = LockedLayer(name, layer["parent"], bool(layer["deployed"]), packages)
+        return Lock(data["platform"], data["mode"], float(data["hoist"]), tuple(data["repos"]), layers)
+    except (KeyError, TypeError, AttributeError, ValueError) as error:
+        raise InputError(f"{path}: not a lock file written by `resolver lock` (missing or bad {error})") from None
+
+
+def compare(lock: Lock, fresh: Lock, path: Path) -> None:
+    """Raise InputError saying what changed when a fresh plan no longer gives the locked sets."""
+    changes: list[str] = []
+    for old, new in zip(lock.repos, fresh.repos):
+        if old != new:
+            changes.append(f"repository {old.get('id')}: metadata changed (repomd {str(old.get('repomd_sha256'))[:12]}"
+                           f" -> {str(new.get('repomd_sha256'))[:12]})")
+    if [r.get("id") for r in lock.repos] != [r.get("id") for r in fresh.repos]:
+        changes.append("the repository set changed")
+    for setting in ("platform", "mode", "hoist"):
+        if getattr(lock, setting) != getattr(fresh, setting):
+            changes.append(f"{setting}: {getattr(lock, setting)} -> {getattr(fresh, setting)}")
+    for name in sorted(set(lock.layers) | set(fresh.layers)):
+        if name not in fresh.layers or name not in lock.layers:
+            changes.append(f"image {name} {'removed' if name not in fresh.layers else 'added'}")
+            continue
+        before = {p.name: p for p in lock.layers[name].packages}
+        after = {p.name: p for p in fresh.layers[name].packages}
+        for package in sorted(set(before) | set(after)):
+            old, new = before.get(package), after.get(package)
+            if old is None or new is None:
+                changes.append(f"{name}: {package} {'added' if old is None else 'removed'}")
+            elif (old.evr, old.arch, old.checksum) != (new.evr, new.arch, new.checksum):
+                changes.append(f"{name}: {package} {old.evr}.{old.arch} -> {new.evr}.{new.arch}")
+    if changes:
+        shown = "\n  ".join(changes[:20]) + (f"\n  ... and {len(changes) - 20} more" if len(changes) > 20 else "")
+        raise InputError(f"{path} no longer matches the metadata and tree:\n  {shown}\n"
+                         "run `resolver lock` to lock the new sets")

@@ -1,0 +1,122 @@
+"""The layer planner on hand-made trees whose optimum is known, and its properties."""
+
+from itertools import combinations
+
+import networkx as nx
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from resolver.plan import TreeShape, layer_request, plan_layers, suggest_tree_changes
+
+#   root -> a, b, c (deployed leaves)
+SHAPE = TreeShape({"root": None, "a": "root", "b": "root", "c": "root"}, frozenset("abc"))
+SIZES = {"glibc": 100, "httpd": 40, "tiny": 1}
+
+
+def test_package_needed_by_all_leaves_goes_to_the_root():
+    needs = {leaf: frozenset({"glibc"}) for leaf in "abc"}
+    plan = plan_layers(SHAPE, needs, SIZES)
+    assert plan.images["root"].layer_packages == {"glibc"}
+    assert plan.total_set_size == plan.lower_bound == 100
+
+
+def test_needed_by_two_of_three_siblings_strict_keeps_it_in_those_two():
+    needs = {"a": frozenset({"httpd"}), "b": frozenset({"httpd"}), "c": frozenset()}
+    plan = plan_layers(SHAPE, needs, SIZES, "strict")
+    assert [n for n, i in plan.images.items() if "httpd" in i.layer_packages] == ["a", "b"]
+    assert plan.bloat == 0 and plan.total_set_size == 80 and plan.lower_bound == 40
+
+
+def test_relaxed_mode_hoists_and_reports_the_bloat():
+    needs = {"a": frozenset({"httpd"}), "b": frozenset({"httpd"}), "c": frozenset()}
+    plan = plan_layers(SHAPE, needs, SIZES, "relaxed", hoist=0.6)
+    assert plan.images["root"].layer_packages == {"httpd"}
+    assert plan.total_set_size == 40 and plan.bloat == 40 and plan.images["c"].bloat == 40
+    assert plan_layers(SHAPE, needs, SIZES, "relaxed", hoist=0.7).images["root"].layer_packages == set()
+
+
+def test_a_deployed_intermediate_holds_what_it_needs_itself():
+    shape = TreeShape({"root": None, "mid": "root", "leaf": "mid"}, frozenset({"mid", "leaf"}))
+    plan = plan_layers(shape, {"mid": frozenset({"httpd"}), "leaf": frozenset()}, SIZES)
+    assert plan.images["mid"].layer_packages == {"httpd"}
+    assert plan.images["leaf"].bloat == 40  # unavoidable: the leaf sits on mid
+
+
+def test_suggestion_adds_the_intermediate_that_reaches_the_lower_bound():
+    needs = {"a": frozenset({"httpd", "glibc"}), "b": frozenset({"httpd", "glibc"}), "c": frozenset({"glibc"})}
+    plan = plan_layers(SHAPE, needs, SIZES)
+    steps, improved = suggest_tree_changes(plan, needs, SIZES)
+    assert steps[0].kind == "new-intermediate" and set(steps[0].children) == {"a", "b"}
+    assert steps[0].saves == 40
+    assert improved.total_set_size == improved.lower_bound == 140 and improved.bloat == 0
+
+
+def test_rpmdb_overhead_counts_every_header_installed_so_far_per_non_empty_layer():
+    needs = {"a": frozenset({"glibc", "httpd"}), "b": frozenset({"glibc"}), "c": frozenset({"glibc"})}
+    plan = plan_layers(SHAPE, needs, SIZES, headers={"glibc": 10, "httpd": 3})
+    extra = plan.images["a"].overhead - plan.images["root"].overhead
+    assert extra == 3  # a's layer rewrites the rpmdb: glibc's and httpd's headers
+    assert plan.images["b"].overhead == 0  # b installs nothing
+
+
+def test_layer_request_leaves_out_what_another_layer_package_pulls_in():
+    graph = nx.DiGraph([("httpd", "httpd-core"), ("httpd-core", "apr"), ("mod_ssl", "httpd")])
+    assert layer_request(frozenset({"httpd", "httpd-core", "apr", "mod_ssl"}), graph) == ["mod_ssl"]
+    cycle = nx.DiGraph([("a", "b"), ("b", "a")])
+    assert layer_request(frozenset({"a", "b"}), cycle) == ["a"]
+
+
+@st.composite
+def trees(draw):
+    count = draw(st.integers(2, 7))
+    parents = {"n0": None}
+    for index in range(1, count):
+        parents[f"n{index}"] = f"n{draw(st.integers(0, index - 1))}"
+    leaves = {n for n in parents if n not in parents.values()}
+    extra = draw(st.sets(st.sampled_from(sorted(parents)), max_size=2))
+    deployed = frozenset(leaves | extra)
+    universe = [f"p{i}" for i in range(draw(st.integers(1, 6)))]
+    needs = {d: frozenset(draw(st.sets(st.sampled_from(universe)))) for d in sorted(deployed)}
+    sizes = {p: draw(st.integers(1, 1000)) for p in universe}
+    return TreeShape(parents, deployed), needs, sizes
+
+
+@settings(max_examples=200, deadline=None)
+@given(trees(), st.floats(0.05, 1.0))
+def test_properties(case, hoist):
+    shape, needs, sizes = case
+    for mode in ("strict", "relaxed"):
+        plan = plan_layers(shape, needs, sizes, mode, hoist)
+        for image, needed in needs.items():
+            assert plan.images[image].content >= needed
+        assert plan.total_set_size >= plan.lower_bound
+        assert plan.total_set_size == sum(i.layer_size for i in plan.images.values())
+    strict = plan_layers(shape, needs, sizes, "strict")
+    leaves_only = all(not shape.children(d) for d in shape.deployed)
+    if leaves_only:
+        assert strict.bloat == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(trees())
+def test_strict_is_the_smallest_bloat_free_plan(case):
+    """Brute force, per package: the fewest layers holding it with no deployed image getting it
+    unneeded (when such a placement exists) equals what the planner uses."""
+    shape, needs, sizes = case
+    if any(shape.children(d) for d in shape.deployed):
+        return  # deployed intermediates can force bloat; covered by the hand-made test
+    plan = plan_layers(shape, needs, sizes, "strict")
+    nodes = sorted(shape.parents)
+    for package in sizes:
+        wanting = {d for d, n in needs.items() if package in n}
+        used = sum(package in i.layer_packages for i in plan.images.values())
+        best = None
+        for size in range(0, len(nodes) + 1):
+            for chosen in combinations(nodes, size):
+                holders = {d for d in shape.deployed if set(shape.path(d)) & set(chosen)}
+                if holders == wanting:
+                    best = size
+                    break
+            if best is not None:
+                break
+        assert used == best
