@@ -14,12 +14,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .audit import Finding, audit_file, index_page, project_page, summary_line, unified_patch
+from .baselines import resolve_baseline
 from .config import ImageTree, Profiles, load_images, load_profiles, package_name
 from .errors import BindepParseError, InputError, ResolverError, UnknownNameError
 from .files import write_atomically
 from .lock import compare, lock_from_plan, read_lock, write_lock
 from .plan import plan_json, plan_layers, suggest_tree_changes
 from .platforms import DEFAULT_PLATFORM, Platform, known_platforms, platform
+from .report import write_report
 from .repos import RepoSet, repo_specs
 from .resolution import ImagePackages, TreeResolver, plan_inputs
 from .sources import Source, read_bindep
@@ -108,6 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
                                  "--verify-lock   # fail, saying what changed, when resolver.lock is stale",
                           formatter_class=argparse.RawDescriptionHelpFormatter)
     plan.add_argument("--verify-lock", action="store_true", help="check the plan still gives the locked sets")
+    report = sub.add_parser("report", parents=[common, planning],
+                            help="Markdown + SVG report of the plan, with Kolla and TCIB baselines",
+                            epilog="example: resolver report --output report/",
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    report.add_argument("--output", type=Path, default=Path("report"), metavar="DIR")
     sub.add_parser("lock", parents=[common, planning], help="write the lock file (NEVRA per layer), atomically",
                    epilog="example: resolver lock --lock resolver.lock",
                    formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -166,14 +173,14 @@ def _run(args: argparse.Namespace) -> int:
     strict = bool(args.repos) if args.strict is None else args.strict
     progress = _Progress()
     try:
-        with RepoSet(repo_specs(args.repos)) as repos:
+        with RepoSet(repo_specs(args.repos), cache_dir=args.cache_dir) as repos:
             if args.command == "closure":
                 return _closure(args, repos, strict)
             profiles = load_profiles(args.profiles or _default_dir("profiles"))
             if args.command == "audit":
                 return _audit(args, tree, profiles, targets, repos, progress)
             resolver = TreeResolver(tree, profiles, targets[0], repos, strict, args.cache_dir, progress)
-            if args.command in ("plan", "lock"):
+            if args.command in ("plan", "lock", "report"):
                 return _plan(args, resolver, progress)
             if args.command == "packages":
                 result = resolver.image(args.image)
@@ -274,9 +281,15 @@ def _plan(args: argparse.Namespace, resolver: TreeResolver, progress: _Progress)
         _emit(args, {"lock": str(args.lock), "images": len(fresh.layers), "packages": total},
               f"wrote {args.lock}: {len(fresh.layers)} images, {total} locked packages")
         return 0
-    if args.verify_lock:
+    if getattr(args, "verify_lock", False):
         compare(read_lock(args.lock), fresh, args.lock)
     data = plan_json(chosen, inputs.graph, suggestions, first if args.apply_suggestions else None)
+    if args.command == "report":
+        deployed = sorted(inputs.shape.deployed)
+        baselines = [resolve_baseline(name, deployed, resolver.repos) for name in ("kolla", "tcib")]
+        written = write_report(args.output, data, baselines, resolver.target.name)
+        _emit(args, {"written": [str(p) for p in written]}, "wrote " + ", ".join(str(p) for p in written))
+        return 0
     _emit(args, data, _plan_text(data))
     return 0
 

@@ -7,6 +7,12 @@ import tempfile
 from pathlib import Path
 
 
+def default_cache_dir() -> Path:
+    """Downloads, git clones, dnf's solv files and parsed bindep files (``$XDG_CACHE_HOME/resolver``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "resolver"
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Write to a temporary file beside ``path``, then rename it over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ import hawkey
 import networkx as nx
 
 from .errors import RepoError
+from .files import default_cache_dir
 
 BUNDLED_REPOS_DIR = Path(str(resources.files("resolver") / "data" / "repos"))
 BUNDLED_REPOS = ("cs9-baseos-osbuild-2022", "cs9-appstream-osbuild-2025")
@@ -168,7 +169,8 @@ def _check_local(spec: RepoSpec) -> None:
 class RepoSet:
     """Loaded metadata of a set of repositories and the solves made on it."""
 
-    def __init__(self, specs: Sequence[RepoSpec], arch: str = "x86_64", releasever: str = "9"):
+    def __init__(self, specs: Sequence[RepoSpec], arch: str = "x86_64", releasever: str = "9",
+                 cache_dir: Path | None = None):
         self.specs = tuple(specs)
         for spec in self.specs:
             _check_local(spec)
@@ -180,7 +182,8 @@ class RepoSet:
         conf.substitutions["basearch"] = arch
         conf.arch = arch
         conf.install_weak_deps = False
-        conf.cachedir = str(Path(self._workdir.name) / "cache")
+        # dnf's own cache (solv files): reloading the same metadata then takes a fraction of the time
+        conf.cachedir = str((cache_dir or default_cache_dir()) / "dnf")
         conf.installroot = str(Path(self._workdir.name) / "root")
         conf.reposdir = []
         conf.logdir = str(Path(self._workdir.name) / "log")

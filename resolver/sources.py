@@ -26,15 +26,11 @@ from pathlib import Path
 
 from .bindepfile import BindepFile, parse_bindep
 from .errors import SourceError
+from .files import default_cache_dir
 
 PYPI_JSON_URL = os.environ.get("RESOLVER_PYPI_URL", "https://pypi.org/pypi")
 _KINDS = ("path", "pypi", "sdist", "git")
 _PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[A-Za-z0-9.+!_-]+)$")
-
-
-def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "resolver"
 
 
 @dataclass(frozen=True)
@@ -67,7 +63,7 @@ def read_bindep(source: Source, cache_dir: Path | None = None) -> BindepFile:
     if source.kind == "path":
         path = Path(source.target)
         try:
-            return parse_bindep(path.read_text(encoding="utf-8"), str(path))
+            return parse_bindep(path.read_text(encoding="utf-8"), str(path), cache / "bindep")
         except OSError as error:
             raise SourceError(f"{path}: cannot read bindep file ({error.strerror})") from None
     if source.kind == "pypi":
@@ -78,8 +74,8 @@ def read_bindep(source: Source, cache_dir: Path | None = None) -> BindepFile:
         archive = _fetch_file(source.target, cache / "sdists")
     else:
         url, _, ref = source.target.rpartition("@")
-        return parse_bindep(_git_show(url, ref, cache / "git"), f"{source}:bindep.txt")
-    return parse_bindep(_bindep_from_sdist(archive), f"{archive.name}:bindep.txt")
+        return parse_bindep(_git_show(url, ref, cache / "git"), f"{source}:bindep.txt", cache / "bindep")
+    return parse_bindep(_bindep_from_sdist(archive), f"{archive.name}:bindep.txt", cache / "bindep")
 
 
 def _download(url: str, into: Path, sha256: str | None = None) -> Path:

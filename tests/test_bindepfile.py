@@ -52,3 +52,15 @@ def test_shell_metacharacters_never_leave_the_parser(evil):
     with pytest.raises(BindepParseError) as error:
         parse_bindep(f"bash\n{evil}\n", "evil.txt")
     assert error.value.line == 2
+
+
+def test_cached_parse_is_the_same_parse(tmp_path):
+    # AND-groups are told apart from atoms by type in bindep: the cache must keep that
+    text = "gcc [platform:rpm (test compile)]\nlsscsi\nlibvirt-client [!platform:dpkg libvirt] >=1.0\n"
+    fresh = parse_bindep(text, "bindep.txt", tmp_path)
+    cached = parse_bindep(text, "bindep.txt", tmp_path)
+    assert len(list(tmp_path.iterdir())) == 1
+    assert cached.rules == fresh.rules
+    for profiles in (["platform:rpm"], ["platform:rpm", "test"], ["platform:rpm", "test", "compile"], ["libvirt"]):
+        assert [r.name for r in cached.active(profiles)] == [r.name for r in fresh.active(profiles)]
+    assert [r.name for r in cached.active(["platform:rpm", "test", "compile"])] == ["gcc", "lsscsi"]

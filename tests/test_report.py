@@ -1,0 +1,33 @@
+"""The report and the Kolla/TCIB baselines on the bundled metadata."""
+
+import html
+
+from resolver.baselines import resolve_baseline
+
+from .conftest import run_cli
+
+
+def test_kolla_baseline_resolved_on_the_same_metadata(bundled_repos):
+    kolla = resolve_baseline("kolla", ["nova-compute", "memcached", "cinder-api"], bundled_repos)
+    # ../shared/data/README.md: 6 of Kolla's EL9 base names (release RPMs, dumb-init) are not in these repos
+    assert set(kolla.unresolved["base"]) == {
+        "centos-release-ceph-reef", "centos-release-nfv-openvswitch", "centos-release-openstack-epoxy",
+        "centos-release-opstools", "epel-release", "dumb-init"}
+    assert kolla.missing == ("cinder-api",)  # Kolla's EL9 lists have no cinder-api image
+    # every involved Kolla image (matches and their ancestors) is counted once in the total
+    assert set(kolla.layer_sizes) == {"base", "openstack-base", "nova-base", "nova-compute", "memcached"}
+    assert kolla.total_set_size == sum(kolla.layer_sizes.values())
+    assert kolla.image_sizes["nova-compute"] == sum(kolla.layer_sizes[i] for i in
+                                                    ("base", "openstack-base", "nova-base", "nova-compute"))
+
+
+def test_report_writes_markdown_and_the_tree_picture(tmp_path):
+    done = run_cli("report", "--output", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    report = (tmp_path / "report.md").read_text()
+    assert "| lower bound |" in report and "kolla lists, total set" in report and "tcib lists" in report
+    assert "![image tree](tree.svg)" in report
+    svg = html.unescape((tmp_path / "tree.svg").read_text())  # graphviz writes '-' as &#45;
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    for image in ("nova-compute", "keystone", "openstack-base", "memcached"):
+        assert image in svg and f"| {image} |" in report
