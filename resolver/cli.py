@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,11 +19,11 @@ from .baselines import resolve_baseline
 from .config import ImageTree, Profiles, load_images, load_profiles, package_name
 from .errors import BindepParseError, InputError, ResolverError, UnknownNameError
 from .files import write_atomically
-from .lock import compare, lock_from_plan, read_lock, write_lock
+from .lock import compare, lock_from_plan, read_lock, repo_digests, write_lock
 from .plan import plan_json, plan_layers, suggest_tree_changes
 from .platforms import DEFAULT_PLATFORM, Platform, known_platforms, platform
 from .report import write_report
-from .repos import RepoSet, repo_specs
+from .repos import RepoSet, RepoSpec, repo_specs
 from .resolution import ImagePackages, TreeResolver, plan_inputs
 from .sources import Source, read_bindep
 
@@ -118,6 +119,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("lock", parents=[common, planning], help="write the lock file (NEVRA per layer), atomically",
                    epilog="example: resolver lock --lock resolver.lock",
                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    build = sub.add_parser(
+        "build", parents=[common], help="build the tree: multi-stage, build-only packages never in a final image",
+        epilog="examples:\n  resolver build                      # the demo tree on the demo distribution\n"
+               "  resolver build keystone --format json\n  resolver build --jobs 1 --rebuild\n"
+               "  resolver build --repos centos.repo --images images --profiles profiles   # real mirrors\n\n"
+               "exit: 0 every image built or skipped, 1 an image failed, 2 bad input, 130 interrupted",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    build.add_argument("build_images", nargs="*", metavar="IMAGE", help="images to build (with their parents)")
+    build.add_argument("--jobs", type=int, default=2, help="images built at once (default 2)")
+    build.add_argument("--rebuild", action="store_true", help="build even when an image with the same key exists")
     sub.add_parser("images", parents=[common], help="the image tree, with parents",
                    epilog="example: resolver images --format json",
                    formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -160,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command == "build":
+        return _build(args)
     tree = load_images(args.images or _default_dir("images"))
     if args.command == "images":
         _emit(args, _images_json(tree), _images_text(tree))
@@ -311,6 +324,65 @@ def _plan_text(data: dict) -> str:
     lines += ["", "Suggested tree changes (greedy, each on top of the previous):" if data["suggestions"]
               else "No tree change saves bytes."]
     lines += [f"  {s['description']}" for s in data["suggestions"]]
+    return "\n".join(lines)
+
+
+def _build(args: argparse.Namespace) -> int:
+    """The demo tree on the demo distribution, unless repositories are named."""
+    from .build.buildah import Buildah
+    from .build.demo import DEMO_DATA, demo_repo
+    from .build.runner import TreeBuilder
+    from .build.stages import stage_plans
+
+    demo = not args.repos
+    specs = (RepoSpec("demo", str(demo_repo(args.cache_dir).path)),) if demo else repo_specs(args.repos)
+    images_dir = args.images or (DEMO_DATA / "images" if demo else _default_dir("images"))
+    profiles_dir = args.profiles or (DEMO_DATA / "profiles" if demo else _default_dir("profiles"))
+    tree = load_images(images_dir)
+    for name in args.build_images:
+        tree.spec(name)  # unknown image: a clear error before anything runs
+    target = platform((args.platforms or [DEFAULT_PLATFORM])[0])
+    strict = True if args.strict is None else args.strict
+    reporter = _BuildProgress()
+    with RepoSet(specs, cache_dir=args.cache_dir) as repos:
+        resolver = TreeResolver(tree, load_profiles(profiles_dir), target, repos, strict, args.cache_dir)
+        inputs = plan_inputs(resolver)
+        plan = plan_layers(inputs.shape, inputs.needs, inputs.sizes, "strict", headers=inputs.headers)
+        stages = stage_plans(plan, inputs.packages,
+                             {n: tuple(r.name for r in resolver.image(n).build_only) for n in tree.names()},
+                             {n: tree.spec(n).build for n in tree.names()})
+        engine = Buildah(specs, releasever=target.name.rsplit("-", 1)[-1])
+        digest = json.dumps(repo_digests(specs), sort_keys=True)
+        builder = TreeBuilder(stages, engine, repos, inputs.packages, digest, reporter, args.jobs, args.rebuild)
+        previous = {sig: signal.signal(sig, lambda *_: engine.cancel()) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            results = builder.build(args.build_images)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            engine.close()
+    _emit(args, {"images": [r.to_json() for r in results]}, _build_text(results))
+    return 1 if any(r.status in ("failed", "not built") for r in results) else 0
+
+
+class _BuildProgress:
+    """Per-image build states on stderr, one line each (works on terminals and in CI logs)."""
+
+    def state(self, image: str, state: str, detail: str = "") -> None:
+        print(f"[build] {image}: {state}{' ' + detail if detail else ''}", file=sys.stderr, flush=True)
+
+
+def _build_text(results) -> str:
+    lines = [f"{'image':16} {'status':9} {'image MB':>9} {'layer MB':>9} {'plan MB':>8} {'seconds':>8}  reference"]
+    for r in results:
+        size = f"{r.size / 1e6:9.2f}" if r.size is not None else f"{'-':>9}"
+        layer = f"{r.layer_size / 1e6:9.2f}" if r.layer_size is not None else f"{'-':>9}"
+        lines.append(f"{r.name:16} {r.status:9} {size} {layer} {r.estimate / 1e6:8.2f} {r.seconds:8.1f}  {r.reference}")
+        for addition in r.elf_added:
+            if addition.file:
+                lines.append(f"{'':16} + {addition.package}: {addition.file} needs {addition.capability}")
+        if r.error:
+            lines.append(f"{'':16} ! {r.error}")
     return "\n".join(lines)
 
 

@@ -87,6 +87,15 @@ class ExtraPackage:
 
 
 @dataclass(frozen=True)
+class BuildStep:
+    """What an image's builder stage runs (a shell command) and the directory whose content is
+    copied from the builder into the final image's root."""
+
+    run: str
+    artifacts: str = "/out"
+
+
+@dataclass(frozen=True)
 class ImageSpec:
     """One node of the image tree."""
 
@@ -96,6 +105,7 @@ class ImageSpec:
     projects: Mapping[str, tuple[str, ...]]
     packages: tuple[ExtraPackage, ...]
     where: str
+    build: BuildStep | None = None
 
 
 @dataclass(frozen=True)
@@ -254,7 +264,7 @@ def load_images(directory: Path) -> ImageTree:
 
 def _image_spec(item: Any, where: str) -> ImageSpec:
     item = _expect(item, dict, where, "an image")
-    _check_keys(item, ("name", "parent", "deployed", "projects", "packages"), where)
+    _check_keys(item, ("name", "parent", "deployed", "projects", "packages", "build"), where)
     name = item.get("name")
     if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", name):
         raise InputError(f"{where}: 'name' must be a lower-case image name, got {name!r}")
@@ -272,6 +282,13 @@ def _image_spec(item: Any, where: str) -> ImageSpec:
     parent = item.get("parent")
     if parent is not None and not isinstance(parent, str):
         raise InputError(f"{where}: 'parent' must be an image name")
+    build = None
+    if item.get("build") is not None:
+        step = _expect(item["build"], dict, where, "'build'")
+        _check_keys(step, ("run", "artifacts"), f"{where}: build")
+        if not isinstance(step.get("run"), str) or not str(step.get("artifacts", "/out")).startswith("/"):
+            raise InputError(f"{where}: build needs 'run' (a shell command) and an absolute 'artifacts' directory")
+        build = BuildStep(step["run"], str(step.get("artifacts", "/out")).rstrip("/") or "/")
     return ImageSpec(
         name=name,
         parent=parent,
@@ -279,4 +296,5 @@ def _image_spec(item: Any, where: str) -> ImageSpec:
         projects=projects,
         packages=tuple(extras),
         where=where,
+        build=build,
     )
