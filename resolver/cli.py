@@ -7,6 +7,7 @@ cannot be read (a bindep line, a profile, an image tree, a repository), as binde
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import signal
@@ -129,6 +130,17 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("build_images", nargs="*", metavar="IMAGE", help="images to build (with their parents)")
     build.add_argument("--jobs", type=int, default=2, help="images built at once (default 2)")
     build.add_argument("--rebuild", action="store_true", help="build even when an image with the same key exists")
+    render = sub.add_parser(
+        "render", parents=[common], help="write multi-stage Containerfiles (and a buildx bake file) for the tree",
+        epilog="examples:\n  resolver render --output containerfiles/\n  resolver render --bake   "
+               "# + docker-bake.json: docker buildx bake -f containerfiles/docker-bake.json",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    render.add_argument("--output", type=Path, default=Path("containerfiles"), metavar="DIR")
+    render.add_argument("--bake", action="store_true", help="also write docker-bake.json (targets, contexts)")
+    render.add_argument("--package-manager", default="dnf", help="dnf or microdnf inside the images")
+    for sub_parser in (build, render):
+        sub_parser.add_argument("--tag-prefix", default="localhost/resolver", metavar="PREFIX",
+                                help="image references are PREFIX/IMAGE:KEY (default localhost/resolver)")
     sub.add_parser("images", parents=[common], help="the image tree, with parents",
                    epilog="example: resolver images --format json",
                    formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -173,6 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     if args.command == "build":
         return _build(args)
+    if args.command == "render":
+        return _render(args)
     tree = load_images(args.images or _default_dir("images"))
     if args.command == "images":
         _emit(args, _images_json(tree), _images_text(tree))
@@ -327,33 +341,40 @@ def _plan_text(data: dict) -> str:
     return "\n".join(lines)
 
 
-def _build(args: argparse.Namespace) -> int:
-    """The demo tree on the demo distribution, unless repositories are named."""
-    from .build.buildah import Buildah
+@contextlib.contextmanager
+def _staged(args: argparse.Namespace):
+    """What `build` and `render` share: repositories (the demo distribution unless some are
+    named), the tree, the strict plan, stage plans and content keys."""
     from .build.demo import DEMO_DATA, demo_repo
-    from .build.runner import TreeBuilder
-    from .build.stages import stage_plans
+    from .build.stages import content_keys, stage_plans
 
     demo = not args.repos
     specs = (RepoSpec("demo", str(demo_repo(args.cache_dir).path)),) if demo else repo_specs(args.repos)
-    images_dir = args.images or (DEMO_DATA / "images" if demo else _default_dir("images"))
-    profiles_dir = args.profiles or (DEMO_DATA / "profiles" if demo else _default_dir("profiles"))
-    tree = load_images(images_dir)
-    for name in args.build_images:
-        tree.spec(name)  # unknown image: a clear error before anything runs
+    tree = load_images(args.images or (DEMO_DATA / "images" if demo else _default_dir("images")))
+    for name in getattr(args, "build_images", ()):
+        tree.spec(name)  # an unknown image is a clear error before anything runs
     target = platform((args.platforms or [DEFAULT_PLATFORM])[0])
-    strict = True if args.strict is None else args.strict
-    reporter = _BuildProgress()
+    profiles = load_profiles(args.profiles or (DEMO_DATA / "profiles" if demo else _default_dir("profiles")))
     with RepoSet(specs, cache_dir=args.cache_dir) as repos:
-        resolver = TreeResolver(tree, load_profiles(profiles_dir), target, repos, strict, args.cache_dir)
+        resolver = TreeResolver(tree, profiles, target, repos, True if args.strict is None else args.strict,
+                                args.cache_dir)
         inputs = plan_inputs(resolver)
         plan = plan_layers(inputs.shape, inputs.needs, inputs.sizes, "strict", headers=inputs.headers)
         stages = stage_plans(plan, inputs.packages,
                              {n: tuple(r.name for r in resolver.image(n).build_only) for n in tree.names()},
                              {n: tree.spec(n).build for n in tree.names()})
+        keys = content_keys(stages, json.dumps(repo_digests(specs), sort_keys=True))
+        yield specs, target, repos, inputs, stages, keys
+
+
+def _build(args: argparse.Namespace) -> int:
+    from .build.buildah import Buildah
+    from .build.runner import TreeBuilder
+
+    with _staged(args) as (specs, target, repos, inputs, stages, keys):
         engine = Buildah(specs, releasever=target.name.rsplit("-", 1)[-1])
-        digest = json.dumps(repo_digests(specs), sort_keys=True)
-        builder = TreeBuilder(stages, engine, repos, inputs.packages, digest, reporter, args.jobs, args.rebuild)
+        builder = TreeBuilder(stages, keys, engine, repos, inputs.packages, _BuildProgress(), args.jobs,
+                              args.rebuild, args.tag_prefix)
         previous = {sig: signal.signal(sig, lambda *_: engine.cancel()) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
             results = builder.build(args.build_images)
@@ -363,6 +384,23 @@ def _build(args: argparse.Namespace) -> int:
             engine.close()
     _emit(args, {"images": [r.to_json() for r in results]}, _build_text(results))
     return 1 if any(r.status in ("failed", "not built") for r in results) else 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    from .build.render import bake_file, containerfile
+
+    with _staged(args) as (_, _, _, _, stages, keys):
+        written = []
+        for name, stage in stages.items():
+            path = args.output / name / "Containerfile"
+            write_atomically(path, containerfile(stage, keys[name], args.package_manager))
+            written.append(str(path))
+        if args.bake:
+            path = args.output / "docker-bake.json"
+            write_atomically(path, json.dumps(bake_file(stages, keys, args.tag_prefix), indent=2) + "\n")
+            written.append(str(path))
+    _emit(args, {"written": written}, "wrote " + ", ".join(written))
+    return 0
 
 
 class _BuildProgress:
