@@ -25,7 +25,7 @@ from .plan import plan_json, plan_layers, suggest_tree_changes
 from .platforms import DEFAULT_PLATFORM, Platform, known_platforms, platform
 from .report import write_report
 from .repos import RepoSet, RepoSpec, repo_specs
-from .resolution import ImagePackages, TreeResolver, plan_inputs
+from .resolution import ImagePackages, TreeResolver, resolve_tree
 from .sources import Source, read_bindep
 
 _CHECKOUT = Path(__file__).resolve().parent.parent
@@ -104,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="relaxed mode: share of deployed descendants that must need an RPM (default 0.5)")
     planning.add_argument("--apply-suggestions", action="store_true",
                           help="plan on the tree with the suggested changes applied")
+    planning.add_argument("--no-provider-choice", action="store_true",
+                          help="keep dnf's providers (no automatic coreutils-single, curl-minimal... choices)")
     planning.add_argument("--lock", type=Path, default=Path("resolver.lock"), metavar="FILE",
                           help="lock file (default resolver.lock)")
     plan = sub.add_parser("plan", parents=[common, planning], help="layer plan of the whole tree, with totals",
@@ -206,9 +208,12 @@ def _run(args: argparse.Namespace) -> int:
             profiles = load_profiles(args.profiles or _default_dir("profiles"))
             if args.command == "audit":
                 return _audit(args, tree, profiles, targets, repos, progress)
-            resolver = TreeResolver(tree, profiles, targets[0], repos, strict, args.cache_dir, progress)
+            def make(providers):
+                return TreeResolver(tree, profiles, targets[0], repos, strict, args.cache_dir, progress, providers)
+
             if args.command in ("plan", "lock", "report"):
-                return _plan(args, resolver, progress)
+                return _plan(args, make, progress)
+            resolver = make(None)
             if args.command == "packages":
                 result = resolver.image(args.image)
                 progress.stop()
@@ -294,8 +299,8 @@ def _audit_targets(targets: Sequence[str], tree: ImageTree, profiles: Profiles, 
             yield path.stem, Source("path", str(path)), set()
 
 
-def _plan(args: argparse.Namespace, resolver: TreeResolver, progress: _Progress) -> int:
-    inputs = plan_inputs(resolver)
+def _plan(args: argparse.Namespace, make, progress: _Progress) -> int:
+    resolver, inputs, providers = resolve_tree(make, args.mode, args.hoist, not args.no_provider_choice)
     progress.starting("layer plan")
     first = plan_layers(inputs.shape, inputs.needs, inputs.sizes, args.mode, args.hoist, inputs.headers)
     suggestions, improved = suggest_tree_changes(first, inputs.needs, inputs.sizes, inputs.headers)
@@ -311,6 +316,7 @@ def _plan(args: argparse.Namespace, resolver: TreeResolver, progress: _Progress)
     if getattr(args, "verify_lock", False):
         compare(read_lock(args.lock), fresh, args.lock)
     data = plan_json(chosen, inputs.graph, suggestions, first if args.apply_suggestions else None)
+    data["provider_choices"] = [c.to_json() for c in providers]
     if args.command == "report":
         deployed = sorted(inputs.shape.deployed)
         baselines = [resolve_baseline(name, deployed, resolver.repos) for name in ("kolla", "tcib")]
@@ -335,6 +341,9 @@ def _plan_text(data: dict) -> str:
         before = data["before_suggestions"]
         lines.append(f"with the suggestions applied; the shipped tree gives {before['total_set_size'] / 1e6:.1f} MB "
                      f"(ratio {before['ratio']:.3f})")
+    lines += ["", "Provider choices:" if data["provider_choices"] else "Provider choices: none (dnf's own)"]
+    lines += [f"  {c['use']} instead of {c['instead_of']} ({c['where']}: {c['reason']})"
+              + (f", saves {c['saves'] / 1e6:.1f} MB" if c["saves"] else "") for c in data["provider_choices"]]
     lines += ["", "Suggested tree changes (greedy, each on top of the previous):" if data["suggestions"]
               else "No tree change saves bytes."]
     lines += [f"  {s['description']}" for s in data["suggestions"]]
@@ -356,9 +365,9 @@ def _staged(args: argparse.Namespace):
     target = platform((args.platforms or [DEFAULT_PLATFORM])[0])
     profiles = load_profiles(args.profiles or (DEMO_DATA / "profiles" if demo else _default_dir("profiles")))
     with RepoSet(specs, cache_dir=args.cache_dir) as repos:
-        resolver = TreeResolver(tree, profiles, target, repos, True if args.strict is None else args.strict,
-                                args.cache_dir)
-        inputs = plan_inputs(resolver)
+        strict = True if args.strict is None else args.strict
+        resolver, inputs, _ = resolve_tree(
+            lambda providers: TreeResolver(tree, profiles, target, repos, strict, args.cache_dir, None, providers))
         plan = plan_layers(inputs.shape, inputs.needs, inputs.sizes, "strict", headers=inputs.headers)
         stages = stage_plans(plan, inputs.packages,
                              {n: tuple(r.name for r in resolver.image(n).build_only) for n in tree.names()},

@@ -59,11 +59,22 @@ class ProjectProfile:
 
 
 @dataclass(frozen=True)
+class ProviderPin:
+    """Install ``use`` where ``instead_of`` would be chosen (coreutils-single for coreutils)."""
+
+    instead_of: str
+    use: str
+    reason: str
+    where: str
+
+
+@dataclass(frozen=True)
 class Defaults:
     """Rules shared by every project (``profiles/defaults.yaml``)."""
 
     build_tool_patterns: tuple[str, ...]
     drop: tuple[Correction, ...]
+    providers: tuple[ProviderPin, ...] = ()
 
     def is_build_tool(self, name: str) -> bool:
         return any(re.fullmatch(pattern, name) for pattern in self.build_tool_patterns)
@@ -187,10 +198,20 @@ def load_profiles(directory: Path) -> Profiles:
     defaults_path = directory / DEFAULTS_FILE
     raw_defaults = _load_yaml(defaults_path) if defaults_path.exists() else {}
     raw_defaults = _expect(raw_defaults or {}, dict, str(defaults_path), "the file")
-    _check_keys(raw_defaults, ("build_tool_patterns", "drop"), str(defaults_path))
+    _check_keys(raw_defaults, ("build_tool_patterns", "drop", "providers"), str(defaults_path))
+    pins = []
+    for index, pin in enumerate(_expect(raw_defaults.get("providers") or [], list, str(defaults_path), "'providers'")):
+        at = f"{defaults_path}: providers[{index}]"
+        pin = _expect(pin, dict, at, "a provider pin")
+        _check_keys(pin, ("instead_of", "use", "reason"), at)
+        if not isinstance(pin.get("reason"), str):
+            raise InputError(f"{at}: a provider pin needs a 'reason'")
+        pins.append(ProviderPin(package_name(pin.get("instead_of"), at), package_name(pin.get("use"), at),
+                                pin["reason"], at))
     defaults = Defaults(
         build_tool_patterns=tuple(raw_defaults.get("build_tool_patterns") or ()),
         drop=_corrections(raw_defaults.get("drop"), f"{defaults_path}: drop"),
+        providers=tuple(pins),
     )
     projects = {}
     for path in sorted(directory.glob("*.yaml")):

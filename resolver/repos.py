@@ -80,6 +80,8 @@ class Resolution:
     unresolved: tuple[Unresolved, ...]
     #: requires graph on the closure: edge a -> b labelled with the requirement b satisfies
     graph: nx.DiGraph
+    #: (instead_of, use) provider substitutions this solve made
+    substituted: tuple[tuple[str, str], ...] = ()
 
     def names(self) -> frozenset[str]:
         return frozenset(p.name for p in self.closure)
@@ -197,6 +199,7 @@ class RepoSet:
             raise RepoError(f"cannot load repository metadata: {error}") from None
         self._base = base
         self._sack = base.sack
+        self._packages: dict[str, object] = {}
 
     def close(self) -> None:
         self._base.close()
@@ -210,17 +213,29 @@ class RepoSet:
 
     # ---- solving -------------------------------------------------------------------------------
 
-    def resolve(self, requests: Sequence[str], pinned: Iterable[PackageInfo] = ()) -> Resolution:
+    def resolve(self, requests: Sequence[str], pinned: Iterable[PackageInfo] = (),
+                substitutions: Sequence[tuple[str, str]] = (), pinned_graph: nx.DiGraph | None = None) -> Resolution:
         """Resolve names on top of pinned packages (a parent image's set, kept exactly).
 
         Requests that cannot be satisfied are skipped and reported with libsolv's problem text;
-        callers decide whether that is an error."""
+        callers decide whether that is an error. ``substitutions`` (instead_of, use): where the
+        solve brings in ``instead_of``, solve again asking for ``use`` too, and keep that when
+        ``instead_of`` is then gone (``use`` replaced it as the provider). ``pinned_graph``, the
+        requires graph of the pinned set, is extended rather than rebuilt."""
         pinned_pkgs = [self._package(p) for p in pinned]
         requests = tuple(dict.fromkeys(requests))
         missing = {name: f"no package provides {name!r} in the enabled repositories"
                    for name in requests if not self._query_spec(name)}
         wanted = [n for n in requests if n not in missing]
         installed = self._solve(pinned_pkgs, wanted, strict=False)
+        substituted = []
+        for instead_of, use in substitutions:
+            if instead_of in {p.name for p in installed} and instead_of not in {p.name for p in pinned_pkgs}:
+                trial = self._solve(pinned_pkgs, [*wanted, use], strict=False)
+                names = {p.name for p in trial}
+                if instead_of not in names and use in names:
+                    installed, wanted = trial, [*wanted, use]
+                    substituted.append((instead_of, use))
         result_query = self._sack.query().filterm(pkg=installed)
         problems = dict(missing)
         satisfied_by = []
@@ -232,13 +247,15 @@ class RepoSet:
                 problems[name] = self._problem(pinned_pkgs, name)
         closure = tuple(sorted((_info(p) for p in installed), key=lambda p: (p.name, p.arch)))
         unresolved = tuple(Unresolved(n, problems[n]) for n in requests if n in problems)
-        return Resolution(requests, tuple(satisfied_by), closure, unresolved, self._requires_graph(installed))
+        return Resolution(requests, tuple(satisfied_by), closure, unresolved,
+                          self._requires_graph(installed, pinned_graph), tuple(substituted))
 
     def _solve(self, pinned: Sequence, names: Sequence[str], strict: bool) -> list:
         base = self._base
         base.reset(goal=True)
         for pkg in pinned:
-            base.package_install(pkg, strict=True)
+            # what package_install ends in; it would first query the (empty) installed set per package
+            base._goal.install(pkg)
         for name in names:
             base.install(name, strict=strict)
         base.resolve(allow_erasing=False)
@@ -257,17 +274,23 @@ class RepoSet:
                                                         with_filenames=True).available()
 
     def _package(self, info: PackageInfo):
-        found = self._sack.query().available().filter(name=info.name, evr=info.evr, arch=info.arch)
-        if not found:
-            raise RepoError(f"{info.nevra} is not in the enabled repositories")
-        return found[0]
+        # a parent's packages are pinned again for every child: look each up once
+        if info.nevra not in self._packages:
+            found = self._sack.query().available().filter(name=info.name, evr=info.evr, arch=info.arch)
+            if not found:
+                raise RepoError(f"{info.nevra} is not in the enabled repositories")
+            self._packages[info.nevra] = found[0]
+        return self._packages[info.nevra]
 
-    def _requires_graph(self, installed: Sequence) -> nx.DiGraph:
-        graph: nx.DiGraph = nx.DiGraph()
+    def _requires_graph(self, installed: Sequence, known: nx.DiGraph | None = None) -> nx.DiGraph:
+        """Edges from each package to the packages that satisfy its requirements. Packages already
+        in ``known`` keep their edges (a pinned parent's packages do not change)."""
+        graph: nx.DiGraph = known.copy() if known is not None else nx.DiGraph()
         in_set = self._sack.query().filterm(pkg=list(installed))
-        for pkg in installed:
+        new = [pkg for pkg in installed if pkg.name not in graph]
+        for pkg in new:
             graph.add_node(pkg.name)
-        for pkg in installed:
+        for pkg in new:
             for requirement in pkg.requires:
                 text = str(requirement)
                 if text.startswith("rpmlib("):
@@ -303,6 +326,11 @@ class RepoSet:
         """Names of packages that provide a capability (a soname such as ``libfoo.so.1()(64bit)``)."""
         query = self._sack.query().available().filter(provides=capability)
         return sorted({p.name for p in query})
+
+    def installsize_of(self, name: str) -> int | None:
+        """Installed size of the newest package of that name (None when there is none)."""
+        found = self._sack.query().available().filter(name=name).latest()
+        return int(found[0].installsize) if found else None
 
     def names_providing(self, spec: str) -> list[str]:
         """Names dnf would consider for ``dnf install SPEC`` (by name, provide or file)."""
