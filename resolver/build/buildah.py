@@ -1,0 +1,172 @@
+"""The buildah adapter: working containers, ``dnf --installroot`` into their mounted root (no
+package manager needed inside the image, the UBI-micro way), RUN steps, copies, commits.
+
+Every child process is tracked so that an interrupted build can stop them and remove its working
+containers; nothing is tagged before the final commit.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..errors import ResolverError
+from ..repos import RepoSpec
+
+#: every working container this tool makes is named with this prefix (leftovers are found by it)
+PREFIX = "resolver-wc-"
+#: the rpm database path of EL images (Debian's rpm would otherwise use ~/.rpmdb)
+DBPATH = "/var/lib/rpm"
+
+
+class BuildError(ResolverError):
+    """A stage failed: the command, its output's tail, and the image."""
+
+    exit_code = 1
+
+
+class Interrupted(ResolverError):
+    exit_code = 130
+
+
+class Buildah:
+    def __init__(self, repos: Sequence[RepoSpec], releasever: str = "9", arch: str = "x86_64"):
+        for tool in ("buildah", "podman", "dnf", "rpm"):
+            if shutil.which(tool) is None:
+                raise BuildError(f"{tool} is not installed; run ./bootstrap (it installs buildah, podman, dnf, rpm)")
+        self.repos = tuple(repos)
+        self.releasever = releasever
+        self.arch = arch
+        self._home = tempfile.TemporaryDirectory(prefix="resolver-rpm-")
+        Path(self._home.name, ".rpmmacros").write_text(f"%_dbpath {DBPATH}\n")
+        self._running: set[subprocess.Popen] = set()
+        self._lock = threading.Lock()
+        self.cancelled = threading.Event()
+
+    # ---- processes -----------------------------------------------------------------------------
+
+    def _run(self, command: list[str], what: str, cleanup: bool = False, env: dict | None = None) -> str:
+        if self.cancelled.is_set() and not cleanup:
+            raise Interrupted("build interrupted")
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        with self._lock:
+            self._running.add(process)
+        try:
+            output, _ = process.communicate()
+        finally:
+            with self._lock:
+                self._running.discard(process)
+        if self.cancelled.is_set() and not cleanup:
+            raise Interrupted("build interrupted")
+        if process.returncode != 0:
+            raise BuildError(f"{what} failed ({' '.join(command[:2])} exit {process.returncode}):\n"
+                             + "\n".join(output.strip().splitlines()[-15:]))
+        return output
+
+    def cancel(self) -> None:
+        """Stop every running child; callers' ``finally`` blocks then remove their containers."""
+        self.cancelled.set()
+        with self._lock:
+            for process in self._running:
+                process.terminate()
+
+    # ---- containers and images ------------------------------------------------------------------
+
+    def image_exists(self, ref: str) -> bool:
+        done = subprocess.run(["buildah", "inspect", "--type", "image", ref], capture_output=True, check=False)
+        return done.returncode == 0
+
+    def new_container(self, name: str, base: str | None) -> str:
+        self.remove(name)
+        return self._run(["buildah", "from", "--name", name, base or "scratch"], f"buildah from {base}").strip()
+
+    def mount(self, container: str) -> Path:
+        return Path(self._run(["buildah", "mount", container], f"mounting {container}").strip())
+
+    def install(self, root: Path, specs: Sequence[str], what: str) -> None:
+        """dnf --installroot into a mounted root; dnf's caches and logs are removed in the same step."""
+        if not specs:
+            return
+        repos = [f"--repofrompath={r.repo_id},{r.baseurl}" for r in self.repos]
+        command = ["dnf", "-y", "-q", f"--installroot={root}", f"--releasever={self.releasever}",
+                   f"--forcearch={self.arch}", "--setopt=reposdir=/nonexistent", "--setopt=install_weak_deps=False",
+                   "--setopt=tsflags=nodocs", "--setopt=cachedir=/var/cache/dnf", "--nogpgcheck", *repos,
+                   *[f"--repo={r.repo_id}" for r in self.repos], "install", *specs]
+        self._run(command, what, env={"HOME": self._home.name, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+                                      "LC_ALL": "C"})
+        _checkpoint(root / "var/lib/rpm" / "rpmdb.sqlite", root / "var/lib/dnf" / "history.sqlite")
+        for leftover in ("var/cache/dnf", "var/log/dnf.log", "var/log/dnf.rpm.log", "var/log/dnf.librepo.log",
+                         "var/log/hawkey.log"):
+            target = root / leftover
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+
+    def run(self, container: str, script: str, what: str) -> None:
+        self._run(["buildah", "run", "--isolation", "chroot", container, "--", "/bin/sh", "-c", script], what)
+
+    def copy_from(self, source: str, path: str, container: str, what: str) -> None:
+        self._run(["buildah", "copy", "--from", source, container, f"{path.rstrip('/')}/", "/"], what)
+
+    def installed(self, root: Path) -> set[str]:
+        output = self._run(["rpm", "--root", str(root), "--dbpath", DBPATH, "-qa", "--qf", "%{NAME}\\n"],
+                           f"reading the rpm database of {root}")
+        return {line for line in output.split() if line}
+
+    def label(self, container: str, labels: dict[str, str]) -> None:
+        flags = [part for key, value in labels.items() for part in ("--label", f"{key}={value}")]
+        self._run(["buildah", "config", *flags, container], f"labelling {container}")
+
+    def labels(self, ref: str) -> dict[str, str]:
+        output = self._run(["podman", "image", "inspect", "--format", "{{json .Labels}}", ref], f"reading {ref}",
+                           cleanup=True)
+        return json.loads(output) or {}
+
+    def commit(self, container: str, ref: str) -> None:
+        self._run(["buildah", "commit", "--quiet", container, ref], f"committing {ref}")
+
+    def remove(self, container: str) -> None:
+        subprocess.run(["buildah", "rm", container], capture_output=True, check=False)
+
+    def leftovers(self) -> list[str]:
+        """Working containers an earlier, killed run left behind."""
+        done = subprocess.run(["buildah", "containers", "--format", "{{.ContainerName}}"],
+                              capture_output=True, text=True, check=False)
+        return [n for n in done.stdout.split() if n.startswith(PREFIX)]
+
+    def size(self, ref: str) -> int:
+        output = self._run(["podman", "image", "inspect", "--format", "{{.Size}}", ref], f"sizing {ref}", cleanup=True)
+        return int(output.strip())
+
+    def image_packages(self, ref: str) -> set[str]:
+        """Names in the rpm database of a committed image (``podman image mount`` + ``rpm --root``)."""
+        root = Path(self._run(["podman", "image", "mount", ref], f"mounting {ref}", cleanup=True).strip())
+        try:
+            return self.installed(root)
+        finally:
+            subprocess.run(["podman", "image", "unmount", ref], capture_output=True, check=False)
+
+    def close(self) -> None:
+        self._home.cleanup()
+
+
+def _checkpoint(*databases: Path) -> None:
+    """Fold SQLite write-ahead logs into their databases: otherwise every layer carries the rpmdb's
+    and dnf history's -wal/-shm files (about 0.5 MB a layer, measured here)."""
+    for database in databases:
+        if database.is_file():
+            connection = sqlite3.connect(database)
+            try:
+                connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                connection.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                connection.close()
+            for suffix in ("-wal", "-shm"):
+                Path(f"{database}{suffix}").unlink(missing_ok=True)

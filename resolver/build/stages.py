@@ -1,0 +1,84 @@
+"""What each image's build does, as plain data: the final stage's locked packages, the builder
+stage's build-only packages and step, and the content key that names the result. Pure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..config import BuildStep
+from ..plan import LayerPlan
+from ..repos import PackageInfo
+
+#: bump when what a build does for the same inputs changes (a new key for every image)
+BUILD_FORMAT = 2
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    image: str
+    parent: str | None
+    deployed: bool
+    #: NEVRAs the final stage installs (the planned layer)
+    layer: tuple[str, ...]
+    #: package names the final image's rpm database must hold (the planned content)
+    content: frozenset[str]
+    #: names the builder stage installs (never in the final image)
+    build_only: tuple[str, ...]
+    step: BuildStep | None
+    #: the plan's estimate of the image's size (installed sizes + rpmdb/dnf model)
+    estimate: int
+
+    @property
+    def has_builder(self) -> bool:
+        return bool(self.build_only) or self.step is not None
+
+
+def stage_plans(plan: LayerPlan, packages: Mapping[str, PackageInfo], build_only: Mapping[str, tuple[str, ...]],
+                steps: Mapping[str, BuildStep | None]) -> dict[str, StagePlan]:
+    result = {}
+    for name, image in plan.images.items():
+        overhead = sum(plan.images[n].overhead for n in plan.shape.path(name))
+        result[name] = StagePlan(
+            image=name, parent=image.parent, deployed=image.deployed,
+            layer=tuple(sorted(packages[p].nevra for p in image.layer_packages)),
+            content=image.content,
+            build_only=tuple(sorted(build_only.get(name, ()))),
+            step=steps.get(name),
+            estimate=image.image_size + overhead)
+    return result
+
+
+def content_key(stage: StagePlan, parent_key: str | None, repos_digest: str) -> str:
+    """A key over everything the image is made of: its parent's key, its locked layer, its
+    builder stage (packages and step) and the repositories' metadata."""
+    inputs = {"format": BUILD_FORMAT, "parent": parent_key, "layer": list(stage.layer),
+              "build_only": list(stage.build_only), "repos": repos_digest,
+              "step": None if stage.step is None else [stage.step.run, stage.step.artifacts]}
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+def content_keys(stages: Mapping[str, StagePlan], repos_digest: str) -> dict[str, str]:
+    """Every image's key, parents first (a parent's key is part of its children's)."""
+    keys: dict[str, str] = {}
+
+    def key_of(name: str) -> str:
+        if name not in keys:
+            parent = stages[name].parent
+            keys[name] = content_key(stages[name], key_of(parent) if parent else None, repos_digest)
+        return keys[name]
+
+    for name in stages:
+        key_of(name)
+    return keys
+
+
+DEFAULT_TAG_PREFIX = "localhost/resolver"
+
+
+def reference(image: str, key: str, tag_prefix: str = DEFAULT_TAG_PREFIX) -> str:
+    """The local image reference a build tags (mountable with ``podman image mount``)."""
+    return f"{tag_prefix}/{image}:{key[:16]}"
