@@ -205,16 +205,20 @@ class TreeBuilder:
 
     def _skipped(self, stage: StagePlan, key: str, ref: str, parent: BuiltImage | None) -> BuiltImage:
         labels = self.engine.labels(ref)
-        split = (lambda text: tuple(t for t in text.split(",") if t))
-        additions = tuple(ElfAddition(p, "", "") for p in split(labels.get(_LABEL_ELF, "")))
-        return self._measured(BuiltImage(stage.image, "skipped", ref, key, tuple(sorted(self.engine.image_packages(ref))),
-                                         split(labels.get(_LABEL_BUILD_ONLY, "")), additions,
+        additions = tuple(ElfAddition(p, "", "") for p in _label_names(labels, _LABEL_ELF))
+        packages = tuple(sorted(self.engine.image_packages(ref)))
+        return self._measured(BuiltImage(stage.image, "skipped", ref, key, packages,
+                                         _label_names(labels, _LABEL_BUILD_ONLY), additions,
                                          estimate=stage.estimate), parent)
 
     def _measured(self, result: BuiltImage, parent: BuiltImage | None) -> BuiltImage:
         size = self.engine.size(result.reference)
         layer = size - (parent.size or 0) if parent else size
         return BuiltImage(**{**result.__dict__, "size": size, "layer_size": layer})
+
+
+def _label_names(labels: Mapping[str, str], label: str) -> tuple[str, ...]:
+    return tuple(name for name in labels.get(label, "").split(",") if name)
 
 
 def _with_seconds(result: BuiltImage, seconds: float) -> BuiltImage:
