@@ -36,9 +36,6 @@ class Lock:
     repos: tuple[dict, ...]
     layers: Mapping[str, LockedLayer]
 
-    def nevras(self, image: str) -> set[str]:
-        return {p.nevra for p in self.layers[image].packages}
-
 
 def repo_digests(specs: Sequence[RepoSpec]) -> tuple[dict, ...]:
     """Each repository with the sha256 of its repomd.xml (when local), to tell metadata changes."""

@@ -66,8 +66,6 @@ class Selection:
                          tuple(reversed(excluded.values())))
 
 
-EMPTY = Selection((), (), ())
-
 
 def _rule_origin(project: str, bindep: BindepFile, rule: Rule, chosen: Iterable[str]) -> Origin:
     # The profile that made the rule active: one it names, else "default".

@@ -17,7 +17,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ResolverError
@@ -130,7 +130,6 @@ OBJECTS = {"pq-ext": ("pq",), "ldap-ext": ("ldap", "lber"), "ffi-ext": ("ffi",),
 @dataclass(frozen=True)
 class DemoRepo:
     path: Path
-    packages: tuple[str, ...] = field(default=tuple(p.name for p in PACKAGES))
 
 
 def _fingerprint() -> str:

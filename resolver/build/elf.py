@@ -9,7 +9,6 @@ objects, which dnf maps back to a package.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,6 +82,3 @@ def needed_in_tree(root: Path, relative_to: Path | None = None) -> list[Needed]:
         found.extend(Needed(f"/{path.relative_to(base)}", s, capability(s, is64)) for s in sonames)
     return found
 
-
-def unique_capabilities(needed: Iterable[Needed]) -> list[str]:
-    return sorted({n.capability for n in needed})
