@@ -13,8 +13,8 @@ import uuid
 import pytest
 import yaml
 
-from resolver.build.buildah import DBPATH, PREFIX
-from resolver.build.demo import DEMO_DATA, demo_repo
+from resolver.containers.buildah import DBPATH, PREFIX
+from resolver.containers.demo import DEMO_DATA, demo_repo
 
 from .conftest import ROOT, run_cli
 

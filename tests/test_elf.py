@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from resolver.build.elf import needed_in_tree, needed_sonames
+from resolver.containers.elf import needed_in_tree, needed_sonames
 
 
 def readelf_needed(path):

@@ -1,0 +1,99 @@
+"""`resolver packages`, `why` and `closure`: one image's package list, one package's chain, and a
+plain dnf closure."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..config import load_images, load_profiles, package_name
+from ..repos import RepoSet, repo_specs
+from ..resolution import ImagePackages, TreeResolver
+from .common import FORMATTER, Progress, default_dir, emit, is_strict, size_text, target_platforms
+
+
+def register(sub, common: argparse.ArgumentParser) -> None:
+    packages = sub.add_parser("packages", parents=[common], help="an image's request list, closure and why",
+                              epilog="example: resolver packages nova-compute --format json",
+                              formatter_class=FORMATTER)
+    packages.add_argument("image")
+    packages.set_defaults(run=run_image)
+    why = sub.add_parser("why", parents=[common], help="the chain that brings a package into an image",
+                         epilog="example: resolver why nova-compute lsscsi", formatter_class=FORMATTER)
+    why.add_argument("image")
+    why.add_argument("package")
+    why.set_defaults(run=run_image)
+    closure = sub.add_parser("closure", parents=[common], help="plain dnf closure of names from empty",
+                             epilog="example: resolver closure bash --repos DIR_WITH_REPODATA",
+                             formatter_class=FORMATTER)
+    closure.add_argument("names", nargs="+", metavar="NAME")
+    closure.set_defaults(run=run_closure)
+
+
+def run_image(args: argparse.Namespace) -> int:
+    tree = load_images(args.images or default_dir("images"))
+    target = target_platforms(args)[0]
+    progress = Progress()
+    try:
+        with RepoSet(repo_specs(args.repos), cache_dir=args.cache_dir) as repos:
+            profiles = load_profiles(args.profiles or default_dir("profiles"))
+            resolver = TreeResolver(tree, profiles, target, repos, is_strict(args), args.cache_dir, progress)
+            if args.command == "packages":
+                result = resolver.image(args.image)
+                progress.stop()
+                emit(args, result.to_json(), packages_text(result, resolver))
+            else:
+                lines = resolver.why(args.image, args.package)
+                progress.stop()
+                emit(args, {"image": args.image, "package": args.package, "chain": lines}, "\n".join(lines))
+    finally:
+        progress.stop()
+    return 0
+
+
+def run_closure(args: argparse.Namespace) -> int:
+    for name in args.names:
+        package_name(name, "command line")
+    target_platforms(args)
+    with RepoSet(repo_specs(args.repos), cache_dir=args.cache_dir) as repos:
+        resolution = repos.resolve(args.names)
+    data = {
+        "request": list(args.names),
+        "closure": [p.to_json() for p in resolution.closure],
+        "installsize": sum(p.installsize for p in resolution.closure),
+        "unresolved": [{"name": u.name, "problem": u.problem} for u in resolution.unresolved],
+    }
+    lines = [f"{p.name:40} {p.evr:32} {p.arch:8} {p.repo:28} {size_text(p.installsize):>10}"
+             for p in resolution.closure]
+    lines.append(f"{len(resolution.closure)} packages, {size_text(data['installsize'])} installed")
+    lines += [f"unresolved: {u.name}: {u.problem}" for u in resolution.unresolved]
+    emit(args, data, "\n".join(lines))
+    return 1 if is_strict(args) and resolution.unresolved else 0
+
+
+def packages_text(result: ImagePackages, resolver: TreeResolver) -> str:
+    repos = ", ".join(spec.repo_id for spec in resolver.repos.specs)
+    lines = [f"{result.image} (parent {result.parent or '-'}) for {result.platform} on {repos}", "",
+             "Request (this layer, minimal: nothing here is pulled in by another request or the parent):"]
+    origins = {r.name: r.origin for r in result.requests}
+    lines += [f"  {name:32} <- {origins[name]}" for name in result.minimal_request] or ["  (nothing new)"]
+    layer_names = {p.name for p in result.layer}
+    lines += ["", f"Closure: {len(result.closure)} packages, {size_text(result.installsize)} installed; "
+                  f"this layer {len(result.layer)} packages, {size_text(result.layer_installsize)} (marked *)"]
+    for p in result.closure:
+        mark = "*" if p.name in layer_names else " "
+        lines.append(f" {mark}{p.name:38} {p.evr:30} {p.arch:7} {p.repo:27} {size_text(p.installsize):>9}")
+    lines += ["", "Build-only (builder stage, never in this image):"]
+    lines += [f"  {r.name:32} <- {r.origin}" for r in result.build_only] or ["  (none)"]
+    lines += ["", "Excluded:"]
+    lines += [f"  {e.name:32} {e.reason} ({e.origin.detail})" for e in result.excluded] or ["  (none)"]
+    lines += ["", "Unresolved (skipped; best effort):" if result.unresolved else "Unresolved: none"]
+    for u in result.unresolved:
+        lines.append(f"  {u.name:32} <- {u.origin}")
+        lines.append(f"  {'':32}    {first_cause(u.problem)}")
+    return "\n".join(lines)
+
+
+def first_cause(problem: str) -> str:
+    """The first line of libsolv's text that names a package (skips 'Problem: conflicting requests')."""
+    causes = [line.strip(" -") for line in problem.splitlines()]
+    return next((c for c in causes if c.startswith(("nothing", "package", "no package"))), causes[0])
