@@ -5,6 +5,7 @@ image tree). Everything here is plain data; nothing touches dnf.
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,20 @@ class ProjectProfile:
     groups: Mapping[str, BackendGroup]
     drop: tuple[Correction, ...]
     add: tuple[Correction, ...]
+    #: the pinned release (PyPI ``name==version``): its sdist is the code evidence reads and the
+    #: wheel the builder stage builds; None for a project without one
+    release: Release | None = None
+
+
+@dataclass(frozen=True)
+class Release:
+    """A project's pinned release on PyPI (``nova==31.3.1``; the name is the PyPI distribution)."""
+
+    name: str
+    version: str
+
+    def __str__(self) -> str:
+        return f"{self.name}=={self.version}"
 
 
 @dataclass(frozen=True)
@@ -75,6 +90,9 @@ class Defaults:
     build_tool_patterns: tuple[str, ...]
     drop: tuple[Correction, ...]
     providers: tuple[ProviderPin, ...] = ()
+    #: OpenStack release series whose upper-constraints pin every Python requirement
+    #: (``resolver/data/constraints/upper-constraints-SERIES.txt``)
+    constraints: str | None = None
 
     def is_build_tool(self, name: str) -> bool:
         return any(re.fullmatch(pattern, name) for pattern in self.build_tool_patterns)
@@ -117,6 +135,8 @@ class ImageSpec:
     packages: tuple[ExtraPackage, ...]
     where: str
     build: BuildStep | None = None
+    #: what the deployed image runs (exec form, the image's CMD): ``httpd -DFOREGROUND``
+    command: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -198,7 +218,7 @@ def load_profiles(directory: Path) -> Profiles:
     defaults_path = directory / DEFAULTS_FILE
     raw_defaults = _load_yaml(defaults_path) if defaults_path.exists() else {}
     raw_defaults = _expect(raw_defaults or {}, dict, str(defaults_path), "the file")
-    _check_keys(raw_defaults, ("build_tool_patterns", "drop", "providers"), str(defaults_path))
+    _check_keys(raw_defaults, ("build_tool_patterns", "drop", "providers", "constraints"), str(defaults_path))
     pins = []
     for index, pin in enumerate(_expect(raw_defaults.get("providers") or [], list, str(defaults_path), "'providers'")):
         at = f"{defaults_path}: providers[{index}]"
@@ -212,6 +232,7 @@ def load_profiles(directory: Path) -> Profiles:
         build_tool_patterns=tuple(raw_defaults.get("build_tool_patterns") or ()),
         drop=_corrections(raw_defaults.get("drop"), f"{defaults_path}: drop"),
         providers=tuple(pins),
+        constraints=str(raw_defaults["constraints"]) if raw_defaults.get("constraints") else None,
     )
     projects = {}
     for path in sorted(directory.glob("*.yaml")):
@@ -224,7 +245,7 @@ def load_profiles(directory: Path) -> Profiles:
 def _load_project(path: Path) -> ProjectProfile:
     where = str(path)
     data = _expect(_load_yaml(path), dict, where, "the file")
-    _check_keys(data, ("project", "source", "upstream", "runtime", "build", "build_filtered",
+    _check_keys(data, ("project", "source", "upstream", "release", "runtime", "build", "build_filtered",
                        "groups", "drop", "add"), where)
     for key in ("project", "source"):
         if not isinstance(data.get(key), str):
@@ -253,7 +274,20 @@ def _load_project(path: Path) -> ProjectProfile:
         groups=groups,
         drop=_corrections(data.get("drop"), f"{where}: drop"),
         add=_corrections(data.get("add"), f"{where}: add"),
+        release=_release(data.get("release"), where),
     )
+
+
+_RELEASE = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[0-9][A-Za-z0-9.+!_-]*)$")
+
+
+def _release(value: Any, where: str) -> Release | None:
+    if value is None:
+        return None
+    match = _RELEASE.match(value) if isinstance(value, str) else None
+    if not match:
+        raise InputError(f"{where}: 'release' must be a PyPI pin such as nova==31.3.1, got {value!r}")
+    return Release(match["name"], match["version"])
 
 
 def load_images(directory: Path) -> ImageTree:
@@ -285,7 +319,7 @@ def load_images(directory: Path) -> ImageTree:
 
 def _image_spec(item: Any, where: str) -> ImageSpec:
     item = _expect(item, dict, where, "an image")
-    _check_keys(item, ("name", "parent", "deployed", "projects", "packages", "build"), where)
+    _check_keys(item, ("name", "parent", "deployed", "projects", "packages", "build", "command"), where)
     name = item.get("name")
     if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", name):
         raise InputError(f"{where}: 'name' must be a lower-case image name, got {name!r}")
@@ -318,4 +352,22 @@ def _image_spec(item: Any, where: str) -> ImageSpec:
         packages=tuple(extras),
         where=where,
         build=build,
+        command=_command(item.get("command"), where),
     )
+
+
+def _command(value: Any, where: str) -> tuple[str, ...]:
+    """An image's command: a list of arguments, or a string split as a shell would (no shell runs it)."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        try:
+            value = shlex.split(value)
+        except ValueError as error:
+            raise InputError(f"{where}: 'command' cannot be split into arguments ({error})") from None
+    if not isinstance(value, list) or not value or not all(isinstance(part, str) for part in value):
+        raise InputError(f"{where}: 'command' must be a non-empty list of strings or a string")
+    for part in value:
+        if any(ord(c) < 32 or ord(c) == 127 for c in part):
+            raise InputError(f"{where}: 'command' holds a control character in {part!r}")
+    return tuple(value)
