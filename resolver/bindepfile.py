@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.metadata
 import json
 import re
 from collections.abc import Iterable
@@ -22,10 +23,12 @@ from parsley import makeGrammar
 
 from .errors import BindepParseError
 from .files import write_atomically
+from .names import PACKAGE_NAME
 
 # bindep's grammar: a comment or blank line is spaces then '#' or nothing.
 _NOT_A_RULE = re.compile(r"^ *(#.*)?$")
 _PARSLEY_WHERE = re.compile(r"Parse error at line \d+, column \d+: ")
+_BINDEP_VERSION = importlib.metadata.version("bindep")
 
 
 @functools.cache
@@ -97,41 +100,83 @@ class BindepFile:
         return tuple(result)
 
 
+#: bindep files longer than this are refused: parsley takes 5-8 ms a rule line (a 10,000-line file
+#: took 40 s), and the longest real file has about a hundred
+MAX_RULE_LINES = 2000
+#: bump when the cached form of parsed rules changes (it is part of the cache key)
+_CACHE_FORMAT = 2
+
+
+def _lines(text: str) -> list[str]:
+    """Lines as bindep's grammar sees them: split on newline only (not form feeds or other
+    separators ``str.splitlines`` knows)."""
+    return text.split("\n")
+
+
 def parse_bindep(text: str, path: str, cache_dir: Path | None = None) -> BindepFile:
     """Parse bindep.txt content. A line bindep rejects raises BindepParseError(path, line).
 
     With ``cache_dir``, the rules of a text parsed before are read back instead of parsed again
-    (keyed by the text's sha256; parsley takes about half a second per file)."""
-    cached = cache_dir / f"{hashlib.sha256(text.encode()).hexdigest()}.json" if cache_dir else None
-    if cached and cached.is_file():
-        raws = [_raw_from_json(raw) for raw in json.loads(cached.read_text(encoding="utf-8"))]
-    else:
+    (keyed by the text's sha256, bindep's version and the cache format; parsley takes about half a
+    second per file)."""
+    lines = _lines(text)
+    numbers = [n for n, line in enumerate(lines, start=1) if not _NOT_A_RULE.match(line)]
+    if len(numbers) > MAX_RULE_LINES:
+        raise BindepParseError(path, numbers[MAX_RULE_LINES], f"more than {MAX_RULE_LINES} rule lines; "
+                               "not a bindep file this tool reads")
+    for number in numbers:
+        if any(ord(c) < 32 and c != "\t" or ord(c) == 127 for c in lines[number - 1]):
+            raise BindepParseError(path, number, "a control character in a rule line; remove it")
+    key = hashlib.sha256(f"{_CACHE_FORMAT}:{_BINDEP_VERSION}:".encode() + text.encode()).hexdigest()
+    cached = cache_dir / f"{key}.json" if cache_dir else None
+    raws = _read_cached(cached) if cached else None
+    if raws is None:
         whole = text if text.endswith("\n") else text + "\n"  # as bindep does
         try:
             raws = _line_grammar()(whole).rules()
         except Exception as whole_file_error:  # parsley raises its own ParseError type
             raise _locate_error(text, path, whole_file_error) from None
+        if len(raws) != len(numbers):  # our idea of a rule line must be bindep's
+            raise BindepParseError(path, numbers[0] if numbers else 1,
+                                   f"bindep found {len(raws)} rules on {len(numbers)} rule lines")
+        for number, raw in zip(numbers, raws):
+            if not PACKAGE_NAME.match(raw[0]):
+                raise BindepParseError(path, number, f"{raw[0]!r} is not a package name "
+                                       "(ASCII letters, digits and . + _ - / only)")
         if cached:
             write_atomically(cached, json.dumps(raws))
-    numbers = [n for n, line in enumerate(text.splitlines(), start=1) if not _NOT_A_RULE.match(line)]
-    assert len(numbers) == len(raws), "one rule per rule line"
-    lines = text.splitlines()
     rules = tuple(Rule(name=raw[0], line=number, text=lines[number - 1], selector=_flat_selector(raw[1]), raw=raw)
                   for number, raw in zip(numbers, raws))
     return BindepFile(path=path, text=text, rules=rules, depends=_ParsedDepends(list(raws), path))
 
 
+def _read_cached(cached: Path) -> list | None:
+    """Rules parsed before, or None when there are none (or the cached file is not what we wrote)."""
+    try:
+        return [_raw_from_json(raw) for raw in json.loads(cached.read_text(encoding="utf-8"))]
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, TypeError, IndexError):
+        cached.unlink(missing_ok=True)  # damaged: parse again
+        return None
+
+
 def _raw_from_json(raw: list) -> tuple:
-    """Back to the grammar's shapes: bindep tells an AND-group (list) from an atom (tuple) by type."""
+    """Back to the grammar's shapes: bindep tells an AND-group (list) from an atom (tuple) by type.
+    An atom is ``[sense, profile]``; anything else (an empty group ``()`` included) is a group."""
     name, selector, version = raw
-    groups = [tuple(g) if isinstance(g[0], bool) else [tuple(a) for a in g] for g in selector]
+
+    def is_atom(item: list) -> bool:
+        return len(item) == 2 and isinstance(item[0], bool)
+
+    groups = [tuple(g) if is_atom(g) else [tuple(a) for a in g] for g in selector]
     return (name, groups, [tuple(v) for v in version])
 
 
 def _locate_error(text: str, path: str, whole_file_error: Exception) -> BindepParseError:
     """The first line bindep's grammar rejects on its own, with parsley's reason."""
     grammar = _line_grammar()
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(_lines(text), start=1):
         if _NOT_A_RULE.match(line):
             continue
         try:

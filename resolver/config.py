@@ -15,11 +15,9 @@ import networkx as nx
 import yaml
 
 from .errors import InputError, UnknownNameError
+from .names import package_name
 from .sources import Source
 
-# What bindep's grammar accepts as a name; anything else (spaces, ';', '$', '`'...) is refused
-# before it can reach dnf or a build command line.
-PACKAGE_NAME = re.compile(r"^[A-Za-z0-9/][A-Za-z0-9.+_/-]*$")
 DEFAULTS_FILE = "defaults.yaml"
 
 
@@ -190,12 +188,6 @@ def _check_keys(data: Mapping, allowed: Iterable[str], where: str) -> None:
     unknown = sorted(set(data) - set(allowed))
     if unknown:
         raise InputError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
-
-
-def package_name(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not PACKAGE_NAME.match(value):
-        raise InputError(f"{where}: {value!r} is not a package name (letters, digits and . + _ - / only)")
-    return value
 
 
 def _corrections(items: Any, where: str, default_reason: str | None = None) -> tuple[Correction, ...]:

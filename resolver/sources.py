@@ -26,7 +26,7 @@ from pathlib import Path
 
 from .bindepfile import BindepFile, parse_bindep
 from .errors import SourceError
-from .files import default_cache_dir
+from .files import MAX_INPUT_BYTES, decode_text, default_cache_dir, read_text
 
 PYPI_JSON_URL = os.environ.get("RESOLVER_PYPI_URL", "https://pypi.org/pypi")
 _KINDS = ("path", "pypi", "sdist", "git")
@@ -62,10 +62,7 @@ def read_bindep(source: Source, cache_dir: Path | None = None) -> BindepFile:
     cache = cache_dir or default_cache_dir()
     if source.kind == "path":
         path = Path(source.target)
-        try:
-            return parse_bindep(path.read_text(encoding="utf-8"), str(path), cache / "bindep")
-        except OSError as error:
-            raise SourceError(f"{path}: cannot read bindep file ({error.strerror})") from None
+        return parse_bindep(read_text(path, "bindep file"), str(path), cache / "bindep")
     if source.kind == "pypi":
         match = _PIN.match(source.target)
         assert match  # checked by Source.parse
@@ -139,7 +136,7 @@ def _bindep_from_sdist(archive: Path) -> str:
                 if len(parts) == 2 and parts[1] == "bindep.txt" and member.isfile():
                     stream = tar.extractfile(member)
                     assert stream is not None
-                    return stream.read().decode("utf-8")
+                    return decode_text(stream.read(MAX_INPUT_BYTES), f"{archive.name}:bindep.txt")
     except (tarfile.TarError, OSError) as error:
         raise SourceError(f"{archive}: not a readable sdist ({error})") from None
     raise SourceError(f"{archive}: the sdist has no top-level bindep.txt")

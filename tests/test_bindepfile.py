@@ -64,3 +64,38 @@ def test_cached_parse_is_the_same_parse(tmp_path):
     for profiles in (["platform:rpm"], ["platform:rpm", "test"], ["platform:rpm", "test", "compile"], ["libvirt"]):
         assert [r.name for r in cached.active(profiles)] == [r.name for r in fresh.active(profiles)]
     assert [r.name for r in cached.active(["platform:rpm", "test", "compile"])] == ["gcc", "lsscsi"]
+
+
+def test_a_form_feed_in_a_comment_is_a_comment_as_for_bindep():
+    # str.splitlines() splits on form feeds; bindep's grammar splits on newlines only
+    bindep = parse_bindep("# section one\x0c\nlsscsi\n", "x/bindep.txt")
+    assert [(r.name, r.line) for r in bindep.rules] == [("lsscsi", 2)]
+
+
+def test_an_empty_group_parses_the_same_from_the_cache(tmp_path):
+    first = parse_bindep("openssl [()]\nlsscsi\n", "x/bindep.txt", tmp_path)
+    again = parse_bindep("openssl [()]\nlsscsi\n", "x/bindep.txt", tmp_path)
+    assert [r.name for r in again.rules] == [r.name for r in first.rules] == ["openssl", "lsscsi"]
+    assert again.active(["platform:rpm"]) == first.active(["platform:rpm"])
+
+
+def test_a_damaged_cache_entry_is_parsed_again(tmp_path):
+    parse_bindep("lsscsi\n", "x/bindep.txt", tmp_path)
+    for cached in tmp_path.glob("*.json"):
+        cached.write_text('[["lsscsi", [[]], ')
+    assert [r.name for r in parse_bindep("lsscsi\n", "x/bindep.txt", tmp_path).rules] == ["lsscsi"]
+
+
+@pytest.mark.parametrize("text, line, words", [
+    ("lsscsi\nbad\x0bname\n", 2, "control character"),
+    ("lsscsi\nnämé\n", 2, "not a package name"),
+])
+def test_names_bindep_accepts_but_no_tool_should_see_are_refused_with_the_line(text, line, words):
+    with pytest.raises(BindepParseError) as error:
+        parse_bindep(text, "x/bindep.txt")
+    assert error.value.line == line and words in error.value.message
+
+
+def test_an_overlong_file_is_refused_before_parsing():
+    with pytest.raises(BindepParseError, match="rule lines"):
+        parse_bindep("lsscsi\n" * 5000, "x/bindep.txt")

@@ -11,7 +11,7 @@ from functools import partial
 
 import pytest
 
-from resolver.errors import SourceError
+from resolver.errors import InputError, SourceError
 from resolver.sources import Source, read_bindep
 
 from .conftest import UPSTREAM
@@ -98,3 +98,15 @@ def test_sdist_without_bindep_is_a_clear_error(tmp_path):
         pass
     with pytest.raises(SourceError, match="no top-level bindep.txt"):
         read_bindep(Source.parse(f"sdist:{path}"), tmp_path / "cache")
+
+
+def test_a_bindep_file_that_is_not_utf8_names_its_line(tmp_path):
+    path = tmp_path / "bindep.txt"
+    path.write_bytes(b"lsscsi\n# caf\xe9\n")
+    with pytest.raises(InputError, match=r"bindep.txt:2: not UTF-8"):
+        read_bindep(Source("path", str(path)), tmp_path / "cache")
+
+
+def test_a_device_is_not_read_as_a_bindep_file(tmp_path):
+    with pytest.raises(InputError, match="not a regular file"):
+        read_bindep(Source("path", "/dev/zero"), tmp_path / "cache")

@@ -10,7 +10,7 @@ from pathlib import Path
 from ..audit import Finding, audit_file, index_page, project_page, summary_line, unified_patch
 from ..config import ImageTree, Profiles, load_images, load_profiles
 from ..errors import BindepParseError, UnknownNameError
-from ..files import write_atomically
+from ..files import check_writable, write_atomically
 from ..repos import RepoSet, repo_specs
 from ..sources import Source, read_bindep
 from .common import FORMATTER, Progress, default_dir, emit, target_platforms
@@ -33,9 +33,12 @@ def register(sub, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    for directory in (args.patch, args.report):
+        if directory is not None:
+            check_writable(directory, directory=True)
     tree = load_images(args.images or default_dir("images"))
     targets = target_platforms(args, several=True)
-    progress = Progress()
+    progress = Progress(args)
     try:
         with RepoSet(repo_specs(args.repos), cache_dir=args.cache_dir) as repos:
             profiles = load_profiles(args.profiles or default_dir("profiles"))
@@ -73,7 +76,7 @@ def _collect(args: argparse.Namespace, tree: ImageTree, profiles: Profiles, targ
         sources = (upstream / "SOURCES.txt").read_text(encoding="utf-8").splitlines()
         names += [line.split("|")[0].strip() for line in sources if line.strip() and not line.startswith("#")]
     for project, source, used in _audit_targets(names, tree, profiles, upstream):
-        progress.starting(project)
+        progress.stage(f"auditing {project}")
         audited.append(project)
         try:
             bindep = read_bindep(source, args.cache_dir)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from ..platforms import DEFAULT_PLATFORM, known_platforms
@@ -37,23 +38,52 @@ def common_options() -> argparse.ArgumentParser:
                             help="fail on any unresolvable request (default with --repos)")
     common.add_argument("--format", choices=("text", "json"), default="text")
     common.add_argument("--cache-dir", type=Path, default=None, help="download cache (default ~/.cache/resolver)")
+    loudness = common.add_mutually_exclusive_group()
+    loudness.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr, only errors and warnings")
+    loudness.add_argument("-v", "--verbose", action="store_true",
+                          help="more on stderr: each stage as a log line, tool output, tracebacks of internal errors")
     return common
 
 
 class Progress:
-    """Per-image progress on stderr (only when it is a terminal)."""
+    """Progress of long work on stderr: a spinner with counts and elapsed time on a terminal, plain
+    log lines elsewhere (CI logs), nothing with --quiet. Library code reports through it."""
 
-    def __init__(self) -> None:
+    def __init__(self, args: argparse.Namespace | None = None, total: int = 0) -> None:
+        self.quiet = bool(getattr(args, "quiet", False))
+        self.verbose = bool(getattr(args, "verbose", False))
+        self.total = total
+        self._seen: set[str] = set()
+        self._round = 1
+        self._start = time.monotonic()
         self._status = None
-        if sys.stderr.isatty():
+        if not self.quiet and sys.stderr.isatty() and not self.verbose:
             from rich.console import Console
 
             self._status = Console(stderr=True).status("loading repository metadata")
             self._status.start()
+        else:
+            self.stage("loading repository metadata")
+
+    def _show(self, text: str) -> None:
+        line = f"{text} ({time.monotonic() - self._start:.1f} s)"
+        if self._status:
+            self._status.update(line)
+        elif not self.quiet:
+            print(f"resolver: {line}", file=sys.stderr, flush=True)
+
+    def stage(self, text: str) -> None:
+        """A named step of the run (loading metadata, planning, writing the report)."""
+        self._show(text)
 
     def starting(self, image: str) -> None:
-        if self._status:
-            self._status.update(f"resolving {image}")
+        if image in self._seen:  # the tree is resolved again (another provider choice tried)
+            self._seen.clear()
+            self._round += 1
+        self._seen.add(image)
+        count = f"{len(self._seen)}/{self.total} " if self.total else ""
+        again = f", pass {self._round}" if self._round > 1 else ""
+        self._show(f"resolving {count}{image}{again}")
 
     def finished(self, image: str) -> None:
         pass
@@ -61,6 +91,7 @@ class Progress:
     def stop(self) -> None:
         if self._status:
             self._status.stop()
+            self._status = None
 
 
 def emit(args: argparse.Namespace, data: object, text: str) -> None:

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from ..config import load_images, load_profiles
-from ..files import write_atomically
+from ..files import check_writable, write_atomically
 from ..lock import repo_digests
 from ..plan import plan_layers
 from ..platforms import DEFAULT_PLATFORM, platform
@@ -91,6 +91,7 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_render(args: argparse.Namespace) -> int:
+    check_writable(args.output, directory=True)
     from ..containers.containerfile import bake_file, containerfile
 
     with _staged(args) as (_, _, _, _, stages, keys):

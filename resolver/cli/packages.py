@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..config import load_images, load_profiles, package_name
+from ..config import load_images, load_profiles
+from ..names import package_name
 from ..repos import RepoSet, repo_specs
 from ..resolution import ImagePackages, TreeResolver
 from .common import FORMATTER, Progress, default_dir, emit, is_strict, size_text, target_platforms
@@ -32,7 +33,7 @@ def register(sub, common: argparse.ArgumentParser) -> None:
 def run_image(args: argparse.Namespace) -> int:
     tree = load_images(args.images or default_dir("images"))
     target = target_platforms(args)[0]
-    progress = Progress()
+    progress = Progress(args, total=len(tree.ancestors(args.image)) + 1)
     try:
         with RepoSet(repo_specs(args.repos), cache_dir=args.cache_dir) as repos:
             profiles = load_profiles(args.profiles or default_dir("profiles"))

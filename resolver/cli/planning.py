@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..baselines import resolve_baseline
 from ..config import load_images, load_profiles
+from ..files import check_writable
 from ..lock import compare, lock_from_plan, read_lock, write_lock
 from ..plan import plan_json, plan_layers, suggest_tree_changes
 from ..report import write_report
@@ -52,9 +53,13 @@ def register(sub, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.command == "lock":
+        check_writable(args.lock)
+    elif args.command == "report":
+        check_writable(args.output, directory=True)
     tree = load_images(args.images or default_dir("images"))
     target = target_platforms(args)[0]
-    progress = Progress()
+    progress = Progress(args, total=len(tree.names()))
     try:
         with RepoSet(repo_specs(args.repos), cache_dir=args.cache_dir) as repos:
             profiles = load_profiles(args.profiles or default_dir("profiles"))
@@ -70,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _plan(args: argparse.Namespace, make, progress: Progress) -> int:
     resolver, inputs, providers = resolve_tree(make, args.mode, args.hoist, not args.no_provider_choice)
-    progress.starting("layer plan")
+    progress.stage("planning the layers")
     first = plan_layers(inputs.shape, inputs.needs, inputs.sizes, args.mode, args.hoist, inputs.headers)
     suggestions, improved = suggest_tree_changes(first, inputs.needs, inputs.sizes, inputs.headers)
     chosen = improved if args.apply_suggestions else first

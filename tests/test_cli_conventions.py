@@ -1,0 +1,56 @@
+"""Operator conventions of the command line: --version, helpful unknown-flag errors, quiet and
+verbose progress, pipes closed early, SIGTERM cleaning up like Ctrl-C."""
+
+import os
+import signal
+import subprocess
+import sys
+
+from resolver import __version__
+
+from .conftest import ROOT, run_cli
+
+
+def test_version():
+    done = run_cli("--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"resolver {__version__}"
+
+
+def test_an_unknown_flag_gets_the_subcommands_usage_and_a_suggestion():
+    done = run_cli("plan", "--hoistt", "0.3")
+    assert done.returncode == 2
+    assert "usage: resolver plan" in done.stderr and "did you mean --hoist?" in done.stderr
+
+
+def test_progress_goes_to_stderr_as_log_lines_outside_a_terminal_and_quiet_silences_it():
+    loud = run_cli("packages", "memcached")
+    assert loud.returncode == 0, loud.stderr
+    assert "resolver: resolving 2/2 memcached" in loud.stderr and "memcached" in loud.stdout
+    quiet = run_cli("packages", "memcached", "--quiet")
+    assert quiet.returncode == 0 and quiet.stderr == "" and quiet.stdout == loud.stdout
+
+
+def test_a_closed_pipe_ends_quietly():
+    reader = subprocess.Popen([sys.executable, "-m", "resolver", "packages", "nova-compute", "--format", "json"],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    reader.stdout.read(10)
+    reader.stdout.close()
+    stderr = reader.stderr.read().decode()
+    assert reader.wait() == 141
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
+
+
+def test_sigterm_cleans_up_like_ctrl_c(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TMPDIR=str(tmp_path))
+    process = subprocess.Popen([sys.executable, "-m", "resolver", "plan"], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    for line in process.stderr:
+        if "resolving" in line:
+            break
+    assert list(tmp_path.glob("resolver-dnf-*")), "the run holds a temporary dnf directory while resolving"
+    process.send_signal(signal.SIGTERM)
+    rest = process.stderr.read()
+    assert process.wait() == 143
+    assert "terminated" in rest and "Traceback" not in rest
+    assert not list(tmp_path.iterdir())
