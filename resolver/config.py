@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
-import yaml
 
 from .errors import InputError, UnknownNameError
-from .names import package_name
+from .names import CONTAINER_PATH, PROFILE_NAME, image_name, package_name, plain_text, project_name
 from .sources import Source
+from .yamlfile import line_of, load_yaml
 
 DEFAULTS_FILE = "defaults.yaml"
 
@@ -165,20 +165,14 @@ class ImageTree:
         return sorted(self.graph.successors(name))
 
 
-def _load_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise InputError(f"{path}: cannot read ({error.strerror})") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or str(error)
-        raise InputError(f"{path}{line}: invalid YAML: {problem}") from None
+def _at(path: Path | str, container: Any, key: Any, label: str = "") -> str:
+    """``file:line: label`` for an entry of a loaded file (the line when the loader kept it)."""
+    line = line_of(container, key)
+    return f"{path}{f':{line}' if line else ''}{f': {label}' if label else ''}"
 
 
 def _expect(value: Any, kind: type | tuple[type, ...], where: str, what: str) -> Any:
-    if not isinstance(value, kind):
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
         names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
         raise InputError(f"{where}: {what} must be a {names}, not {type(value).__name__}")
     return value
@@ -190,17 +184,46 @@ def _check_keys(data: Mapping, allowed: Iterable[str], where: str) -> None:
         raise InputError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
 
 
-def _corrections(items: Any, where: str, default_reason: str | None = None) -> tuple[Correction, ...]:
+def _reason(value: Any, where: str, what: str = "a 'reason'") -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f"{where}: needs {what} (it is shown in the output)")
+    return plain_text(" ".join(value.split()), where, "the reason")
+
+
+def _profile_names(value: Any, where: str, what: str) -> tuple[str, ...]:
+    names = []
+    for index, name in enumerate(_expect(value or [], list, where, what)):
+        if not isinstance(name, str) or not PROFILE_NAME.match(name):
+            raise InputError(f"{_at(where, value, index)}: {name!r} is not a bindep profile name "
+                             "(lower-case letters, digits and : . -)")
+        names.append(name)
+    return tuple(names)
+
+
+def _corrections(items: Any, where: str) -> tuple[Correction, ...]:
     result = []
     for index, item in enumerate(_expect(items or [], list, where, "a correction list")):
         at = f"{where}[{index}]"
         item = _expect(item, dict, at, "a correction")
         _check_keys(item, ("name", "reason", "profile"), at)
-        reason = item.get("reason") or default_reason
-        if not reason or not isinstance(reason, str):
-            raise InputError(f"{at}: every correction needs a 'reason' (it is shown in the output)")
-        result.append(Correction(package_name(item.get("name"), at), reason.strip(), at, item.get("profile")))
+        profile = item.get("profile")
+        if profile is not None:
+            profile = _profile_names([profile], at, "'profile'")[0]
+        result.append(Correction(package_name(item.get("name"), at), _reason(item.get("reason"), at), at, profile))
     return tuple(result)
+
+
+def _build_tool_patterns(value: Any, where: str) -> tuple[str, ...]:
+    patterns = []
+    for index, pattern in enumerate(_expect(value or [], list, where, "'build_tool_patterns'")):
+        at = _at(where, value, index)
+        _expect(pattern, str, at, "a build-tool pattern")
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            raise InputError(f"{at}: {pattern!r} is not a regular expression ({error})") from None
+        patterns.append(pattern)
+    return tuple(patterns)
 
 
 def load_profiles(directory: Path) -> Profiles:
@@ -208,69 +231,79 @@ def load_profiles(directory: Path) -> Profiles:
     if not directory.is_dir():
         raise InputError(f"{directory}: no profiles directory (give --profiles DIR)")
     defaults_path = directory / DEFAULTS_FILE
-    raw_defaults = _load_yaml(defaults_path) if defaults_path.exists() else {}
+    raw_defaults = load_yaml(defaults_path, "profile defaults file") if defaults_path.exists() else {}
     raw_defaults = _expect(raw_defaults or {}, dict, str(defaults_path), "the file")
     _check_keys(raw_defaults, ("build_tool_patterns", "drop", "providers", "constraints"), str(defaults_path))
     pins = []
-    for index, pin in enumerate(_expect(raw_defaults.get("providers") or [], list, str(defaults_path), "'providers'")):
-        at = f"{defaults_path}: providers[{index}]"
+    listed = raw_defaults.get("providers") or []
+    for index, pin in enumerate(_expect(listed, list, str(defaults_path), "'providers'")):
+        at = _at(defaults_path, listed, index, f"providers[{index}]")
         pin = _expect(pin, dict, at, "a provider pin")
         _check_keys(pin, ("instead_of", "use", "reason"), at)
-        if not isinstance(pin.get("reason"), str):
-            raise InputError(f"{at}: a provider pin needs a 'reason'")
         pins.append(ProviderPin(package_name(pin.get("instead_of"), at), package_name(pin.get("use"), at),
-                                pin["reason"], at))
+                                _reason(pin.get("reason"), at), at))
+    constraints = raw_defaults.get("constraints")
+    if constraints is not None and (not isinstance(constraints, str) or not re.fullmatch(r"\d{4}\.\d", constraints)):
+        raise InputError(f"{_at(defaults_path, raw_defaults, 'constraints')}: 'constraints' must name a release "
+                         f"series such as \"2025.1\", not {constraints!r}")
     defaults = Defaults(
-        build_tool_patterns=tuple(raw_defaults.get("build_tool_patterns") or ()),
-        drop=_corrections(raw_defaults.get("drop"), f"{defaults_path}: drop"),
+        build_tool_patterns=_build_tool_patterns(raw_defaults.get("build_tool_patterns"),
+                                                 str(defaults_path)),
+        drop=_corrections(raw_defaults.get("drop"), _at(defaults_path, raw_defaults, "drop", "drop")),
         providers=tuple(pins),
-        constraints=str(raw_defaults["constraints"]) if raw_defaults.get("constraints") else None,
+        constraints=constraints,
     )
-    projects = {}
+    projects: dict[str, ProjectProfile] = {}
     for path in sorted(directory.glob("*.yaml")):
         if path.name != DEFAULTS_FILE:
             profile = _load_project(path)
+            if profile.project in projects:
+                raise InputError(f"{path}: project {profile.project!r} is already defined by "
+                                 f"{projects[profile.project].path}; one profile per project")
             projects[profile.project] = profile
     return Profiles(defaults=defaults, projects=projects)
 
 
 def _load_project(path: Path) -> ProjectProfile:
     where = str(path)
-    data = _expect(_load_yaml(path), dict, where, "the file")
+    data = _expect(load_yaml(path, "project profile"), dict, where, "the file")
     _check_keys(data, ("project", "source", "upstream", "release", "runtime", "build", "build_filtered",
                        "groups", "drop", "add"), where)
     for key in ("project", "source"):
         if not isinstance(data.get(key), str):
             raise InputError(f"{where}: '{key}' is required (a string)")
+    project_name(data["project"], _at(path, data, "project"))
     groups = {}
-    for name, group in _expect(data.get("groups") or {}, dict, where, "'groups'").items():
-        at = f"{where}: groups.{name}"
+    listed = data.get("groups") or {}
+    for name, group in _expect(listed, dict, where, "'groups'").items():
+        at = _at(path, listed, name, f"groups.{name}")
+        _profile_names([name], at, "a group name")
         group = _expect(group, dict, at, "a group")
         _check_keys(group, ("packages", "reason"), at)
-        if not isinstance(group.get("reason"), str):
-            raise InputError(f"{at}: a backend group needs a 'reason'")
         names = tuple(package_name(n, at) for n in _expect(group.get("packages") or [], list, at, "'packages'"))
-        groups[name] = BackendGroup(name, names, group["reason"].strip(), at)
+        groups[name] = BackendGroup(name, names, _reason(group.get("reason"), at), at)
 
     def profile_list(key: str) -> tuple[str, ...]:
-        return tuple(str(p) for p in _expect(data.get(key) or [], list, where, f"'{key}'"))
+        return _profile_names(data.get(key), _at(path, data, key), f"'{key}'")
 
+    upstream = data.get("upstream", "")
     return ProjectProfile(
         project=data["project"],
         path=path,
-        source=Source.parse(data["source"], relative_to=path.parent),
-        upstream=str(data.get("upstream", "")),
+        source=Source.parse(plain_text(data["source"], _at(path, data, "source"), "'source'"),
+                            relative_to=path.parent),
+        upstream=plain_text(upstream, _at(path, data, "upstream"), "'upstream'"),
         runtime_profiles=profile_list("runtime"),
         build_profiles=profile_list("build"),
         filtered_build_profiles=profile_list("build_filtered"),
         groups=groups,
-        drop=_corrections(data.get("drop"), f"{where}: drop"),
-        add=_corrections(data.get("add"), f"{where}: add"),
-        release=_release(data.get("release"), where),
+        drop=_corrections(data.get("drop"), _at(path, data, "drop", "drop")),
+        add=_corrections(data.get("add"), _at(path, data, "add", "add")),
+        release=_release(data.get("release"), _at(path, data, "release")),
     )
 
 
-_RELEASE = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[0-9][A-Za-z0-9.+!_-]*)$")
+_RELEASE = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[0-9][A-Za-z0-9.+!_-]*)\Z")
 
 
 def _release(value: Any, where: str) -> Release | None:
@@ -288,8 +321,9 @@ def load_images(directory: Path) -> ImageTree:
         raise InputError(f"{directory}: no images directory (give --images DIR)")
     graph: nx.DiGraph = nx.DiGraph()
     for path in sorted(directory.glob("*.yaml")):
-        for index, item in enumerate(_expect(_load_yaml(path) or [], list, str(path), "the file")):
-            spec = _image_spec(item, f"{path}[{index}]")
+        items = load_yaml(path, "image tree file") or []
+        for index, item in enumerate(_expect(items, list, str(path), "the file")):
+            spec = _image_spec(item, _at(path, items, index, f"[{index}]"))
             if spec.name in graph:
                 first = graph.nodes[spec.name]["spec"].where
                 raise InputError(f"{spec.where}: image {spec.name!r} is already defined at {first}")
@@ -312,34 +346,39 @@ def load_images(directory: Path) -> ImageTree:
 def _image_spec(item: Any, where: str) -> ImageSpec:
     item = _expect(item, dict, where, "an image")
     _check_keys(item, ("name", "parent", "deployed", "projects", "packages", "build", "command"), where)
-    name = item.get("name")
-    if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", name):
-        raise InputError(f"{where}: 'name' must be a lower-case image name, got {name!r}")
+    name = image_name(item.get("name"), f"{where}: 'name'")
     where = f"{where} ({name})"
     projects = {}
-    for project, chosen in _expect(item.get("projects") or {}, dict, where, "'projects'").items():
-        projects[str(project)] = tuple(str(p) for p in _expect(chosen or [], list, where, f"projects.{project}"))
+    listed = item.get("projects") or {}
+    for project, chosen in _expect(listed, dict, where, "'projects'").items():
+        at = f"{where}: projects.{project}"
+        projects[project_name(project, at)] = _profile_names(chosen, at, f"projects.{project}")
     extras = []
     for entry in _expect(item.get("packages") or [], list, where, "'packages'"):
         if isinstance(entry, dict):
             _check_keys(entry, ("name", "reason"), where)
-            extras.append(ExtraPackage(package_name(entry.get("name"), where), str(entry.get("reason", ""))))
+            reason = entry.get("reason")
+            extras.append(ExtraPackage(package_name(entry.get("name"), where),
+                                       _reason(reason, where) if reason is not None else ""))
         else:
             extras.append(ExtraPackage(package_name(entry, where), ""))
     parent = item.get("parent")
-    if parent is not None and not isinstance(parent, str):
-        raise InputError(f"{where}: 'parent' must be an image name")
+    if parent is not None:
+        image_name(parent, f"{where}: 'parent'")
     build = None
     if item.get("build") is not None:
         step = _expect(item["build"], dict, where, "'build'")
         _check_keys(step, ("run", "artifacts"), f"{where}: build")
-        if not isinstance(step.get("run"), str) or not str(step.get("artifacts", "/out")).startswith("/"):
-            raise InputError(f"{where}: build needs 'run' (a shell command) and an absolute 'artifacts' directory")
-        build = BuildStep(step["run"], str(step.get("artifacts", "/out")).rstrip("/") or "/")
+        run = plain_text(step.get("run"), f"{where}: build", "'run' (a shell command)")
+        artifacts = plain_text(step.get("artifacts", "/out"), f"{where}: build", "'artifacts'")
+        if not artifacts.startswith("/") or ".." in artifacts.split("/") or not CONTAINER_PATH.match(artifacts):
+            raise InputError(f"{where}: build 'artifacts' must be an absolute directory without '..' "
+                             f"(letters, digits, / . _ -), not {artifacts!r}")
+        build = BuildStep(run, artifacts.rstrip("/") or "/")
     return ImageSpec(
         name=name,
         parent=parent,
-        deployed=bool(item.get("deployed", False)),
+        deployed=_expect(item.get("deployed", False), bool, where, "'deployed'"),
         projects=projects,
         packages=tuple(extras),
         where=where,

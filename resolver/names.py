@@ -16,6 +16,10 @@ PACKAGE_NAME = re.compile(r"^[A-Za-z0-9/][A-Za-z0-9.+_/-]*\Z")
 #: image references, so no '/' and no leading dot
 IMAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*\Z")
 PROJECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")
+#: bindep profile names (bindep's grammar: lower-case letters, digits, ':' '.' '-')
+PROFILE_NAME = re.compile(r"^[a-z0-9:.-]+\Z")
+#: paths inside an image that reach a Containerfile or a command line
+CONTAINER_PATH = re.compile(r"^/[A-Za-z0-9._/-]*\Z")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 

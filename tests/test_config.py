@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from resolver.config import load_images, load_profiles
@@ -64,3 +66,44 @@ def test_correction_without_reason_is_refused(tmp_path):
 def test_yaml_syntax_error_names_file_and_line(tmp_path):
     with pytest.raises(InputError, match=r"tree.yaml:2: invalid YAML"):
         _tree(tmp_path, "- name: base\n  parent: a: b\n- name: other\n")
+
+
+@pytest.mark.parametrize("text, words", [
+    ("a0: &a0 [x, x]\na1: &a1 [*a0, *a0]\n", "anchors"),
+    ("- {name: base, deployed: 'false'}\n", "'deployed' must be a bool"),
+    ("- {name: base, packages: [{name: tzdata, reason: [1]}]}\n", "needs a 'reason'"),
+    ("- {name: base, projects: {nova: [{profile: []}]}}\n", "not a bindep profile name"),
+    ("- {name: base}\n- {1: x}\n", "a key must be a string"),
+    ("- {name: base, build: {run: \"true\\nRUN touch /x\"}}\n", "control character"),
+    ("- {name: base, build: {run: 'true', artifacts: /out/../etc}}\n", "without '..'"),
+    ("- {name: ../base}\n", "not an image name"),
+])
+def test_wrong_or_hostile_image_files_are_refused_with_file_and_line(tmp_path, text, words):
+    (tmp_path / "tree.yaml").write_text(text)
+    with pytest.raises(InputError, match=re.escape(words)) as error:
+        load_images(tmp_path)
+    assert "tree.yaml:" in str(error.value)
+
+
+@pytest.mark.parametrize("text, words", [
+    ("build_tool_patterns: gcc\n", "must be a list"),
+    ("build_tool_patterns: ['(']\n", "not a regular expression"),
+    ("drop: [{name: gcc, reason: x, profile: []}]\n", "not a bindep profile name"),
+])
+def test_wrong_defaults_are_refused(tmp_path, text, words):
+    (tmp_path / "defaults.yaml").write_text(text)
+    with pytest.raises(InputError, match=re.escape(words)):
+        load_profiles(tmp_path)
+
+
+def test_a_second_profile_for_one_project_is_an_error(tmp_path):
+    for name in ("nova.yaml", "nova-copy.yaml"):
+        (tmp_path / name).write_text("project: nova\nsource: nova.txt\n")
+    with pytest.raises(InputError, match="already defined"):
+        load_profiles(tmp_path)
+
+
+def test_a_project_name_that_would_become_a_path_is_refused(tmp_path):
+    (tmp_path / "x.yaml").write_text("project: ../../x\nsource: x.txt\n")
+    with pytest.raises(InputError, match="not a project name"):
+        load_profiles(tmp_path)

@@ -11,6 +11,7 @@ from ..audit import Finding, audit_file, index_page, project_page, summary_line,
 from ..config import ImageTree, Profiles, load_images, load_profiles
 from ..errors import BindepParseError, UnknownNameError
 from ..files import check_writable, write_atomically
+from ..names import confined
 from ..repos import RepoSet, repo_specs
 from ..sources import Source, read_bindep
 from .common import FORMATTER, Progress, default_dir, emit, target_platforms
@@ -47,10 +48,10 @@ def run(args: argparse.Namespace) -> int:
         progress.stop()
     if args.patch:
         for project, patch in patches.items():
-            write_atomically(args.patch / f"{project}.patch", patch)
+            write_atomically(confined(args.patch, f"{project}.patch"), patch)
     if args.report:
         for project in audited:
-            write_atomically(args.report / f"{project}.md",
+            write_atomically(confined(args.report, f"{project}.md"),
                              project_page(project, [f for f in findings if f.project == project],
                                           patches.get(project, "")))
         write_atomically(args.report / "index.md", index_page(audited, findings, [t.name for t in targets]))
