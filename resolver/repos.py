@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import configparser
 import gzip
+import re
 import tempfile
+import urllib.parse
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -19,6 +21,7 @@ import networkx as nx
 
 from .errors import RepoError
 from .files import default_cache_dir
+from .sources import network_timeout
 
 BUNDLED_REPOS_DIR = Path(str(resources.files("resolver") / "data" / "repos"))
 BUNDLED_REPOS = ("cs9-baseos-osbuild-2022", "cs9-appstream-osbuild-2025")
@@ -114,13 +117,23 @@ def repo_specs(arguments: Sequence[str]) -> tuple[RepoSpec, ...]:
     specs: list[RepoSpec] = []
     for argument in arguments:
         path = Path(argument)
-        if path.suffix == ".repo":
+        if re.match(r"^[a-z][a-z0-9+.-]*://", argument):
+            if not argument.startswith(("http://", "https://", "file://")):
+                raise RepoError(f"{argument}: only http://, https:// and file:// repositories are read")
+            specs.append(RepoSpec(_repo_id(argument), argument))
+        elif path.suffix == ".repo":
             specs.extend(_repo_file(path))
         elif path.name == "repodata":
             specs.append(RepoSpec(path.parent.name or "repo", str(path.parent)))
         else:
             specs.append(RepoSpec(path.name or "repo", str(path)))
     return tuple(specs)
+
+
+def _repo_id(url: str) -> str:
+    """A repository id for a URL given on the command line (host and path, as dnf ids allow)."""
+    parts = urllib.parse.urlsplit(url)
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", f"{parts.netloc}{parts.path}".strip("/")) or "repo"
 
 
 def _repo_file(path: Path) -> list[RepoSpec]:
@@ -184,6 +197,9 @@ class RepoSet:
         conf.substitutions["basearch"] = arch
         conf.arch = arch
         conf.install_weak_deps = False
+        # a mirror that stops answering is given up on (librepo's default waits 30 s per try, 10 tries)
+        conf.timeout = network_timeout()
+        conf.retries = 2
         # dnf's own cache (solv files): reloading the same metadata then takes a fraction of the time
         conf.cachedir = str((cache_dir or default_cache_dir()) / "dnf")
         conf.installroot = str(Path(self._workdir.name) / "root")

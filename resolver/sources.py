@@ -12,6 +12,7 @@ Source strings (as written in ``profiles/*.yaml`` or on the command line):
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
 import re
@@ -20,6 +21,7 @@ import subprocess
 import tarfile
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +29,22 @@ from pathlib import Path
 from .bindepfile import BindepFile, parse_bindep
 from .errors import SourceError
 from .files import MAX_INPUT_BYTES, decode_text, default_cache_dir, read_text
+from .names import confined
 
 PYPI_JSON_URL = os.environ.get("RESOLVER_PYPI_URL", "https://pypi.org/pypi")
+
+
+def seconds_from_env(name: str, default: int) -> int:
+    """A timeout the user may set in the environment (a positive whole number of seconds)."""
+    value = os.environ.get(name, str(default))
+    if not value.isdigit() or int(value) == 0:
+        raise SourceError(f"{name}={value!r}: give a positive whole number of seconds")
+    return int(value)
+
+
+def network_timeout() -> int:
+    """Seconds a download or a git transfer may stall before it is given up (RESOLVER_NET_TIMEOUT)."""
+    return seconds_from_env("RESOLVER_NET_TIMEOUT", 30)
 _KINDS = ("path", "pypi", "sdist", "git")
 _PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[A-Za-z0-9.+!_-]+)$")
 
@@ -76,22 +92,26 @@ def read_bindep(source: Source, cache_dir: Path | None = None) -> BindepFile:
 
 
 def _download(url: str, into: Path, sha256: str | None = None) -> Path:
-    """Download once into the cache; atomic so an interrupted download is never reused."""
-    target = into / url.rstrip("/").rpartition("/")[2]
+    """Download once into the cache; atomic so an interrupted download is never reused, and a
+    failed one leaves nothing behind."""
+    target = confined(into, urllib.parse.unquote(urllib.parse.urlsplit(url).path.rstrip("/").rpartition("/")[2]))
     if target.exists():
         return target
     into.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkstemp(dir=into, prefix=".download-")[1])
     try:
-        with urllib.request.urlopen(url, timeout=60) as response, tempfile.NamedTemporaryFile(
-            dir=into, delete=False
-        ) as partial:
-            shutil.copyfileobj(response, partial)
-    except (urllib.error.URLError, OSError) as error:
+        digest = hashlib.sha256()
+        with urllib.request.urlopen(url, timeout=network_timeout()) as response, partial.open("wb") as stream:
+            while chunk := response.read(1 << 20):
+                digest.update(chunk)
+                stream.write(chunk)
+        if sha256 and digest.hexdigest() != sha256:
+            raise SourceError(f"{url}: sha256 does not match the index; not cached")
+        os.replace(partial, target)
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
         raise SourceError(f"cannot download {url}: {error}; a cached copy would be used offline") from None
-    if sha256 and hashlib.sha256(Path(partial.name).read_bytes()).hexdigest() != sha256:
-        os.unlink(partial.name)
-        raise SourceError(f"{url}: sha256 does not match the index; not cached")
-    os.replace(partial.name, target)
+    finally:
+        partial.unlink(missing_ok=True)
     return target
 
 
@@ -110,7 +130,7 @@ def _pypi_sdist(name: str, version: str, into: Path) -> Path:
             return cached
     url = f"{PYPI_JSON_URL}/{name}/{version}/json"
     try:
-        with urllib.request.urlopen(url, timeout=60) as response:
+        with urllib.request.urlopen(url, timeout=network_timeout()) as response:
             release = json.load(response)
     except (urllib.error.URLError, OSError, ValueError) as error:
         raise SourceError(f"cannot look up {name}=={version} at {url}: {error}") from None
@@ -147,9 +167,12 @@ def _git_show(url: str, ref: str, into: Path) -> str:
     clone = into / hashlib.sha256(url.encode()).hexdigest()[:16]
     if not clone.exists():
         into.mkdir(parents=True, exist_ok=True)
-        partial = Path(tempfile.mkdtemp(dir=into))
-        _git(["clone", "--quiet", "--bare", url, str(partial)], url)
-        os.replace(partial, clone)
+        partial = Path(tempfile.mkdtemp(dir=into, prefix=".clone-"))
+        try:
+            _git(["clone", "--quiet", "--bare", url, str(partial)], url)
+            os.replace(partial, clone)
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)
     show = ["-C", str(clone), "show", f"{ref}:bindep.txt"]
     try:
         return _git(show, url)
@@ -160,11 +183,19 @@ def _git_show(url: str, ref: str, into: Path) -> str:
 
 
 def _git(args: list[str], url: str) -> str:
+    verb = next(a for a in args if a in ("clone", "show", "fetch"))
+    # a server that stops sending is given up on instead of holding the run forever
+    env = {**os.environ, "GIT_HTTP_LOW_SPEED_LIMIT": "1000", "GIT_HTTP_LOW_SPEED_TIME": str(network_timeout()),
+           "GIT_TERMINAL_PROMPT": "0"}
+    limit = seconds_from_env("RESOLVER_GIT_TIMEOUT", 600)  # a whole clone or fetch
     try:
-        done = subprocess.run(["git", *args], capture_output=True, text=True, check=False)
+        done = subprocess.run(["git", *args], capture_output=True, check=False, env=env,
+                              timeout=limit)
     except FileNotFoundError:
         raise SourceError("git is not installed; install git or use a path: or pypi: source") from None
+    except subprocess.TimeoutExpired:
+        raise SourceError(f"git {verb} of {url} took longer than {limit} s; check the URL "
+                          "or set RESOLVER_GIT_TIMEOUT") from None
     if done.returncode != 0:
-        verb = next(a for a in args if a in ("clone", "show", "fetch"))
-        raise SourceError(f"git {verb} of {url} failed: {done.stderr.strip()}")
-    return done.stdout
+        raise SourceError(f"git {verb} of {url} failed: {done.stderr.decode('utf-8', 'replace').strip()}")
+    return decode_text(done.stdout, f"{url}@{args[-1]}") if verb == "show" else ""

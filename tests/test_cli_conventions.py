@@ -54,3 +54,21 @@ def test_sigterm_cleans_up_like_ctrl_c(tmp_path):
     assert process.wait() == 143
     assert "terminated" in rest and "Traceback" not in rest
     assert not list(tmp_path.iterdir())
+
+
+def test_a_silent_mirror_is_given_up_with_one_clear_error(tmp_path):
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    try:
+        env = dict(os.environ, PYTHONPATH=str(ROOT), RESOLVER_NET_TIMEOUT="1", TMPDIR=str(tmp_path))
+        done = subprocess.run([sys.executable, "-m", "resolver", "closure", "bash", "--repos",
+                               f"http://127.0.0.1:{listener.getsockname()[1]}/", "--cache-dir", str(tmp_path / "c")],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        listener.close()
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "cannot load repository metadata" in done.stderr
+    assert not list(tmp_path.glob("resolver-dnf-*"))

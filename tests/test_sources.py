@@ -110,3 +110,55 @@ def test_a_bindep_file_that_is_not_utf8_names_its_line(tmp_path):
 def test_a_device_is_not_read_as_a_bindep_file(tmp_path):
     with pytest.raises(InputError, match="not a regular file"):
         read_bindep(Source("path", "/dev/zero"), tmp_path / "cache")
+
+
+@pytest.fixture
+def silent_server():
+    """A server on loopback that accepts connections and never answers."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    accepted = []
+    stop = threading.Event()
+
+    def accept():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    for connection in accepted:
+        connection.close()
+    listener.close()
+
+
+def test_a_silent_index_is_given_up_after_the_timeout_leaving_nothing(tmp_path, monkeypatch, silent_server):
+    monkeypatch.setenv("RESOLVER_NET_TIMEOUT", "1")
+    cache = tmp_path / "cache"
+    with pytest.raises(SourceError, match="cannot download"):
+        read_bindep(Source.parse(f"sdist:{silent_server}/nova-31.0.0.tar.gz"), cache)
+    assert not [p for p in cache.rglob("*") if p.is_file()]
+
+
+def test_a_silent_git_server_is_given_up_leaving_no_clone(tmp_path, monkeypatch, silent_server):
+    monkeypatch.setenv("RESOLVER_NET_TIMEOUT", "1")
+    monkeypatch.setenv("RESOLVER_GIT_TIMEOUT", "5")
+    cache = tmp_path / "cache"
+    with pytest.raises(SourceError, match="git clone"):
+        read_bindep(Source.parse(f"git:{silent_server}/nova@master"), cache)
+    assert not list((cache / "git").iterdir())
+
+
+def test_a_timeout_that_is_not_a_number_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("RESOLVER_NET_TIMEOUT", "soon")
+    with pytest.raises(SourceError, match="RESOLVER_NET_TIMEOUT='soon'"):
+        read_bindep(Source.parse("sdist:http://127.0.0.1:9/nova-31.0.0.tar.gz"), tmp_path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import logging
 import os
 import signal
 import sys
@@ -74,6 +75,8 @@ def _terminate(signum: int, frame: object) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
+    # dnf logs to stderr on its own (download errors, solver notes); ours says it once, in our words
+    logging.getLogger("dnf").setLevel(logging.DEBUG if getattr(args, "verbose", False) else logging.CRITICAL)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         code = args.run(args)
