@@ -16,10 +16,12 @@ import yaml
 
 from .errors import InputError, UnknownNameError
 from .sources import Source
+from .yaml_lines import invalid_yaml
 
 # What bindep's grammar accepts as a name; anything else (spaces, ';', '$', '`'...) is refused
 # before it can reach dnf or a build command line.
 PACKAGE_NAME = re.compile(r"^[A-Za-z0-9/][A-Za-z0-9.+_/-]*$")
+IMAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 DEFAULTS_FILE = "defaults.yaml"
 
 
@@ -113,6 +115,10 @@ class Profiles:
 class ExtraPackage:
     name: str
     reason: str
+    #: where the name is written when not in the image's own entry (a site override's file:line)
+    where: str = ""
+    #: the request's origin kind: "image" (images/) or "override" (a site override)
+    kind: str = "image"
 
 
 @dataclass(frozen=True)
@@ -122,6 +128,64 @@ class BuildStep:
 
     run: str
     artifacts: str = "/out"
+
+
+# What site overrides (resolver/overrides.py) add to an image, as plain data for the resolver
+# and the builder; the shipped images/ files leave these empty.
+
+
+@dataclass(frozen=True)
+class PipRequirement:
+    """A Python requirement the image's venv gets besides its projects (Kolla's pip_packages):
+    a PEP 508 requirement without a URL, installed under the release's upper-constraints."""
+
+    requirement: str
+    reason: str
+    where: str
+
+
+@dataclass(frozen=True)
+class ImageStep:
+    """A shell command run in the image (Kolla's header/footer RUN): ``before-packages`` or
+    ``after-packages`` (its layer's packages installed)."""
+
+    run: str
+    when: str
+    reason: str
+    where: str
+
+
+@dataclass(frozen=True)
+class ModuleStream:
+    """A dnf module stream enabled for the image and its descendants (``mariadb:10.11``)."""
+
+    module: str
+    stream: str
+    reason: str
+    where: str
+
+    def __str__(self) -> str:
+        return f"{self.module}:{self.stream}"
+
+
+@dataclass(frozen=True)
+class AppliedOverride:
+    """One change a site override made, for output: ``kind`` is add-package, drop-package,
+    enable-profile, disable-profile, pip, step, module, add-image (per image) or add-repo,
+    remove-repo, provider (tree-wide: ``image`` None)."""
+
+    image: str | None
+    kind: str
+    value: str
+    where: str
+    reason: str
+
+    def to_json(self) -> dict:
+        return {"image": self.image, "kind": self.kind, "value": self.value, "where": self.where,
+                "reason": self.reason}
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.kind} {self.value}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -137,6 +201,13 @@ class ImageSpec:
     build: BuildStep | None = None
     #: what the deployed image runs (exec form, the image's CMD): ``httpd -DFOREGROUND``
     command: tuple[str, ...] = ()
+    #: site overrides (resolver/overrides.py): requests this image drops, Python requirements,
+    #: steps and module streams it adds, and the record of every change made to it
+    drop: tuple[Correction, ...] = ()
+    pip_packages: tuple[PipRequirement, ...] = ()
+    steps: tuple[ImageStep, ...] = ()
+    module_streams: tuple[ModuleStream, ...] = ()
+    overrides: tuple[AppliedOverride, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -173,10 +244,7 @@ def _load_yaml(path: Path) -> Any:
     except OSError as error:
         raise InputError(f"{path}: cannot read ({error.strerror})") from None
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or str(error)
-        raise InputError(f"{path}{line}: invalid YAML: {problem}") from None
+        raise invalid_yaml(path, error) from None
 
 
 def _expect(value: Any, kind: type | tuple[type, ...], where: str, what: str) -> Any:
@@ -192,8 +260,15 @@ def _check_keys(data: Mapping, allowed: Iterable[str], where: str) -> None:
         raise InputError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
 
 
+def image_name(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not IMAGE_NAME.fullmatch(value):
+        raise InputError(f"{where}: 'name' must be a lower-case image name, got {value!r}")
+    return value
+
+
 def package_name(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not PACKAGE_NAME.match(value):
+    # fullmatch: with match, '$' would let a trailing newline through
+    if not isinstance(value, str) or not PACKAGE_NAME.fullmatch(value):
         raise InputError(f"{where}: {value!r} is not a package name (letters, digits and . + _ - / only)")
     return value
 
@@ -320,9 +395,7 @@ def load_images(directory: Path) -> ImageTree:
 def _image_spec(item: Any, where: str) -> ImageSpec:
     item = _expect(item, dict, where, "an image")
     _check_keys(item, ("name", "parent", "deployed", "projects", "packages", "build", "command"), where)
-    name = item.get("name")
-    if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", name):
-        raise InputError(f"{where}: 'name' must be a lower-case image name, got {name!r}")
+    name = image_name(item.get("name"), where)
     where = f"{where} ({name})"
     projects = {}
     for project, chosen in _expect(item.get("projects") or {}, dict, where, "'projects'").items():

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import ResolverError
-from . import audit, containers, images, packages, planning
+from . import audit, containers, images, overrides, packages, planning
 from .common import FORMATTER, common_options
 
 EPILOG = """examples:
@@ -23,13 +23,15 @@ EPILOG = """examples:
   resolver why nova-compute lsscsi
   resolver closure bash coreutils --repos resolver/data/repos/cs9-baseos-osbuild-2022
   resolver packages nova-api --repos /etc/yum.repos.d/centos.repo
+  resolver plan --overrides site.yaml          # the shipped tree changed by a site override file
+  resolver diff --overrides site.yaml          # what those overrides change, per image
 
 With no --repos the bundled CentOS Stream 9 metadata is used (best effort: it is partly
 inconsistent, so skipped requests are listed). Named repositories are strict unless
 --best-effort is given."""
 
 #: one module per command group, in the order `resolver --help` lists them
-COMMANDS = (packages, audit, planning, containers, images)
+COMMANDS = (packages, audit, planning, containers, images, overrides)
 
 
 def build_parser() -> argparse.ArgumentParser:
