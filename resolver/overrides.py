@@ -541,6 +541,14 @@ def _check_conflicts(spec: ImageSpec) -> None:
                              "an image has one stream of a module")
 
 
+def defined_profiles(profiles: Profiles, cache_dir: Path | None = None) -> Callable[[str], set[str]]:
+    """``project -> the profiles it defines``: its bindep file's and its overlay groups."""
+    def profiles_of(project: str) -> set[str]:
+        profile = profiles.projects[project]
+        return read_bindep(profile.source, cache_dir).defined_profiles() | set(profile.groups)
+    return profiles_of
+
+
 def load_site(images_dir: Path, profiles_dir: Path, paths: Sequence[Path], specs: Sequence[RepoSpec],
               cache_dir: Path | None = None) -> Site:
     """The shipped tree and profiles from their directories with the override files applied."""
@@ -550,12 +558,8 @@ def load_site(images_dir: Path, profiles_dir: Path, paths: Sequence[Path], specs
     repos, repo_changes = apply_repos(specs, overrides)
     if not paths:
         return Site(tree, profiles, repos)
-
-    def profiles_of(project: str) -> set[str]:
-        profile = profiles.projects[project]
-        return read_bindep(profile.source, cache_dir).defined_profiles() | set(profile.groups)
-
-    site_tree, site_profiles, changes = apply_overrides(tree, profiles, overrides, profiles_of)
+    site_tree, site_profiles, changes = apply_overrides(tree, profiles, overrides,
+                                                        defined_profiles(profiles, cache_dir))
     return Site(site_tree, site_profiles, repos, overrides.files, tuple(repo_changes + changes))
 
 

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import ResolverError
-from . import audit, containers, images, overrides, packages, planning
+from . import audit, containers, images, imports, overrides, packages, planning
 from .common import FORMATTER, common_options
 
 EPILOG = """examples:
@@ -31,7 +31,7 @@ inconsistent, so skipped requests are listed). Named repositories are strict unl
 --best-effort is given."""
 
 #: one module per command group, in the order `resolver --help` lists them
-COMMANDS = (packages, audit, planning, containers, images, overrides)
+COMMANDS = (packages, audit, planning, containers, images, overrides, imports)
 
 
 def build_parser() -> argparse.ArgumentParser:
