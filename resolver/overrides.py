@@ -603,6 +603,20 @@ def drop_requests(selection: Selection, spec: ImageSpec) -> Selection:
     return Selection(tuple(runtime), tuple(build_only), tuple(excluded))
 
 
+def check_drops(spec: ImageSpec, closure: Collection[str], parent_closure: Collection[str],
+                required_by: Callable[[str], list[str]]) -> None:
+    """A drop must take the package out of the image: not when the parent image has it (drop it
+    there) or another package of the image requires it."""
+    for drop in spec.drop:
+        if drop.name not in closure:
+            continue
+        if drop.name in parent_closure:
+            raise InputError(f"{drop.where}: {drop.name} stays in {spec.name}: its parent {spec.parent} has it "
+                             f"(`resolver why {spec.parent} {drop.name}`); drop it there")
+        raise InputError(f"{drop.where}: {drop.name} stays in {spec.name}: {', '.join(required_by(drop.name))} "
+                         f"require(s) it (`resolver why {spec.name} {drop.name}` after removing the drop)")
+
+
 def inherited_streams(tree: ImageTree, image: str) -> tuple[ModuleStream, ...]:
     """The module streams in force for an image: its ancestors' and its own (parents first)."""
     streams: dict[str, ModuleStream] = {}

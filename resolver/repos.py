@@ -227,6 +227,14 @@ class RepoSet:
         ``instead_of`` is then gone (``use`` replaced it as the provider). ``pinned_graph``, the
         requires graph of the pinned set, is extended rather than rebuilt."""
         self._use_modules(tuple(modules))
+        try:
+            return self._resolve(requests, pinned, substitutions, pinned_graph)
+        finally:
+            # every other query sees dnf's default module state
+            self._use_modules(())
+
+    def _resolve(self, requests: Sequence[str], pinned: Iterable[PackageInfo],
+                 substitutions: Sequence[tuple[str, str]], pinned_graph: nx.DiGraph | None) -> Resolution:
         pinned_pkgs = [self._package(p) for p in pinned]
         requests = tuple(dict.fromkeys(requests))
         missing = {name: f"no package provides {name!r} in the enabled repositories"

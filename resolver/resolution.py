@@ -17,7 +17,14 @@ import networkx as nx
 from .bindepfile import BindepFile
 from .config import ImageTree, Profiles
 from .errors import InputError, UnresolvableError
-from .overrides import check_module_streams, credit_profiles, drop_requests, inherited_streams, stream_hint
+from .overrides import (
+    check_drops,
+    check_module_streams,
+    credit_profiles,
+    drop_requests,
+    inherited_streams,
+    stream_hint,
+)
 from .plan import TreeShape, plan_layers
 from .platforms import Platform
 from .repos import PackageInfo, RepoSet
@@ -172,6 +179,7 @@ class TreeResolver:
         if unresolved and self.strict:
             raise UnresolvableError(_unresolved_message(name, unresolved))
         parent_names = {p.name for p in parent.closure} if parent else set()
+        check_drops(spec, resolution.names(), parent_names, lambda n: sorted(resolution.graph.predecessors(n)))
         pulled_in = resolution.pulled_in(ignore=parent_names)
         result = ImagePackages(
             image=name,

@@ -255,16 +255,21 @@ class TreeRequests:
         """Whether removing a package from an image carries over: it does when the image requests it
         (the drop removes the request); a parent's request or a dependency cannot be dropped there;
         a package the image does not have needs nothing."""
-        if name in self.requested(image):
-            return "imported", Imported(image, "drop-package", name, file, line, reason)
+        owner = next((a for a in self.resolver.tree.ancestors(image) if self.resolver.image(a).package(name)), None)
+        if name in self.requested(image) and owner is None:
+            required_by = [p for p in self.resolver.image(image).graph.predecessors(name)] \
+                if self.resolver.image(image).package(name) else []
+            if not required_by:
+                return "imported", Imported(image, "drop-package", name, file, line, reason)
+            return "not_imported", Left(name, file, line, f"{', '.join(sorted(required_by))} of {image} require(s) "
+                                        "it, so a drop would not remove it", image)
         excluded = next((e for e in self.resolver.selection_of(image).excluded if e.name == name), None)
         if excluded is not None:
             return "skipped", Left(name, file, line, f"already excluded from {image}: {excluded.reason}", image)
-        for ancestor in reversed(self.resolver.tree.ancestors(image)):
-            if name in self.requested(ancestor):
-                return "not_imported", Left(name, file, line, f"requested by {ancestor}, a parent of {image}: a drop "
-                                            "removes an image's own requests", image,
-                                            f"drop it from {ancestor} (every image under it loses it)")
+        if owner is not None:
+            return "not_imported", Left(name, file, line, f"{image} has it from its parent {owner}: a drop removes "
+                                        "an image's own requests", image,
+                                        f"drop it from {owner} (every image under it loses it)")
         if self.resolver.image(image).package(name) is not None:
             return "not_imported", Left(name, file, line, f"a dependency another package of {image} needs, not a "
                                         f"request; it cannot be removed alone (`resolver why {image} {name}`)", image)
