@@ -16,6 +16,7 @@ decide is not imported; blocks are read as Dockerfile instructions, where Kolla'
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,7 +136,11 @@ def read_kolla_file(path: Path, target: Platform) -> KollaFile:
     except UnicodeDecodeError:
         raise InputError(f"{path}: not UTF-8 text") from None
     try:
-        template = jinja2.Environment().parse(text, filename=str(path))
+        with warnings.catch_warnings():
+            # Jinja decodes string literals with Python's escapes and warns on ones such as '\(' that
+            # shell-minded authors write (TripleO's 'python3dist\(ansible\)'); the value is kept as is
+            warnings.simplefilter("ignore", DeprecationWarning)
+            template = jinja2.Environment().parse(text, filename=str(path))
     except jinja2.TemplateSyntaxError as error:
         raise InputError(f"{path}:{error.lineno}: Jinja syntax error: {error.message}") from None
     found = KollaFile(path, text.splitlines())
