@@ -39,6 +39,7 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 
 from .config import (
+    IMAGE_NAME,
     AppliedOverride,
     Correction,
     Defaults,
@@ -248,7 +249,7 @@ class _Reader:
                              providers=self.providers(data.get("providers"), line_of(data, "providers", 1)))
 
     def image_name(self, value: Any, line: int) -> str:
-        if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", value):
+        if not isinstance(value, str) or not IMAGE_NAME.fullmatch(value):
             raise InputError(f"{self.at(line)}: {value!r} is not an image name (lower-case letters, digits, . _ -)")
         return value
 

@@ -20,6 +20,8 @@ class ImageDiff:
     status: str
     parent: str | None
     applied: tuple[AppliedOverride, ...]
+    #: the changes of its parents, which its content inherits
+    inherited: tuple[AppliedOverride, ...]
     #: packages the site image has and the shipped one has not (an added image: its parent)
     added: tuple[PackageInfo, ...]
     removed: tuple[PackageInfo, ...]
@@ -34,6 +36,7 @@ class ImageDiff:
         return {
             "image": self.image, "status": self.status, "parent": self.parent,
             "applied": [o.to_json() for o in self.applied],
+            "inherited": [o.to_json() for o in self.inherited],
             "added": [p.to_json() for p in self.added],
             "removed": [p.to_json() for p in self.removed],
             "changed": [{"name": a.name, "before": a.to_json(), "after": b.to_json()} for a, b in self.changed],
@@ -64,6 +67,7 @@ def diff_trees(shipped: TreeResolver, site: TreeResolver, images: Iterable[str] 
             status="added" if before is None else "changed",
             parent=after.parent,
             applied=site.tree.spec(name).overrides,
+            inherited=tuple(o for a in site.tree.ancestors(name) for o in site.tree.spec(a).overrides),
             added=tuple(new[n] for n in sorted(set(new) - set(old))),
             removed=tuple(old[n] for n in sorted(set(old) - set(new))),
             changed=tuple((old[n], new[n]) for n in sorted(set(old) & set(new)) if old[n] != new[n]),

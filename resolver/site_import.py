@@ -238,10 +238,13 @@ class TreeRequests:
 
     def __init__(self, resolver: TreeResolver):
         self.resolver = resolver
+        self._requested: dict[str, dict[str, str]] = {}
 
     def requested(self, image: str) -> dict[str, str]:
-        selection = self.resolver.selection_of(image)
-        return {r.name: str(r.origin) for r in (*selection.runtime, *selection.build_only)}
+        if image not in self._requested:
+            selection = self.resolver.selection_of(image)
+            self._requested[image] = {r.name: str(r.origin) for r in (*selection.runtime, *selection.build_only)}
+        return self._requested[image]
 
     def already(self, image: str, name: str) -> str | None:
         """Where the image or a parent already requests ``name``, or None."""

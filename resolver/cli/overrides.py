@@ -72,6 +72,7 @@ def diff_text(diff: ImageDiff) -> str:
         counts = f"+{len(diff.added)} -{len(diff.removed)} ~{len(diff.changed)} packages"
     lines = [f"{diff.image} ({diff.status}, parent {diff.parent or '-'}): {counts}, {sizes}"]
     lines += [f"  override {o.where}: {o.kind} {o.value}: {o.reason}" for o in diff.applied]
+    lines += [f"  from parent {o.image}: {o.where}: {o.kind} {o.value}" for o in diff.inherited]
     lines += [f"  + {p.name} {p.evr} ({size_text(p.installsize)})" for p in diff.added]
     lines += [f"  - {p.name} {p.evr} ({size_text(p.installsize)})" for p in diff.removed]
     lines += [f"  ~ {a.name} {a.evr} -> {b.evr}" for a, b in diff.changed]
