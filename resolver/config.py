@@ -16,7 +16,6 @@ import yaml
 
 from .errors import InputError, UnknownNameError
 from .sources import Source
-from .yaml_lines import invalid_yaml
 
 # What bindep's grammar accepts as a name; anything else (spaces, ';', '$', '`'...) is refused
 # before it can reach dnf or a build command line.
@@ -244,7 +243,10 @@ def _load_yaml(path: Path) -> Any:
     except OSError as error:
         raise InputError(f"{path}: cannot read ({error.strerror})") from None
     except yaml.YAMLError as error:
-        raise invalid_yaml(path, error) from None
+        mark = getattr(error, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise InputError(f"{path}{line}: invalid YAML: {problem}") from None
 
 
 def _expect(value: Any, kind: type | tuple[type, ...], where: str, what: str) -> Any:

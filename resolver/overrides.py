@@ -39,7 +39,6 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 
 from .config import (
-    IMAGE_NAME,
     AppliedOverride,
     Correction,
     Defaults,
@@ -52,6 +51,7 @@ from .config import (
     Profiles,
     ProviderPin,
     _image_spec,
+    image_name,
     load_images,
     load_profiles,
     package_name,
@@ -249,9 +249,7 @@ class _Reader:
                              providers=self.providers(data.get("providers"), line_of(data, "providers", 1)))
 
     def image_name(self, value: Any, line: int) -> str:
-        if not isinstance(value, str) or not IMAGE_NAME.fullmatch(value):
-            raise InputError(f"{self.at(line)}: {value!r} is not an image name (lower-case letters, digits, . _ -)")
-        return value
+        return image_name(value, self.at(line))
 
     def image_override(self, image: str, body: Mapping, line: int) -> ImageOverride:
         default = body.get("reason")

@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 
-from .config import PACKAGE_NAME, ImageTree, Profiles
+from .config import ImageTree, Profiles, package_name
 from .errors import InputError
 from .files import write_atomically
 from .overrides import apply_overrides, load_overrides
@@ -194,7 +194,9 @@ class PackageChecks:
             base = re.split(r"[*?\[\]<>=\s]", text)[0].rstrip("-")
             return None, ("version-pinned or a glob: resolver picks versions from the metadata and locks them "
                           "(`resolver lock`)"), self._name_hint(base)
-        if not PACKAGE_NAME.fullmatch(text):
+        try:
+            package_name(text, "")
+        except InputError:
             return None, "not a package name the tree accepts (letters, digits and . + _ - / only)", None
         if self.provided(text):
             return text, "", None

@@ -63,16 +63,11 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _map
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _sequence)
 
 
-def invalid_yaml(path: Path, error: yaml.YAMLError) -> InputError:
-    """The error users see for a file that is not valid YAML: file:line and the parser's problem."""
-    mark = getattr(error, "problem_mark", None)
-    line = f":{mark.line + 1}" if mark else ""
-    problem = getattr(error, "problem", None) or str(error)
-    return InputError(f"{path}{line}: invalid YAML: {problem}")
-
-
 def load_yaml_lines(path: Path, text: str) -> Any:
     try:
         return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as error:
-        raise invalid_yaml(path, error) from None
+        mark = getattr(error, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise InputError(f"{path}{line}: invalid YAML: {problem}") from None

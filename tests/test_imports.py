@@ -202,3 +202,25 @@ def test_tcib_module_streams_and_ansible_filters(tmp_path):
                                                          "default('10.3') }}")["reason"]
     assert "ternary" in entry(data["not_imported"], image="mariadb", line=6)["reason"]
     assert "not for centos-9" in entry(data["skipped"], item="sysfsutils")["reason"]  # tcib_packages.el8
+
+
+def test_the_readme_workflow_needs_no_copy_of_profiles_or_images(tmp_path):
+    """The issue's "done when": the shipped tree, Ceph on nova-compute and cinder-volume, a vendor
+    cinder driver image and the site's Kolla file, planned from a directory holding only the site's files."""
+    site = tmp_path / "site.yaml"
+    site.write_text((ROOT / "examples" / "site.yaml").read_text())
+    done = run_cli("import-kolla", str(KOLLA / "tripleo_kolla_template_overrides.j2"), cwd=tmp_path)
+    assert done.returncode == 1, done.stderr  # TripleO's file has entries for images this tree lacks
+    assert (tmp_path / "overrides" / "kolla.yaml").is_file()  # the default output, applied from here on
+    done = run_cli("plan", "--overrides", "site.yaml", "--overrides", "overrides/kolla.yaml", "--no-provider-choice",
+                   "--format", "json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(done.stdout)
+    assert plan["images"]["cinder-volume-pure"]["parent"] == "cinder-volume"
+    assert "nvme-cli" in plan["images"]["cinder-volume-pure"]["layer_packages"]
+    assert "openssh-server" in plan["images"]["nova-compute"]["layer_packages"]  # from the Kolla file
+    assert [f["path"] for f in plan["overrides"]["files"]] == ["site.yaml", "overrides/kolla.yaml"]
+    applied = {(o["image"], o["kind"], o["value"]) for o in plan["overrides"]["applied"]}
+    assert {("nova-compute", "enable-profile", "nova +ceph"), ("cinder-volume", "enable-profile", "cinder +ceph"),
+            ("base", "module", "mariadb:10.11")} <= applied
+    assert not (tmp_path / "profiles").exists() and not (tmp_path / "images").exists()

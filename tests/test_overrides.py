@@ -308,3 +308,15 @@ def test_bad_override_file_is_file_line_exit_2(tmp_path):
     (tmp_path / "site.yaml").write_text("images:\n  nova-compute:\n    profiles: {nova: +cepth}\n")
     done = run_cli("packages", "nova-compute", "--overrides", str(tmp_path / "site.yaml"))
     assert done.returncode == 2 and "site.yaml:3" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_report_lists_the_overrides_applied(tmp_path):
+    from resolver.report import markdown
+
+    result = site(tmp_path)
+    plan = {"mode": "strict", "total_set_size": 1, "lower_bound": 1, "ratio": 1.0, "bloat": 0, "overhead": 0,
+            "images": {}, "suggestions": [], "overrides": result.overrides_json()}
+    text = markdown(plan, [], None, "centos-9")
+    assert "## Site overrides" in text and f"`{tmp_path / 'site.yaml'}`" in text
+    assert "| nova-compute | enable-profile `nova +ceph` |" in text
+    assert "| cinder-volume-pure | pip `purestorage` |" in text
