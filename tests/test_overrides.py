@@ -320,3 +320,23 @@ def test_the_report_lists_the_overrides_applied(tmp_path):
     assert "## Site overrides" in text and f"`{tmp_path / 'site.yaml'}`" in text
     assert "| nova-compute | enable-profile `nova +ceph` |" in text
     assert "| cinder-volume-pure | pip `purestorage` |" in text
+
+
+def test_repositories_and_provider_pins_change_for_the_whole_tree(tmp_path):
+    baseos = ROOT / "resolver" / "data" / "repos" / "cs9-baseos-osbuild-2022"
+    result = site(tmp_path, f"""\
+repos:
+  remove: [{{id: cs9-appstream-osbuild-2025, reason: this site mirrors AppStream itself}}]
+  add:
+    - {{id: site-baseos, baseurl: "{baseos}", reason: the site's BaseOS mirror}}
+    - {{id: site-appstream, baseurl: "https://mirror.example.com/el9/AppStream/x86_64/os/", reason: mirror}}
+providers:
+  - {{instead_of: coreutils, use: coreutils-single, reason: the small coreutils}}
+""")
+    assert [s.repo_id for s in result.repos] == ["cs9-baseos-osbuild-2022", "site-baseos", "site-appstream"]
+    pin = next(p for p in result.profiles.defaults.providers if p.instead_of == "coreutils")
+    assert pin.use == "coreutils-single" and pin.where.endswith("site.yaml:7")
+    assert {o.kind for o in result.tree_wide} == {"remove-repo", "add-repo", "provider"}
+    assert "no repodata/repomd.xml" in error_of(
+        tmp_path, "repos:\n  add: [{id: x, baseurl: no-such-dir, reason: r}]\n")
+    assert "unknown repository 'appstream'" in error_of(tmp_path, "repos:\n  remove: [{id: appstream, reason: r}]\n")
