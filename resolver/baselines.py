@@ -18,7 +18,7 @@ from .repos import PackageInfo, RepoSet
 
 BASELINES_DIR = Path(str(resources.files("resolver") / "data" / "baselines"))
 #: our image name -> the baseline's, where they differ
-_RENAMES = {"kolla": {"mariadb": "mariadb-server"}, "tcib": {}}
+RENAMES = {"kolla": {"mariadb": "mariadb-server"}, "tcib": {}}
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def load_baseline(name: str) -> dict[str, BaselineImage]:
 def resolve_baseline(name: str, ours: Iterable[str], repos: RepoSet) -> BaselineResult:
     """Resolve the baseline images matching ``ours`` (deployed image names) and their ancestors."""
     images = load_baseline(name)
-    renames = _RENAMES[name]
+    renames = RENAMES[name]
     matched = {o: renames.get(o, o) for o in ours if renames.get(o, o) in images}
     missing = tuple(o for o in ours if o not in matched)
     closures: dict[str, tuple[PackageInfo, ...]] = {}

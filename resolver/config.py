@@ -111,6 +111,10 @@ class Profiles:
 class ExtraPackage:
     name: str
     reason: str
+    #: where the name is written when not in the image's own entry (a site override's file:line)
+    where: str = ""
+    #: the request's origin kind: "image" (images/) or "override" (a site override)
+    kind: str = "image"
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,64 @@ class BuildStep:
 
     run: str
     artifacts: str = "/out"
+
+
+# What site overrides (resolver/overrides.py) add to an image, as plain data for the resolver
+# and the builder; the shipped images/ files leave these empty.
+
+
+@dataclass(frozen=True)
+class PipRequirement:
+    """A Python requirement the image's venv gets besides its projects (Kolla's pip_packages):
+    a PEP 508 requirement without a URL, installed under the release's upper-constraints."""
+
+    requirement: str
+    reason: str
+    where: str
+
+
+@dataclass(frozen=True)
+class ImageStep:
+    """A shell command run in the image (Kolla's header/footer RUN): ``before-packages`` or
+    ``after-packages`` (its layer's packages installed)."""
+
+    run: str
+    when: str
+    reason: str
+    where: str
+
+
+@dataclass(frozen=True)
+class ModuleStream:
+    """A dnf module stream enabled for the image and its descendants (``mariadb:10.11``)."""
+
+    module: str
+    stream: str
+    reason: str
+    where: str
+
+    def __str__(self) -> str:
+        return f"{self.module}:{self.stream}"
+
+
+@dataclass(frozen=True)
+class AppliedOverride:
+    """One change a site override made, for output: ``kind`` is add-package, drop-package,
+    enable-profile, disable-profile, pip, step, module, add-image (per image) or add-repo,
+    remove-repo, provider (tree-wide: ``image`` None)."""
+
+    image: str | None
+    kind: str
+    value: str
+    where: str
+    reason: str
+
+    def to_json(self) -> dict:
+        return {"image": self.image, "kind": self.kind, "value": self.value, "where": self.where,
+                "reason": self.reason}
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.kind} {self.value}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -135,6 +197,13 @@ class ImageSpec:
     build: BuildStep | None = None
     #: what the deployed image runs (exec form, the image's CMD): ``httpd -DFOREGROUND``
     command: tuple[str, ...] = ()
+    #: site overrides (resolver/overrides.py): requests this image drops, Python requirements,
+    #: steps and module streams it adds, and the record of every change made to it
+    drop: tuple[Correction, ...] = ()
+    pip_packages: tuple[PipRequirement, ...] = ()
+    steps: tuple[ImageStep, ...] = ()
+    module_streams: tuple[ModuleStream, ...] = ()
+    overrides: tuple[AppliedOverride, ...] = ()
 
 
 @dataclass(frozen=True)

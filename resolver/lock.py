@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError
@@ -35,6 +35,8 @@ class Lock:
     hoist: float
     repos: tuple[dict, ...]
     layers: Mapping[str, LockedLayer]
+    #: the site overrides the plan was made with: ``files`` (path, sha256) and ``applied``
+    overrides: Mapping = field(default_factory=dict)
 
 
 def repo_digests(specs: Sequence[RepoSpec]) -> tuple[dict, ...]:
@@ -49,13 +51,13 @@ def repo_digests(specs: Sequence[RepoSpec]) -> tuple[dict, ...]:
 
 
 def lock_from_plan(plan: LayerPlan, packages: Mapping[str, PackageInfo], platform: str,
-                   specs: Sequence[RepoSpec]) -> Lock:
+                   specs: Sequence[RepoSpec], overrides: Mapping | None = None) -> Lock:
     layers = {
         name: LockedLayer(name, image.parent, image.deployed,
                           tuple(sorted((packages[p] for p in image.layer_packages), key=lambda p: p.name)))
         for name, image in plan.images.items()
     }
-    return Lock(platform, plan.mode, plan.hoist, repo_digests(specs), layers)
+    return Lock(platform, plan.mode, plan.hoist, repo_digests(specs), layers, overrides or {})
 
 
 def write_lock(lock: Lock, path: Path) -> None:
@@ -65,6 +67,7 @@ def write_lock(lock: Lock, path: Path) -> None:
         "mode": lock.mode,
         "hoist": lock.hoist,
         "repos": list(lock.repos),
+        "overrides": {"files": [], "applied": [], **lock.overrides},
         "images": {
             name: {"parent": layer.parent, "deployed": layer.deployed,
                    "packages": [{"name": p.name, "evr": p.evr, "arch": p.arch, "repo": p.repo,
@@ -91,7 +94,10 @@ def read_lock(path: Path) -> Lock:
             packages = tuple(PackageInfo(p["name"], p["evr"], p["arch"], p["repo"], int(p["installsize"]),
                                          p["checksum"], "") for p in layer["packages"])
             layers[name] = LockedLayer(name, layer["parent"], bool(layer["deployed"]), packages)
-        return Lock(data["platform"], data["mode"], float(data["hoist"]), tuple(data["repos"]), layers)
+        written = data.get("overrides") or {}
+        overrides = {"files": [{"path": str(f["path"]), "sha256": str(f["sha256"])} for f in written.get("files", [])],
+                     "applied": list(written.get("applied", []))}
+        return Lock(data["platform"], data["mode"], float(data["hoist"]), tuple(data["repos"]), layers, overrides)
     except (KeyError, TypeError, AttributeError, ValueError) as error:
         raise InputError(f"{path}: not a lock file written by `resolver lock` (missing or bad {error})") from None
 
@@ -105,6 +111,10 @@ def compare(lock: Lock, fresh: Lock, path: Path) -> None:
                            f" -> {str(new.get('repomd_sha256'))[:12]})")
     if [r.get("id") for r in lock.repos] != [r.get("id") for r in fresh.repos]:
         changes.append("the repository set changed")
+    before, after = lock.overrides.get("files", []), fresh.overrides.get("files", [])
+    if [f["sha256"] for f in before] != [f["sha256"] for f in after]:
+        changes.append(f"site overrides changed: {', '.join(f['path'] for f in before) or 'none'} -> "
+                       f"{', '.join(f['path'] for f in after) or 'none'} (or their content)")
     for setting in ("platform", "mode", "hoist"):
         if getattr(lock, setting) != getattr(fresh, setting):
             changes.append(f"{setting}: {getattr(lock, setting)} -> {getattr(fresh, setting)}")

@@ -19,6 +19,11 @@ def _mb(size: int) -> str:
     return f"{size / 1e6:.1f}"
 
 
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return text.replace("|", "\\|")
+
+
 def tree_graph(plan: dict) -> nx.DiGraph:
     """The planned tree with sizes as Graphviz labels (deployed images boxed, intermediates dashed)."""
     graph = nx.DiGraph()
@@ -81,6 +86,13 @@ def markdown(plan: dict, baselines: Sequence[BaselineResult], picture: str | Non
         for image, unresolved in baseline.unresolved.items():
             if unresolved:
                 lines.append(f"- {image}: {len(unresolved)} unresolvable: {', '.join(unresolved)}")
+    overrides = plan.get("overrides") or {}
+    if overrides.get("files"):
+        lines += ["", "## Site overrides", "",
+                  "Applied in this order: " + ", ".join(f"`{f['path']}`" for f in overrides["files"]), "",
+                  "| image | change | where | reason |", "|---|---|---|---|"]
+        lines += [f"| {o['image'] or '(tree)'} | {o['kind']} `{_cell(o['value'])}` | {o['where']} | "
+                  f"{_cell(o['reason'])} |" for o in overrides["applied"]]
     if plan["suggestions"]:
         lines += ["", "## Suggested tree changes", ""]
         lines += [f"1. {s['description']}" for s in plan["suggestions"]]

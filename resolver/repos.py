@@ -16,6 +16,7 @@ from pathlib import Path
 
 import dnf
 import dnf.exceptions
+import dnf.module.module_base
 import hawkey
 import networkx as nx
 
@@ -216,6 +217,7 @@ class RepoSet:
         self._base = base
         self._sack = base.sack
         self._packages: dict[str, object] = {}
+        self._modules: tuple[str, ...] = ()
 
     def close(self) -> None:
         self._base.close()
@@ -230,14 +232,25 @@ class RepoSet:
     # ---- solving -------------------------------------------------------------------------------
 
     def resolve(self, requests: Sequence[str], pinned: Iterable[PackageInfo] = (),
-                substitutions: Sequence[tuple[str, str]] = (), pinned_graph: nx.DiGraph | None = None) -> Resolution:
-        """Resolve names on top of pinned packages (a parent image's set, kept exactly).
+                substitutions: Sequence[tuple[str, str]] = (), pinned_graph: nx.DiGraph | None = None,
+                modules: Sequence[str] = ()) -> Resolution:
+        """Resolve names on top of pinned packages (a parent image's set, kept exactly), with
+        exactly the module streams ``modules`` enabled (``mariadb:10.11``; none: dnf's default).
 
         Requests that cannot be satisfied are skipped and reported with libsolv's problem text;
         callers decide whether that is an error. ``substitutions`` (instead_of, use): where the
         solve brings in ``instead_of``, solve again asking for ``use`` too, and keep that when
         ``instead_of`` is then gone (``use`` replaced it as the provider). ``pinned_graph``, the
         requires graph of the pinned set, is extended rather than rebuilt."""
+        self._use_modules(tuple(modules))
+        try:
+            return self._resolve(requests, pinned, substitutions, pinned_graph)
+        finally:
+            # every other query sees dnf's default module state
+            self._use_modules(())
+
+    def _resolve(self, requests: Sequence[str], pinned: Iterable[PackageInfo],
+                 substitutions: Sequence[tuple[str, str]], pinned_graph: nx.DiGraph | None) -> Resolution:
         pinned_pkgs = [self._package(p) for p in pinned]
         requests = tuple(dict.fromkeys(requests))
         missing = {name: f"no package provides {name!r} in the enabled repositories"
@@ -276,6 +289,45 @@ class RepoSet:
             base.install(name, strict=strict)
         base.resolve(allow_erasing=False)
         return list(set(base.transaction.install_set) | set(pinned))
+
+    def _use_modules(self, streams: tuple[str, ...]) -> None:
+        """Enable exactly these module streams, through dnf's module API on the repositories'
+        modules.yaml: modular packages outside an enabled stream are filtered out, as dnf does."""
+        if streams == self._modules:
+            return
+        module_base = dnf.module.module_base.ModuleBase(self._base)
+        # Back to the state dnf starts with (the empty installroot): ModuleBase.reset would be the
+        # public call, but libdnf refuses it here ("Cannot enable multiple streams").
+        self._base._moduleContainer.rollback()
+        self._modules = ()
+        try:
+            if streams:
+                module_base.enable(list(streams))
+            else:
+                module_base._update_sack()
+        except dnf.exceptions.Error as error:
+            self._base._moduleContainer.rollback()
+            module_base._update_sack()
+            known = ", ".join(f"{name}:{stream}" for name, streams_of in self.module_streams().items()
+                              for stream in streams_of) or "none"
+            raise RepoError(f"cannot enable module stream(s) {', '.join(streams)}: {str(error).strip()}; "
+                            f"the repositories have: {known}") from None
+        self._modules = streams
+
+    def module_streams(self) -> dict[str, list[str]]:
+        """Module name -> its streams in the repositories' modules.yaml."""
+        found: dict[str, set[str]] = {}
+        for module in self._base._moduleContainer.getModulePackages():
+            found.setdefault(module.getName(), set()).add(module.getStream())
+        return {name: sorted(streams) for name, streams in sorted(found.items())}
+
+    def module_of(self, package: PackageInfo) -> str | None:
+        """The module stream (``mariadb:10.11``) whose artifacts hold this package, or None."""
+        nevra = f"{package.name}-{package.evr if ':' in package.evr else '0:' + package.evr}.{package.arch}"
+        for module in self._base._moduleContainer.getModulePackages():
+            if nevra in module.getArtifacts():
+                return f"{module.getName()}:{module.getStream()}"
+        return None
 
     def _problem(self, pinned: Sequence, name: str) -> str:
         """libsolv's explanation for one request, solved alone on top of the pins."""

@@ -17,6 +17,14 @@ import networkx as nx
 from .bindepfile import BindepFile
 from .config import ImageTree, Profiles
 from .errors import InputError, UnresolvableError
+from .overrides import (
+    check_drops,
+    check_module_streams,
+    credit_profiles,
+    drop_requests,
+    inherited_streams,
+    stream_hint,
+)
 from .plan import TreeShape, plan_layers
 from .platforms import Platform
 from .repos import PackageInfo, RepoSet
@@ -128,6 +136,7 @@ class TreeResolver:
                 if not repos.names_providing(pin.use):
                     raise InputError(f"{pin.where}: no package {pin.use!r} in the repositories; fix the pin")
         self.providers = tuple(providers)
+        check_module_streams(tree, repos.module_streams)
         self._bindep: dict[str, BindepFile] = {}
         self._images: dict[str, ImagePackages] = {}
 
@@ -142,10 +151,10 @@ class TreeResolver:
         selection = select_extras(image, spec.packages, spec.where)
         for project, chosen in spec.projects.items():
             profile = self.profiles.project(project, spec.where)
-            selection = selection.merged(select_project(
+            selection = selection.merged(credit_profiles(select_project(
                 profile, self.bindep_of(project, spec.where), self.target, chosen,
-                self.profiles.defaults, spec.where))
-        return selection
+                self.profiles.defaults, spec.where), project, spec))
+        return drop_requests(selection, spec)
 
     def image(self, name: str) -> ImagePackages:
         """An image's packages, resolving its ancestors first (each once per resolver)."""
@@ -159,7 +168,8 @@ class TreeResolver:
         requests = unique_requests(requests)
         resolution = self.repos.resolve([r.name for r in requests], parent.closure if parent else (),
                                         [(c.instead_of, c.use) for c in self.providers],
-                                        parent.graph if parent else None)
+                                        parent.graph if parent else None,
+                                        [str(s) for s in inherited_streams(self.tree, name)])
         for instead_of, use in resolution.substituted:
             choice = next(c for c in self.providers if (c.instead_of, c.use) == (instead_of, use))
             requests.append(Request(use, Origin("provider", choice.where, None, None,
@@ -169,6 +179,7 @@ class TreeResolver:
         if unresolved and self.strict:
             raise UnresolvableError(_unresolved_message(name, unresolved))
         parent_names = {p.name for p in parent.closure} if parent else set()
+        check_drops(spec, resolution.names(), parent_names, lambda n: sorted(resolution.graph.predecessors(n)))
         pulled_in = resolution.pulled_in(ignore=parent_names)
         result = ImagePackages(
             image=name,
@@ -206,6 +217,14 @@ class TreeResolver:
         """Lines explaining how PACKAGE enters IMAGE: the request and the Requires chain."""
         result = self.image(image)
         if result.package(package) is None:
+            dropped = next((e for e in result.excluded if e.name == package), None)
+            if dropped is not None:
+                return [f"{package} is not in {image}: excluded by {dropped.origin.detail}: {dropped.reason}"]
+            unresolved = next((u for u in result.unresolved if u.name == package), None)
+            if unresolved is not None:
+                return [f"{package} is requested for {image} but cannot be resolved on these repositories",
+                        f"requested: {package} <- {unresolved.origin}",
+                        *(f"  {line}" for line in unresolved.problem.splitlines()[:6])]
             raise InputError(f"{package!r} is not in image {image}; `resolver packages {image}` lists what is")
         if result.parent and self.image(result.parent).package(package) is not None:
             return [f"{package} is inherited from the parent image {result.parent}",
@@ -228,7 +247,16 @@ class TreeResolver:
                  f"requested: {asked} <- {request.origin}"]
         for before, after in zip(best, best[1:]):
             lines.append(f"  {before} requires {result.graph.edges[before, after]['requires']} -> {after}")
-        return lines
+        return lines + self._stream_lines(image, result.package(package))
+
+    def _stream_lines(self, image: str, package: PackageInfo) -> list[str]:
+        """Where a package comes from a module stream: which, and the override that enabled it."""
+        stream = self.repos.module_of(package)
+        if stream is None:
+            return []
+        enabled = next((s for s in inherited_streams(self.tree, image) if str(s) == stream), None)
+        by = f", enabled by {enabled.where}: {enabled.reason}" if enabled else ""
+        return [f"{package.nevra} is from module stream {stream}{by}"]
 
 
 def _unresolved_message(image: str, unresolved: Sequence[UnresolvedRequest]) -> str:
@@ -261,14 +289,19 @@ def plan_inputs(resolver: TreeResolver) -> PlanInputs:
     shape = TreeShape({n: tree.spec(n).parent for n in names}, frozenset(n for n in names if tree.spec(n).deployed))
     needs: dict[str, frozenset[str]] = {}
     packages: dict[str, PackageInfo] = {}
+    found_in: dict[str, str] = {}
     graph: nx.DiGraph = nx.DiGraph()
     for name in names:
         image = resolver.image(name)
         for package in image.closure:
             known = packages.setdefault(package.name, package)
+            found_in.setdefault(package.name, name)
             if known != package:
-                raise InputError(f"{package.name} resolves to {known.nevra} in one image and {package.nevra} "
-                                 f"in {name}; pin one in images/ so every image shares it")
+                raise InputError(f"{package.name} resolves to {known.nevra} in {found_in[package.name]} and "
+                                 f"{package.nevra} in {name}; "
+                                 + (stream_hint(tree, resolver.repos.module_of, (found_in[package.name], known),
+                                                (name, package))
+                                    or "pin one in images/ so every image shares it"))
         graph.update(image.graph)
         if name in shape.deployed:
             needs[name] = frozenset(p.name for p in image.closure)

@@ -29,6 +29,8 @@ class Origin:
     project: str | None = None
     profile: str | None = None
     reason: str | None = None
+    #: the site override that made this origin count (a backend profile it enabled)
+    via: str | None = None
 
     def __str__(self) -> str:
         text = self.detail
@@ -36,6 +38,8 @@ class Origin:
             text += f" [{self.profile}]"
         if self.reason:
             text += f": {self.reason}"
+        if self.via:
+            text += f" ({self.via})"
         return text
 
 
@@ -143,8 +147,8 @@ def select_project(
 
 
 def select_extras(image: str, extras: Sequence[ExtraPackage], where: str) -> Selection:
-    """Packages an image names itself (memcached, httpd...)."""
-    return Selection(tuple(Request(e.name, Origin("image", where, None, None, e.reason or None))
+    """Packages an image names itself (memcached, httpd...) or a site override adds to it."""
+    return Selection(tuple(Request(e.name, Origin(e.kind, e.where or where, None, None, e.reason or None))
                            for e in extras), (), ())
 
 

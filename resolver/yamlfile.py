@@ -87,7 +87,11 @@ class _Refused(yaml.YAMLError):
 
 def load_yaml(path: Path, what: str = "YAML file") -> Any:
     """The document in ``path``; InputError with file:line for anything unsafe or malformed."""
-    text = read_text(path, what)
+    return parse_yaml(read_text(path, what), path, what)
+
+
+def parse_yaml(text: str, path: Path | str, what: str = "YAML file") -> Any:
+    """The document in ``text`` (read from ``path``, which errors name)."""
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 (our loader is a SafeLoader)
     except yaml.YAMLError as error:
@@ -99,8 +103,8 @@ def load_yaml(path: Path, what: str = "YAML file") -> Any:
         raise InputError(f"{path}: nested too deeply to be a {what}") from None
 
 
-def line_of(container: Any, key: Any) -> int | None:
-    """The line of ``container[key]`` when the container came from ``load_yaml``."""
+def line_of(container: Any, key: Any, default: int | None = None) -> int | None:
+    """The line of ``container[key]`` when the container came from ``load_yaml``, else ``default``."""
     if isinstance(container, (YamlMap, YamlList)):
         return container.line_of(key)
-    return None
+    return default

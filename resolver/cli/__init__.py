@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import ResolverError
-from . import audit, containers, images, packages, planning
+from . import audit, containers, images, imports, overrides, packages, planning
 from .common import FORMATTER, common_options
 
 EPILOG = """examples:
@@ -24,6 +24,8 @@ EPILOG = """examples:
   resolver why nova-compute lsscsi
   resolver closure bash coreutils --repos resolver/data/repos/cs9-baseos-osbuild-2022
   resolver packages nova-api --repos /etc/yum.repos.d/centos.repo
+  resolver plan --overrides site.yaml          # the shipped tree changed by a site override file
+  resolver diff --overrides site.yaml          # what those overrides change, per image
 
 With no --repos the bundled CentOS Stream 9 metadata is used (best effort: it is partly
 inconsistent, so skipped requests are listed). Named repositories are strict unless
@@ -31,7 +33,7 @@ inconsistent, so skipped requests are listed). Named repositories are strict unl
 70 internal error, 130 interrupted (SIGINT), 141 output pipe closed, 143 terminated (SIGTERM)."""
 
 #: one module per command group, in the order `resolver --help` lists them
-COMMANDS = (packages, audit, planning, containers, images)
+COMMANDS = (packages, audit, planning, containers, images, overrides, imports)
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug, not bad input
 EXIT_INTERRUPTED = 130

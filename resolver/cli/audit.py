@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..audit import Finding, audit_file, index_page, project_page, summary_line, unified_patch
-from ..config import ImageTree, Profiles, load_images, load_profiles
+from ..config import ImageTree, Profiles
 from ..errors import BindepParseError, UnknownNameError
 from ..files import check_writable, write_atomically
 from ..names import confined
-from ..repos import RepoSet, repo_specs
+from ..repos import RepoSet
 from ..sources import Source, read_bindep
-from .common import FORMATTER, Progress, default_dir, emit, target_platforms
+from .common import FORMATTER, Progress, default_dir, emit, load_site, target_platforms
 
 
 def register(sub, common: argparse.ArgumentParser) -> None:
@@ -37,12 +37,12 @@ def run(args: argparse.Namespace) -> int:
     for directory in (args.patch, args.report):
         if directory is not None:
             check_writable(directory, directory=True)
-    tree = load_images(args.images or default_dir("images"))
+    site = load_site(args)
+    tree, profiles = site.tree, site.profiles
     targets = target_platforms(args, several=True)
     progress = Progress(args)
     try:
-        with RepoSet(repo_specs(args.repos), cache_dir=args.cache_dir) as repos:
-            profiles = load_profiles(args.profiles or default_dir("profiles"))
+        with RepoSet(site.repos, cache_dir=args.cache_dir) as repos:
             findings, patches, audited, unreadable = _collect(args, tree, profiles, targets, repos, progress)
     finally:
         progress.stop()

@@ -36,6 +36,11 @@ def common_options() -> argparse.ArgumentParser:
                             help="list unresolvable requests and go on")
     strictness.add_argument("--strict", dest="strict", action="store_true",
                             help="fail on any unresolvable request (default with --repos)")
+    site = common.add_mutually_exclusive_group()
+    site.add_argument("--overrides", action="append", default=[], metavar="FILE",
+                      help="site override file or directory (repeatable, applied in order; default: "
+                           "$RESOLVER_OVERRIDES, else ./overrides/*.yaml when it exists)")
+    site.add_argument("--no-overrides", action="store_true", help="the shipped tree only: no site overrides")
     common.add_argument("--format", choices=("text", "json"), default="text")
     common.add_argument("--cache-dir", type=Path, default=None, help="download cache (default ~/.cache/resolver)")
     loudness = common.add_mutually_exclusive_group()
@@ -100,6 +105,32 @@ def emit(args: argparse.Namespace, data: object, text: str) -> None:
         sys.stdout.write("\n")
     else:
         print(text)
+
+
+def load_site(args: argparse.Namespace, images: Path | None = None, profiles: Path | None = None,
+              specs=None, exclude: Path | None = None):
+    """The tree, profiles and repositories with the site overrides applied (``images`` and
+    ``profiles``: the directories when --images/--profiles is not given; ``exclude``: an override
+    file not to apply, such as the one an import rewrites)."""
+    from ..overrides import load_site as load
+    from ..overrides import override_paths
+    from ..repos import repo_specs
+
+    paths = [] if args.no_overrides else override_paths(args.overrides)
+    if exclude is not None:
+        paths = [p for p in paths if p.resolve() != exclude.resolve()]
+    return load(args.images or images or default_dir("images"), args.profiles or profiles or default_dir("profiles"),
+                paths, repo_specs(args.repos) if specs is None else specs, args.cache_dir)
+
+
+def overrides_text(site, images=None) -> str:
+    """What the commands print after their output about the site overrides applied (``images``:
+    the changes of these images; tree-wide changes always): nothing without override files."""
+    if not site.files:
+        return ""
+    lines = ["", "", f"Site overrides applied: {', '.join(str(f.path) for f in site.files)}"]
+    lines += [f"  {o.image or '(tree)'}: {o.kind} {o.value} ({o.where}: {o.reason})" for o in site.applied(images)]
+    return "\n".join(lines)
 
 
 def size_text(size: int) -> str:

@@ -9,14 +9,13 @@ import signal
 import sys
 from pathlib import Path
 
-from ..config import load_images, load_profiles
 from ..files import check_writable, write_atomically
 from ..lock import repo_digests
 from ..plan import plan_layers
 from ..platforms import DEFAULT_PLATFORM, platform
-from ..repos import RepoSet, RepoSpec, repo_specs
+from ..repos import RepoSet, RepoSpec
 from ..resolution import TreeResolver, resolve_tree
-from .common import FORMATTER, default_dir, emit
+from .common import FORMATTER, emit, load_site
 
 
 def register(sub, common: argparse.ArgumentParser) -> None:
@@ -53,12 +52,12 @@ def _staged(args: argparse.Namespace):
     from ..containers.stages import content_keys, stage_plans
 
     demo = not args.repos
-    specs = (RepoSpec("demo", str(demo_repo(args.cache_dir).path)),) if demo else repo_specs(args.repos)
-    tree = load_images(args.images or (DEMO_DATA / "images" if demo else default_dir("images")))
+    site = load_site(args, DEMO_DATA / "images" if demo else None, DEMO_DATA / "profiles" if demo else None,
+                     (RepoSpec("demo", str(demo_repo(args.cache_dir).path)),) if demo else None)
+    tree, profiles, specs = site.tree, site.profiles, site.repos
     for name in getattr(args, "build_images", ()):
         tree.spec(name)  # an unknown image is a clear error before anything runs
     target = platform((args.platforms or [DEFAULT_PLATFORM])[0])
-    profiles = load_profiles(args.profiles or (DEMO_DATA / "profiles" if demo else default_dir("profiles")))
     with RepoSet(specs, cache_dir=args.cache_dir) as repos:
         strict = True if args.strict is None else args.strict
         resolver, inputs, _ = resolve_tree(

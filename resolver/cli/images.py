@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..config import ImageTree, load_images
-from .common import FORMATTER, default_dir, emit
+from ..config import ImageTree
+from .common import FORMATTER, emit, load_site, overrides_text
 
 
 def register(sub, common: argparse.ArgumentParser) -> None:
@@ -15,8 +15,8 @@ def register(sub, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    tree = load_images(args.images or default_dir("images"))
-    emit(args, images_json(tree), images_text(tree))
+    site = load_site(args)
+    emit(args, images_json(site.tree), images_text(site.tree) + overrides_text(site))
     return 0
 
 
@@ -26,7 +26,8 @@ def images_json(tree: ImageTree) -> list[dict]:
         spec = tree.spec(name)
         result.append({"name": name, "parent": spec.parent, "deployed": spec.deployed,
                        "projects": {p: list(v) for p, v in spec.projects.items()},
-                       "packages": [e.name for e in spec.packages]})
+                       "packages": [e.name for e in spec.packages],
+                       "overrides": [o.to_json() for o in spec.overrides]})
     return result
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import argparse
 
-from ..config import load_images, load_profiles
 from ..names import package_name
-from ..repos import RepoSet, repo_specs
+from ..overrides import Site
+from ..repos import RepoSet
 from ..resolution import ImagePackages, TreeResolver
-from .common import FORMATTER, Progress, default_dir, emit, is_strict, size_text, target_platforms
+from .common import FORMATTER, Progress, emit, is_strict, load_site, overrides_text, size_text, target_platforms
 
 
 def register(sub, common: argparse.ArgumentParser) -> None:
@@ -31,17 +31,18 @@ def register(sub, common: argparse.ArgumentParser) -> None:
 
 
 def run_image(args: argparse.Namespace) -> int:
-    tree = load_images(args.images or default_dir("images"))
+    site = load_site(args)
     target = target_platforms(args)[0]
-    progress = Progress(args, total=len(tree.ancestors(args.image)) + 1)
+    progress = Progress(args, total=len(site.tree.ancestors(args.image)) + 1)
     try:
-        with RepoSet(repo_specs(args.repos), cache_dir=args.cache_dir) as repos:
-            profiles = load_profiles(args.profiles or default_dir("profiles"))
-            resolver = TreeResolver(tree, profiles, target, repos, is_strict(args), args.cache_dir, progress)
+        with RepoSet(site.repos, cache_dir=args.cache_dir) as repos:
+            resolver = TreeResolver(site.tree, site.profiles, target, repos, is_strict(args), args.cache_dir, progress)
             if args.command == "packages":
                 result = resolver.image(args.image)
                 progress.stop()
-                emit(args, result.to_json(), packages_text(result, resolver))
+                lineage = [*site.tree.ancestors(args.image), args.image]
+                emit(args, {**result.to_json(), "overrides": site.overrides_json(lineage)},
+                     packages_text(result, resolver, site))
             else:
                 lines = resolver.why(args.image, args.package)
                 progress.stop()
@@ -55,7 +56,7 @@ def run_closure(args: argparse.Namespace) -> int:
     for name in args.names:
         package_name(name, "command line")
     target_platforms(args)
-    with RepoSet(repo_specs(args.repos), cache_dir=args.cache_dir) as repos:
+    with RepoSet(load_site(args).repos, cache_dir=args.cache_dir) as repos:
         resolution = repos.resolve(args.names)
     data = {
         "request": list(args.names),
@@ -71,7 +72,7 @@ def run_closure(args: argparse.Namespace) -> int:
     return 1 if is_strict(args) and resolution.unresolved else 0
 
 
-def packages_text(result: ImagePackages, resolver: TreeResolver) -> str:
+def packages_text(result: ImagePackages, resolver: TreeResolver, site: Site) -> str:
     repos = ", ".join(spec.repo_id for spec in resolver.repos.specs)
     lines = [f"{result.image} (parent {result.parent or '-'}) for {result.platform} on {repos}", "",
              "Request (this layer, minimal: nothing here is pulled in by another request or the parent):"]
@@ -91,7 +92,7 @@ def packages_text(result: ImagePackages, resolver: TreeResolver) -> str:
     for u in result.unresolved:
         lines.append(f"  {u.name:32} <- {u.origin}")
         lines.append(f"  {'':32}    {first_cause(u.problem)}")
-    return "\n".join(lines)
+    return "\n".join(lines) + overrides_text(site, [*site.tree.ancestors(result.image), result.image])
 
 
 def first_cause(problem: str) -> str:

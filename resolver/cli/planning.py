@@ -7,14 +7,14 @@ import argparse
 from pathlib import Path
 
 from ..baselines import resolve_baseline
-from ..config import load_images, load_profiles
 from ..files import check_writable
 from ..lock import compare, lock_from_plan, read_lock, write_lock
+from ..overrides import Site
 from ..plan import plan_json, plan_layers, suggest_tree_changes
 from ..report import write_report
-from ..repos import RepoSet, repo_specs
+from ..repos import RepoSet
 from ..resolution import TreeResolver, resolve_tree
-from .common import FORMATTER, Progress, default_dir, emit, is_strict, target_platforms
+from .common import FORMATTER, Progress, emit, is_strict, load_site, overrides_text, target_platforms
 
 
 def planning_options() -> argparse.ArgumentParser:
@@ -57,47 +57,49 @@ def run(args: argparse.Namespace) -> int:
         check_writable(args.lock)
     elif args.command == "report":
         check_writable(args.output, directory=True)
-    tree = load_images(args.images or default_dir("images"))
+    site = load_site(args)
     target = target_platforms(args)[0]
-    progress = Progress(args, total=len(tree.names()))
+    progress = Progress(args, total=len(site.tree.names()))
     try:
-        with RepoSet(repo_specs(args.repos), cache_dir=args.cache_dir) as repos:
-            profiles = load_profiles(args.profiles or default_dir("profiles"))
+        with RepoSet(site.repos, cache_dir=args.cache_dir) as repos:
 
             def make(providers):
-                return TreeResolver(tree, profiles, target, repos, is_strict(args), args.cache_dir, progress,
-                                    providers)
+                return TreeResolver(site.tree, site.profiles, target, repos, is_strict(args), args.cache_dir,
+                                    progress, providers)
 
-            return _plan(args, make, progress)
+            return _plan(args, make, progress, site)
     finally:
         progress.stop()
 
 
-def _plan(args: argparse.Namespace, make, progress: Progress) -> int:
+def _plan(args: argparse.Namespace, make, progress: Progress, site: Site) -> int:
     resolver, inputs, providers = resolve_tree(make, args.mode, args.hoist, not args.no_provider_choice)
     progress.stage("planning the layers")
     first = plan_layers(inputs.shape, inputs.needs, inputs.sizes, args.mode, args.hoist, inputs.headers)
     suggestions, improved = suggest_tree_changes(first, inputs.needs, inputs.sizes, inputs.headers)
     chosen = improved if args.apply_suggestions else first
     progress.stop()
-    fresh = lock_from_plan(chosen, inputs.packages, resolver.target.name, resolver.repos.specs)
+    overrides = site.overrides_json()
+    fresh = lock_from_plan(chosen, inputs.packages, resolver.target.name, resolver.repos.specs, overrides)
     if args.command == "lock":
         write_lock(fresh, args.lock)
         total = sum(len(layer.packages) for layer in fresh.layers.values())
-        emit(args, {"lock": str(args.lock), "images": len(fresh.layers), "packages": total},
-             f"wrote {args.lock}: {len(fresh.layers)} images, {total} locked packages")
+        emit(args, {"lock": str(args.lock), "images": len(fresh.layers), "packages": total, "overrides": overrides},
+             f"wrote {args.lock}: {len(fresh.layers)} images, {total} locked packages" + overrides_text(site))
         return 0
     if getattr(args, "verify_lock", False):
         compare(read_lock(args.lock), fresh, args.lock)
     data = plan_json(chosen, inputs.graph, suggestions, first if args.apply_suggestions else None)
     data["provider_choices"] = [c.to_json() for c in providers]
+    data["overrides"] = overrides
     if args.command == "report":
         deployed = sorted(inputs.shape.deployed)
         baselines = [resolve_baseline(name, deployed, resolver.repos) for name in ("kolla", "tcib")]
         written = write_report(args.output, data, baselines, resolver.target.name)
-        emit(args, {"written": [str(p) for p in written]}, "wrote " + ", ".join(str(p) for p in written))
+        emit(args, {"written": [str(p) for p in written], "overrides": overrides},
+             "wrote " + ", ".join(str(p) for p in written) + overrides_text(site))
         return 0
-    emit(args, data, plan_text(data))
+    emit(args, data, plan_text(data) + overrides_text(site))
     return 0
 
 
