@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import ResolverError
-from . import audit, containers, images, packages, planning
+from . import audit, containers, evidence, images, packages, planning
 from .common import FORMATTER, common_options
 
 EPILOG = """examples:
@@ -21,6 +21,7 @@ EPILOG = """examples:
   resolver packages nova-compute
   resolver packages keystone --platform rocky-9 --format json
   resolver why nova-compute lsscsi
+  resolver evidence nova-compute
   resolver closure bash coreutils --repos resolver/data/repos/cs9-baseos-osbuild-2022
   resolver packages nova-api --repos /etc/yum.repos.d/centos.repo
 
@@ -29,7 +30,7 @@ inconsistent, so skipped requests are listed). Named repositories are strict unl
 --best-effort is given."""
 
 #: one module per command group, in the order `resolver --help` lists them
-COMMANDS = (packages, audit, planning, containers, images)
+COMMANDS = (packages, evidence, audit, planning, containers, images)
 
 
 def build_parser() -> argparse.ArgumentParser:
