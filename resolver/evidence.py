@@ -228,7 +228,8 @@ def image_evidence(context: EvidenceContext, image: str) -> ImageEvidence:
     chain = [resolver.image(name) for name in [*resolver.tree.ancestors(image), image]]
     closure = {p.name for p in packages.closure}
     build_only = {r.name for c in chain for r in c.build_only}
-    unresolved = {u.name for c in chain for u in c.unresolved}
+    # asked for, but the metadata cannot install it, or dnf installs a package obsoleting it instead
+    unresolved = {u.name for c in chain for u in c.unresolved} | {r for c in chain for r, _, _ in c.replaced}
     profiles = chain_profiles(resolver, image)
     releases, unread, dynamic = [], [], []
     venv: dict[str, str] = dict(defaults.venv_commands)
@@ -336,7 +337,7 @@ def _justify(context: EvidenceContext, image: str, chain: Sequence[ImagePackages
                     break
             commands = repos.commands_of(info) if info is not None else []
             stale = tuple(site for site in origin.evidence if not any(
-                site in n.sites and package in n.providers for n in needs))
+                site in n.sites and {package, request.name} & set((*n.providers, *n.build)) for n in needs))
             if because:
                 status = "evidence"
             elif origin.reason and origin.kind != "bindep":
