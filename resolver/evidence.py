@@ -414,17 +414,16 @@ def evidence_findings(evidence: Sequence[ImageEvidence]) -> list[Finding]:
                 suggestion = f"add {need.providers[0]} [platform:rpm {need.profiles[0]}]"
             findings.append(Finding(need.project, path, int(line or 0), need.name, kind, message, suggestion,
                                     image=item.image))
+    # one finding per request, naming every deployed image that carries it without evidence (an
+    # image whose code runs it does not excuse one whose code does not)
     unjustified: dict[tuple[str, str], list[Justification]] = {}
     carriers: dict[tuple[str, str], list[str]] = {}
-    justified: set[tuple[str, str]] = set()
     for item in evidence:
         for request in item.requests:
             key = (request.name, request.origin.origin.detail)
             if request.status == "none":
                 unjustified.setdefault(key, []).append(request)
                 carriers.setdefault(key, []).append(item.image)
-            else:
-                justified.add(key)
             for site in request.stale:
                 findings.append(Finding(request.origin.origin.project or "", site.rpartition(":")[0],
                                         int(site.rpartition(":")[2]), request.package, "stale-evidence",
@@ -433,8 +432,6 @@ def evidence_findings(evidence: Sequence[ImageEvidence]) -> list[Finding]:
                                         "provides", "update the evidence from `resolver evidence`",
                                         image=item.image))
     for key, requests in unjustified.items():
-        if key in justified:
-            continue
         first = requests[0]
         path, _, line = first.origin.origin.detail.rpartition(":")
         images = sorted(set(carriers[key]))
