@@ -33,6 +33,12 @@ SEVERITY = {
     "unresolvable": "warning",
     "profile-drift": "warning",
     "redundant": "info",
+    # from the projects' code (resolver evidence): see resolver/evidence.py
+    "missing-command": "error",
+    "missing-binding": "error",
+    "unprovided-command": "warning",
+    "no-evidence": "warning",
+    "stale-evidence": "warning",
 }
 
 
@@ -54,6 +60,8 @@ class Finding:
     #: the corrected line (replaces ``line``), or a line to insert after it when ``insert`` is set
     patch_line: str | None = None
     insert: bool = False
+    #: the image a finding from the code is about (empty for a bindep file finding)
+    image: str = ""
 
     @property
     def severity(self) -> str:
@@ -62,7 +70,7 @@ class Finding:
     def to_json(self) -> dict:
         return {"project": self.project, "file": self.file, "line": self.line, "package": self.package,
                 "kind": self.kind, "severity": self.severity, "message": self.message,
-                "suggestion": self.suggestion}
+                "suggestion": self.suggestion, "image": self.image}
 
 
 def known_selector(atom: str) -> bool:
@@ -240,16 +248,25 @@ def summary_line(findings: Sequence[Finding]) -> str:
     return f"{len(findings)} finding(s){': ' + listed if listed else ''}"
 
 
-def project_page(project: str, findings: Sequence[Finding], patch: str) -> str:
-    """One Markdown page: the findings of a project and its suggested patch."""
+def project_page(project: str, findings: Sequence[Finding], patch: str,
+                 suggested: Sequence[tuple[str, str, str]] = ()) -> str:
+    """One Markdown page: the findings of a project, its suggested patch, and the bindep lines its
+    code asks for, grouped by backend profile (``suggested``: profile, line, because)."""
     lines = [f"# {project}", "", summary_line(findings), "",
-             "| line | package | kind | severity | message | suggestion |", "|---|---|---|---|---|---|"]
+             "| file | line | package | kind | severity | message | suggestion |", "|---|---|---|---|---|---|---|"]
     for f in findings:
-        cells = [str(f.line or ""), f.package, f.kind, f.severity, f.message, f.suggestion]
+        cells = [f.file, str(f.line or ""), f.package, f.kind, f.severity, f.message, f.suggestion]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     if patch:
         lines += ["", "## Suggested patch", "", "```diff", patch.rstrip("\n"), "```"]
-    return "\n".join(lines) + "\n"
+    if suggested:
+        lines += ["", "## Bindep lines the code asks for, by backend profile", "",
+                  "What the images' code runs or imports (`resolver evidence`) and this bindep.txt does not list:", ""]
+        for profile in dict.fromkeys(p for p, _, _ in suggested):
+            lines += [f"{profile}:", "", "```"]
+            lines += [f"{line:45} # {because}" for p, line, because in suggested if p == profile]
+            lines += ["```", ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def index_page(projects: Sequence[str], findings: Sequence[Finding], platforms: Sequence[str]) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,22 +23,37 @@ DEFAULTS_FILE = "defaults.yaml"
 
 @dataclass(frozen=True)
 class Correction:
-    """A package an overlay adds or drops, and why (``profile`` limits it to that profile)."""
+    """A package an overlay adds or drops, and why (``profile`` limits it to that profile);
+    ``evidence``: where the project's code needs it (``path:line`` in the pinned release)."""
 
     name: str
     reason: str
     where: str
     profile: str | None = None
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GroupPackage:
+    """A package of a backend group, with where the code needs it (``path:line``), if recorded."""
+
+    name: str
+    evidence: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class BackendGroup:
-    """A backend profile (libvirt, ceph, iscsi...) the overlay defines where upstream has none."""
+    """A backend profile (libvirt, ceph, iscsi...) or a role (dhcp-agent) the overlay defines:
+    its runtime packages, builder-stage packages, and the code it runs (``code``: globs over the
+    release's paths, ``path`` or ``path:Class.function``; ``!`` excludes). Code no group claims is
+    the project's default code, run by every image of the project."""
 
     name: str
-    packages: tuple[str, ...]
+    packages: tuple[GroupPackage, ...]
     reason: str
     where: str
+    build: tuple[GroupPackage, ...] = ()
+    code: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -58,6 +73,9 @@ class ProjectProfile:
     #: the pinned release (PyPI ``name==version``): its sdist is the code evidence reads and the
     #: wheel the builder stage builds; None for a project without one
     release: Release | None = None
+    #: files of helper functions (``nova/privsep/*.py``): a command they run counts where they
+    #: are called from, so a helper shared by several backends is needed by the ones calling it
+    helpers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,6 +100,19 @@ class ProviderPin:
 
 
 @dataclass(frozen=True)
+class PythonModule:
+    """A Python module no wheel on PyPI provides as a binary, and how an image gets it: the RPM
+    binding (``rpm``), or compiled in the builder stage against ``build`` (-devel, pkgconf), the
+    runtime library then following from the -devel's sonames."""
+
+    module: str
+    reason: str
+    where: str
+    rpm: str | None = None
+    build: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Defaults:
     """Rules shared by every project (``profiles/defaults.yaml``)."""
 
@@ -91,6 +122,10 @@ class Defaults:
     #: OpenStack release series whose upper-constraints pin every Python requirement
     #: (``resolver/data/constraints/upper-constraints-SERIES.txt``)
     constraints: str | None = None
+    python_modules: Mapping[str, PythonModule] = field(default_factory=dict)
+    #: commands the service's venv provides (console scripts of its Python requirements):
+    #: command -> the distribution that installs it
+    venv_commands: Mapping[str, str] = field(default_factory=dict)
 
     def is_build_tool(self, name: str) -> bool:
         return any(re.fullmatch(pattern, name) for pattern in self.build_tool_patterns)
@@ -274,11 +309,12 @@ def _corrections(items: Any, where: str) -> tuple[Correction, ...]:
     for index, item in enumerate(_expect(items or [], list, where, "a correction list")):
         at = f"{where}[{index}]"
         item = _expect(item, dict, at, "a correction")
-        _check_keys(item, ("name", "reason", "profile"), at)
+        _check_keys(item, ("name", "reason", "profile", "evidence"), at)
         profile = item.get("profile")
         if profile is not None:
             profile = _profile_names([profile], at, "'profile'")[0]
-        result.append(Correction(package_name(item.get("name"), at), _reason(item.get("reason"), at), at, profile))
+        result.append(Correction(package_name(item.get("name"), at), _reason(item.get("reason"), at), at, profile,
+                                 _evidence(item.get("evidence"), at)))
     return tuple(result)
 
 
@@ -295,6 +331,40 @@ def _build_tool_patterns(value: Any, where: str) -> tuple[str, ...]:
     return tuple(patterns)
 
 
+_EVIDENCE = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_./-]*:[0-9]+\Z")
+
+
+def _evidence(value: Any, where: str) -> tuple[str, ...]:
+    """``evidence``: ``path:line`` sites in the project's release (one string or a list)."""
+    items = [value] if isinstance(value, str) else _expect(value or [], list, where, "'evidence'")
+    for item in items:
+        if not isinstance(item, str) or not _EVIDENCE.match(item):
+            raise InputError(f"{where}: evidence {item!r} must be PATH:LINE in the project's release "
+                             "(e.g. nova/privsep/qemu.py:219)")
+    return tuple(items)
+
+
+def _group_packages(items: Any, where: str) -> tuple[GroupPackage, ...]:
+    """A group's package list: names, or ``{name, evidence}``."""
+    result = []
+    for item in _expect(items or [], list, where, "a package list"):
+        if isinstance(item, dict):
+            _check_keys(item, ("name", "evidence"), where)
+            result.append(GroupPackage(package_name(item.get("name"), where), _evidence(item.get("evidence"), where)))
+        else:
+            result.append(GroupPackage(package_name(item, where)))
+    return tuple(result)
+
+
+def _code_patterns(value: Any, where: str) -> tuple[str, ...]:
+    patterns = _expect(value or [], list, where, "a list of path patterns")
+    for pattern in patterns:
+        if not isinstance(pattern, str) or not re.fullmatch(r"!?[A-Za-z0-9_.*?/\[\]-]+(:[A-Za-z0-9_.*?]+)?", pattern):
+            raise InputError(f"{where}: {pattern!r} is not a code pattern (PATH or PATH:Class.function, "
+                             "globs allowed, ! to exclude)")
+    return tuple(patterns)
+
+
 def load_profiles(directory: Path) -> Profiles:
     """Every ``*.yaml`` in the directory is a project profile, except ``defaults.yaml``."""
     if not directory.is_dir():
@@ -302,7 +372,8 @@ def load_profiles(directory: Path) -> Profiles:
     defaults_path = directory / DEFAULTS_FILE
     raw_defaults = load_yaml(defaults_path, "profile defaults file") if defaults_path.exists() else {}
     raw_defaults = _expect(raw_defaults or {}, dict, str(defaults_path), "the file")
-    _check_keys(raw_defaults, ("build_tool_patterns", "drop", "providers", "constraints"), str(defaults_path))
+    _check_keys(raw_defaults, ("build_tool_patterns", "drop", "providers", "constraints", "python_modules",
+                               "venv_commands"), str(defaults_path))
     pins = []
     listed = raw_defaults.get("providers") or []
     for index, pin in enumerate(_expect(listed, list, str(defaults_path), "'providers'")):
@@ -321,6 +392,8 @@ def load_profiles(directory: Path) -> Profiles:
         drop=_corrections(raw_defaults.get("drop"), _at(defaults_path, raw_defaults, "drop", "drop")),
         providers=tuple(pins),
         constraints=constraints,
+        python_modules=_python_modules(raw_defaults.get("python_modules"), f"{defaults_path}: python_modules"),
+        venv_commands=_venv_commands(raw_defaults.get("venv_commands"), f"{defaults_path}: venv_commands"),
     )
     projects: dict[str, ProjectProfile] = {}
     for path in sorted(directory.glob("*.yaml")):
@@ -333,11 +406,35 @@ def load_profiles(directory: Path) -> Profiles:
     return Profiles(defaults=defaults, projects=projects)
 
 
+def _python_modules(value: Any, where: str) -> dict[str, PythonModule]:
+    result = {}
+    for module, entry in _expect(value or {}, dict, where, "a mapping").items():
+        at = f"{where}.{module}"
+        entry = _expect(entry, dict, at, "a module entry")
+        _check_keys(entry, ("rpm", "build", "reason"), at)
+        if not isinstance(entry.get("reason"), str) or bool(entry.get("rpm")) == bool(entry.get("build")):
+            raise InputError(f"{at}: give a 'reason' and either 'rpm' (the binding) or 'build' (-devel, pkgconf)")
+        result[str(module)] = PythonModule(
+            str(module), entry["reason"].strip(), at,
+            package_name(entry["rpm"], at) if entry.get("rpm") else None,
+            tuple(package_name(n, at) for n in _expect(entry.get("build") or [], list, at, "'build'")))
+    return result
+
+
+def _venv_commands(value: Any, where: str) -> dict[str, str]:
+    result = {}
+    for command, distribution in _expect(value or {}, dict, where, "a mapping").items():
+        if not isinstance(distribution, str):
+            raise InputError(f"{where}.{command}: name the Python distribution that installs it")
+        result[str(command)] = distribution
+    return result
+
+
 def _load_project(path: Path) -> ProjectProfile:
     where = str(path)
     data = _expect(load_yaml(path, "project profile"), dict, where, "the file")
     _check_keys(data, ("project", "source", "upstream", "release", "runtime", "build", "build_filtered",
-                       "groups", "drop", "add"), where)
+                       "groups", "drop", "add", "helpers"), where)
     for key in ("project", "source"):
         if not isinstance(data.get(key), str):
             raise InputError(f"{where}: '{key}' is required (a string)")
@@ -348,9 +445,10 @@ def _load_project(path: Path) -> ProjectProfile:
         at = _at(path, listed, name, f"groups.{name}")
         _profile_names([name], at, "a group name")
         group = _expect(group, dict, at, "a group")
-        _check_keys(group, ("packages", "reason"), at)
-        names = tuple(package_name(n, at) for n in _expect(group.get("packages") or [], list, at, "'packages'"))
-        groups[name] = BackendGroup(name, names, _reason(group.get("reason"), at), at)
+        _check_keys(group, ("packages", "reason", "build", "code"), at)
+        groups[name] = BackendGroup(name, _group_packages(group.get("packages"), at), _reason(group.get("reason"), at),
+                                    at, _group_packages(group.get("build"), f"{at}.build"),
+                                    _code_patterns(group.get("code"), f"{at}.code"))
 
     def profile_list(key: str) -> tuple[str, ...]:
         return _profile_names(data.get(key), _at(path, data, key), f"'{key}'")
@@ -369,6 +467,7 @@ def _load_project(path: Path) -> ProjectProfile:
         drop=_corrections(data.get("drop"), _at(path, data, "drop", "drop")),
         add=_corrections(data.get("add"), _at(path, data, "add", "add")),
         release=_release(data.get("release"), _at(path, data, "release")),
+        helpers=_code_patterns(data.get("helpers"), _at(path, data, "helpers", "helpers")),
     )
 
 

@@ -28,6 +28,17 @@ BUNDLED_REPOS_DIR = Path(str(resources.files("resolver") / "data" / "repos"))
 BUNDLED_REPOS = ("cs9-baseos-osbuild-2022", "cs9-appstream-osbuild-2025")
 #: rpm packages a -devel package's runtime library is never taken from
 _NOT_RUNTIME_SUFFIXES = ("-devel", "-static", "-headers")
+#: where an executed command is looked up (what a service's PATH holds on EL)
+COMMAND_DIRS = ("/usr/bin", "/usr/sbin", "/bin", "/sbin")
+#: where a -devel package's development links (``libfoo.so``) live
+_LIBRARY_DIRS = ("/usr/lib64", "/usr/lib", "/lib64", "/lib")
+#: a bare soname requirement, as rpm writes it for a development link: ``libssl.so.3()(64bit)``
+_SONAME_REQUIRE = re.compile(r"^[^()\s]+\.so(\.[^()\s]+)?(\(\)\(64bit\))?$")
+
+
+def _source_name(sourcerpm: str) -> str:
+    """``cyrus-sasl-2.1.27-21.el9.src.rpm`` -> ``cyrus-sasl``."""
+    return sourcerpm.rsplit("-", 2)[0]
 
 
 @dataclass(frozen=True)
@@ -86,6 +97,8 @@ class Resolution:
     graph: nx.DiGraph
     #: (instead_of, use) provider substitutions this solve made
     substituted: tuple[tuple[str, str], ...] = ()
+    #: (request, package, explanation): requests dnf answers with a package that obsoletes them
+    replaced: tuple[tuple[str, str, str], ...] = ()
 
     def names(self) -> frozenset[str]:
         return frozenset(p.name for p in self.closure)
@@ -216,6 +229,7 @@ class RepoSet:
             raise RepoError(f"cannot load repository metadata: {error}") from None
         self._base = base
         self._sack = base.sack
+        self._arch = arch
         self._packages: dict[str, object] = {}
         self._modules: tuple[str, ...] = ()
 
@@ -268,16 +282,26 @@ class RepoSet:
         result_query = self._sack.query().filterm(pkg=installed)
         problems = dict(missing)
         satisfied_by = []
+        replaced = []
         for name in wanted:
             matching = result_query.intersection(self._query_spec(name))
+            obsoleting = result_query.filter(obsoletes=self._query_spec(name)) if not matching else []
             if matching:
                 satisfied_by.append((name, matching[0].name))
+            elif obsoleting:
+                # what `dnf install NAME` does too: "Package X is obsoleted by Y, trying to install Y instead"
+                satisfied_by.append((name, obsoleting[0].name))
+                obsoleted = self._query_spec(name).latest()
+                rule = next((str(o) for o in obsoleting[0].obsoletes if str(o).split()[0] == obsoleted[0].name), "")
+                replaced.append((name, obsoleting[0].name,
+                                 f"{obsoleted[0]} is obsoleted by {obsoleting[0]} (Obsoletes: {rule}); dnf installs "
+                                 f"{obsoleting[0].name} instead, as `dnf install {name}` does"))
             else:
-                problems[name] = self._problem(pinned_pkgs, name)
+                problems[name] = self._problem(pinned_pkgs, name, wanted)
         closure = tuple(sorted((_info(p) for p in installed), key=lambda p: (p.name, p.arch)))
         unresolved = tuple(Unresolved(n, problems[n]) for n in requests if n in problems)
         return Resolution(requests, tuple(satisfied_by), closure, unresolved,
-                          self._requires_graph(installed, pinned_graph), tuple(substituted))
+                          self._requires_graph(installed, pinned_graph), tuple(substituted), tuple(replaced))
 
     def _solve(self, pinned: Sequence, names: Sequence[str], strict: bool) -> list:
         base = self._base
@@ -329,13 +353,20 @@ class RepoSet:
                 return f"{module.getName()}:{module.getStream()}"
         return None
 
-    def _problem(self, pinned: Sequence, name: str) -> str:
-        """libsolv's explanation for one request, solved alone on top of the pins."""
-        try:
-            self._solve(pinned, [name], strict=True)
-        except dnf.exceptions.Error as error:
-            return str(error).strip()
-        return f"{name!r} resolves alone but conflicts with the other requests of this image"
+    def _problem(self, pinned: Sequence, name: str, wanted: Sequence[str]) -> str:
+        """libsolv's own explanation: the problems of a strict solve of every request that name
+        the request (``package curl-minimal conflicts with curl provided by curl-7.76.1``), else
+        those of the request solved alone on top of the pins."""
+        for names in (wanted, [name]):
+            try:
+                self._solve(pinned, names, strict=True)
+            except dnf.exceptions.Error as error:
+                text = str(error).strip()
+                blocks = re.split(r"\n(?=\s*Problem( \d+)?:)", "\n" + text)
+                naming = [b.strip() for b in blocks if b and b.strip() and re.search(rf"\b{re.escape(name)}\b", b)]
+                if naming or len(names) == 1:
+                    return "\n".join(naming) or text
+        return f"{name!r} cannot be installed with the other requests, and libsolv names no problem for it"
 
     def _query_spec(self, spec: str):
         return dnf.subject.Subject(spec).get_best_query(self._sack, with_provides=True,
@@ -373,22 +404,55 @@ class RepoSet:
 
     # ---- queries -------------------------------------------------------------------------------
 
-    def runtime_libraries_of(self, devel: str) -> list[tuple[str, str]]:
-        """Non-devel packages of the same source RPM that a -devel package requires.
+    def runtime_libraries_of(self, devel: str) -> list[tuple[str, tuple[str, ...]]]:
+        """What a program compiled against a -devel package links at run time: the sonames its
+        development links (``/usr/lib64/libsasl2.so``) point at, read from the package's soname
+        Requires (``libsasl2.so.3()(64bit)``: rpm generates one per link), with the packages
+        providing each (``cyrus-sasl-lib``, not the ``cyrus-sasl`` daemon of the same source RPM).
 
-        Returns (name, source rpm) pairs: libpq-devel -> libpq, openldap-devel -> openldap."""
-        candidates = self._query_spec(devel).latest()
+        Where the metadata lists the package's library files, a soname counts when a link of that
+        name is there. Where it does not (AppStream's filelists are an empty stub here), a soname
+        counts when a package of the -devel's own source RPM provides it (a soname from elsewhere,
+        ``libkrb5.so.3``, is what a tool shipped in the -devel links), or when no package provides
+        it at all. Returns (soname, providers); empty providers: the metadata has no package for
+        it. [] when the -devel is not in the repositories or links no library (headers only)."""
+        candidates = self._query_spec(devel).filter(arch=[self._arch, "noarch"]).latest()
         if not candidates:
             return []
         pkg = candidates[0]
-        source = pkg.sourcerpm
-        found: dict[str, str] = {}
+        library_files = [path for path in pkg.files if path.rpartition("/")[0] in _LIBRARY_DIRS]
+        links = {path.rpartition("/")[2] for path in library_files if path.endswith(".so")}
+        source = _source_name(pkg.sourcerpm or "")
+        found: list[tuple[str, tuple[str, ...]]] = []
         for requirement in pkg.requires:
-            for provider in self._sack.query().available().filter(provides=requirement).latest():
-                if (provider.sourcerpm == source and provider.name != pkg.name
-                        and not provider.name.endswith(_NOT_RUNTIME_SUFFIXES)):
-                    found.setdefault(provider.name, source)
-        return sorted(found.items())
+            text = str(requirement)
+            if not _SONAME_REQUIRE.match(text):  # versioned symbols (GLIBC_2.34) come from ELF files
+                continue
+            if library_files and text.partition(".so")[0] + ".so" not in links:
+                continue
+            providers = [p for p in self._sack.query().available().filter(provides=requirement,
+                                                                           arch=[self._arch, "noarch"])
+                         if not p.name.endswith(_NOT_RUNTIME_SUFFIXES)]
+            if not library_files and providers:
+                providers = [p for p in providers if _source_name(p.sourcerpm or "") == source]
+                if not providers:
+                    continue
+            found.append((text, tuple(sorted({p.name for p in providers}))))
+        return sorted(found)
+
+    def command_providers(self, command: str) -> list[str]:
+        """Packages that install a program of that name in /usr/bin, /usr/sbin, /bin or /sbin
+        (file provides: primary metadata carries these paths), or the file an absolute path names."""
+        if command.startswith("/"):  # run by its path: that file (or its /usr-merged twin)
+            paths = [command] if command.startswith("/usr/") else [command, f"/usr{command}"]
+        else:
+            paths = [f"{directory}/{command}" for directory in COMMAND_DIRS]
+        return sorted({p.name for p in self._sack.query().available().filter(file=paths)})
+
+    def commands_of(self, info: PackageInfo) -> list[str]:
+        """Programs a package installs in the command directories."""
+        pkg = self._package(info)
+        return sorted({path.rpartition("/")[2] for path in pkg.files if path.rpartition("/")[0] in COMMAND_DIRS})
 
     def providers_of(self, capability: str) -> list[str]:
         """Names of packages that provide a capability (a soname such as ``libfoo.so.1()(64bit)``)."""

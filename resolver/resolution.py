@@ -8,7 +8,7 @@ plain frozen dataclasses; progress goes to a reporter, never to the terminal.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -28,7 +28,7 @@ from .overrides import (
 from .plan import TreeShape, plan_layers
 from .platforms import Platform
 from .repos import PackageInfo, RepoSet
-from .selection import Exclusion, Origin, Request, Selection, select_extras, select_project, unique_requests
+from .selection import Exclusion, LineFate, Origin, Request, Selection, select_extras, select_project, unique_requests
 from .sources import read_bindep
 
 
@@ -72,6 +72,10 @@ class ImagePackages:
     unresolved: tuple[UnresolvedRequest, ...]
     graph: nx.DiGraph = field(compare=False, repr=False)
     satisfied_by: tuple[tuple[str, str], ...] = ()
+    #: (request, package, explanation): requests answered by a package that obsoletes them
+    replaced: tuple[tuple[str, str, str], ...] = ()
+    #: what became of each upstream bindep line of this image's projects
+    lines: tuple[LineFate, ...] = ()
 
     @property
     def installsize(self) -> int:
@@ -98,7 +102,15 @@ class ImagePackages:
             "build_only": [r.name for r in self.build_only],
             "excluded": [{"name": e.name, "reason": e.reason, "origin": e.origin.detail} for e in self.excluded],
             "unresolved": [{"name": u.name, "problem": u.problem, "origin": str(u.origin)} for u in self.unresolved],
+            "replaced": [{"request": r, "package": p, "reason": t} for r, p, t in self.replaced],
+            "lines": [line.to_json() for line in self.upstream_lines()],
         }
+
+    def upstream_lines(self) -> tuple[LineFate, ...]:
+        """Every upstream line's fate, with *unresolved* for runtime names the metadata cannot give."""
+        unresolved = {u.name: u.problem for u in self.unresolved}
+        return tuple(replace(line, fate="unresolved", reason=unresolved[line.name].splitlines()[0])
+                     if line.fate == "runtime" and line.name in unresolved else line for line in self.lines)
 
 
 @dataclass(frozen=True)
@@ -164,8 +176,8 @@ class TreeResolver:
         parent = self.image(spec.parent) if spec.parent else None
         self.reporter.starting(name)
         selection = self.selection_of(name)
-        requests = list(selection.runtime) + self._runtime_libraries(selection.build_only)
-        requests = unique_requests(requests)
+        libraries, no_library = self._runtime_libraries(selection.build_only)
+        requests = unique_requests(list(selection.runtime) + libraries)
         resolution = self.repos.resolve([r.name for r in requests], parent.closure if parent else (),
                                         [(c.instead_of, c.use) for c in self.providers],
                                         parent.graph if parent else None,
@@ -176,6 +188,7 @@ class TreeResolver:
                                                 f"installed instead of {instead_of}: {choice.reason}")))
         origins = {r.name: r.origin for r in requests}
         unresolved = tuple(UnresolvedRequest(u.name, u.problem, origins[u.name]) for u in resolution.unresolved)
+        unresolved += tuple(no_library)
         if unresolved and self.strict:
             raise UnresolvableError(_unresolved_message(name, unresolved))
         parent_names = {p.name for p in parent.closure} if parent else set()
@@ -195,23 +208,40 @@ class TreeResolver:
             unresolved=unresolved,
             graph=resolution.graph,
             satisfied_by=resolution.satisfied_by,
+            replaced=resolution.replaced,
+            lines=selection.lines,
         )
         self._images[name] = result
         self.reporter.finished(name)
         return result
 
-    def _runtime_libraries(self, build_only: Sequence[Request]) -> list[Request]:
+    def _runtime_libraries(self, build_only: Sequence[Request]) -> tuple[list[Request], list[UnresolvedRequest]]:
         """A build-only -devel leaves its runtime library behind: what is compiled against
-        libpq-devel links to libpq at run time."""
-        kept = []
+        libpq-devel links libpq.so.5 at run time, so the package providing that soname stays.
+        A soname no package provides is reported, as is a -devel the repositories lack."""
+        kept: list[Request] = []
+        missing: list[UnresolvedRequest] = []
         for request in build_only:
             if not request.name.endswith("-devel"):
                 continue
-            for library, source_rpm in self.repos.runtime_libraries_of(request.name):
-                kept.append(Request(library, Origin(
-                    "runtime-library", request.origin.detail, request.origin.project, request.origin.profile,
-                    f"runtime library of build-only {request.name} (same source RPM {source_rpm})")))
-        return kept
+            origin = request.origin
+            libraries = self.repos.runtime_libraries_of(request.name)
+            if not libraries and not self.repos.names_providing(request.name):
+                missing.append(UnresolvedRequest(request.name, (
+                    f"{request.name} is not in the repositories, so the runtime library a build against "
+                    "it would link cannot be named"), Origin("runtime-library", origin.detail, origin.project,
+                                                            origin.profile, f"build-only {request.name}")))
+            for soname, providers in libraries:
+                if not providers:
+                    missing.append(UnresolvedRequest(soname, f"no package in the repositories provides {soname}",
+                                                     Origin("runtime-library", origin.detail, origin.project,
+                                                            origin.profile,
+                                                            f"runtime library of build-only {request.name}")))
+                for library in providers[:1]:  # dnf would pick one provider too
+                    kept.append(Request(library, Origin(
+                        "runtime-library", origin.detail, origin.project, origin.profile,
+                        f"runtime library of build-only {request.name} (provides {soname})")))
+        return kept, missing
 
     def why(self, image: str, package: str) -> list[str]:
         """Lines explaining how PACKAGE enters IMAGE: the request and the Requires chain."""

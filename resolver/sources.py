@@ -4,13 +4,15 @@ file or URL, or a git repository at a ref. Downloads land in a cache and are reu
 Source strings (as written in ``profiles/*.yaml`` or on the command line):
 
 - ``path:upstream/nova.txt`` or a plain path: a file, relative to the profile that names it;
-- ``pypi:nova==31.0.0``: the sdist of that release, found through PyPI's JSON API;
+- ``pypi:nova==31.0.0``: the sdist of that release, found through PyPI's JSON API and kept
+  under its sha256 (``release_sdist``, which evidence also uses to read the project's code);
 - ``sdist:/tmp/nova-31.0.0.tar.gz`` or ``sdist:https://.../nova-31.0.0.tar.gz``;
 - ``git:https://opendev.org/openstack/nova@<ref>`` (the ref is required: builds are pinned).
 """
 
 from __future__ import annotations
 
+import configparser
 import hashlib
 import http.client
 import json
@@ -28,7 +30,7 @@ from pathlib import Path
 
 from .bindepfile import BindepFile, parse_bindep
 from .errors import SourceError
-from .files import MAX_INPUT_BYTES, decode_text, default_cache_dir, read_text
+from .files import MAX_INPUT_BYTES, decode_text, default_cache_dir, read_text, write_atomically
 from .names import confined
 
 PYPI_JSON_URL = os.environ.get("RESOLVER_PYPI_URL", "https://pypi.org/pypi")
@@ -82,7 +84,7 @@ def read_bindep(source: Source, cache_dir: Path | None = None) -> BindepFile:
     if source.kind == "pypi":
         match = _PIN.match(source.target)
         assert match  # checked by Source.parse
-        archive = _pypi_sdist(match["name"], match["version"], cache / "sdists")
+        archive = release_sdist(match["name"], match["version"], cache)
     elif source.kind == "sdist":
         archive = _fetch_file(source.target, cache / "sdists")
     else:
@@ -91,10 +93,11 @@ def read_bindep(source: Source, cache_dir: Path | None = None) -> BindepFile:
     return parse_bindep(_bindep_from_sdist(archive), f"{archive.name}:bindep.txt", cache / "bindep")
 
 
-def _download(url: str, into: Path, sha256: str | None = None) -> Path:
+def _download(url: str, into: Path, sha256: str | None = None, filename: str | None = None) -> Path:
     """Download once into the cache; atomic so an interrupted download is never reused, and a
     failed one leaves nothing behind."""
-    target = confined(into, urllib.parse.unquote(urllib.parse.urlsplit(url).path.rstrip("/").rpartition("/")[2]))
+    name = filename or urllib.parse.unquote(urllib.parse.urlsplit(url).path.rstrip("/").rpartition("/")[2])
+    target = confined(into, name)
     if target.exists():
         return target
     into.mkdir(parents=True, exist_ok=True)
@@ -107,6 +110,9 @@ def _download(url: str, into: Path, sha256: str | None = None) -> Path:
                 stream.write(chunk)
         if sha256 and digest.hexdigest() != sha256:
             raise SourceError(f"{url}: sha256 does not match the index; not cached")
+        umask = os.umask(0)
+        os.umask(umask)
+        partial.chmod(0o666 & ~umask)  # mkstemp's 0600 would hide the cache from other users
         os.replace(partial, target)
     except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
         raise SourceError(f"cannot download {url}: {error}; a cached copy would be used offline") from None
@@ -124,27 +130,99 @@ def _fetch_file(location: str, into: Path) -> Path:
     return path
 
 
-def _pypi_sdist(name: str, version: str, into: Path) -> Path:
-    for cached in into.glob("*.tar.gz") if into.is_dir() else ():
-        if _sdist_matches(cached.name, name, version):
+def release_sdist(name: str, version: str, cache_dir: Path | None = None) -> Path:
+    """The sdist of a pinned release, downloaded once and kept under its sha256; offline, the
+    record of which sha256 the release has is read back and the file checked against it.
+
+    Layout: ``sdists/sha256/<digest>/<file>`` and ``sdists/releases/<name>==<version>`` (the digest
+    and file name), so two releases never share a stale file and a changed file is never reused."""
+    root = (cache_dir or default_cache_dir()) / "sdists"
+    record = root / "releases" / f"{_normal(name)}=={version}"
+    if record.is_file():
+        digest, _, filename = record.read_text(encoding="utf-8").strip().partition(" ")
+        cached = root / "sha256" / digest / filename
+        if cached.is_file() and _sha256(cached) == digest:
             return cached
-    url = f"{PYPI_JSON_URL}/{name}/{version}/json"
+    index = f"{PYPI_JSON_URL}/{name}/json"  # the per-release endpoint is not served by every mirror
     try:
-        with urllib.request.urlopen(url, timeout=network_timeout()) as response:
-            release = json.load(response)
+        with urllib.request.urlopen(index, timeout=network_timeout()) as response:
+            project = json.load(response)
     except (urllib.error.URLError, OSError, ValueError) as error:
-        raise SourceError(f"cannot look up {name}=={version} at {url}: {error}") from None
-    sdists = [u for u in release.get("urls", []) if u.get("packagetype") == "sdist"]
+        raise SourceError(f"cannot look up {name}=={version} at {index}: {error}") from None
+    files = project.get("releases", {}).get(version)
+    if files is None:
+        raise SourceError(f"{name} has no release {version} on the index; fix 'release:' in profiles/")
+    sdists = [f for f in files if f.get("packagetype") == "sdist" and f.get("digests", {}).get("sha256")]
     if not sdists:
         raise SourceError(f"{name}=={version} has no sdist on the index; use a git: or path: source")
     chosen = sdists[0]
-    return _download(chosen["url"], into, chosen.get("digests", {}).get("sha256"))
+    digest = chosen["digests"]["sha256"]
+    if not re.fullmatch(r"[0-9a-f]{64}", digest) or not _SDIST_FILE.match(chosen.get("filename", "")):
+        raise SourceError(f"{index}: unexpected sdist entry for {version}; not downloaded")
+    # a mirror may answer with addresses relative to the index page
+    archive = _download(urllib.parse.urljoin(index, chosen["url"]), root / "sha256" / digest, digest,
+                        chosen["filename"])
+    write_atomically(record, f"{digest} {chosen['filename']}\n")
+    return archive
 
 
-def _sdist_matches(filename: str, name: str, version: str) -> bool:
-    normal = re.sub(r"[-_.]+", "_", name).lower()
-    stem = filename.removesuffix(".tar.gz")
-    return re.sub(r"[-_.]+", "_", stem).lower() == f"{normal}_{version.replace('.', '_')}".lower()
+_SDIST_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*\.(tar\.gz|zip)$")
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+#: top-level directories of an sdist that hold no code a service runs
+_NOT_SERVICE_CODE = frozenset({"doc", "docs", "releasenotes", "api-ref", "api-guide", "devstack", "playbooks",
+                               "tools", "rally-jobs", "roles", "zuul.d", "contrib", "install-guide"})
+
+
+def sdist_code(archive: Path) -> list[tuple[str, str]]:
+    """The files of an sdist that say what the service runs: its Python modules and rootwrap
+    ``*.filters``, as (path inside the project, text); tests, docs and tools are left out."""
+    found = []
+    try:
+        with tarfile.open(archive) as tar:
+            for member in tar.getmembers():
+                top, _, path = member.name.partition("/")
+                parts = path.split("/")
+                if (not member.isfile() or not path.endswith((".py", ".filters")) or parts[0] in _NOT_SERVICE_CODE
+                        or "tests" in parts or "test" in parts or path == "setup.py"):
+                    continue
+                stream = tar.extractfile(member)
+                assert stream is not None
+                found.append((path, stream.read().decode("utf-8", errors="replace")))
+    except (tarfile.TarError, OSError, EOFError) as error:
+        raise SourceError(f"{archive}: not a readable sdist ({error})") from None
+    return sorted(found)
+
+
+def sdist_console_scripts(archive: Path) -> tuple[str, ...]:
+    """Console scripts the project installs (``[entry_points] console_scripts`` of setup.cfg)."""
+    try:
+        with tarfile.open(archive) as tar:
+            member = next((m for m in tar.getmembers() if m.name.count("/") == 1 and m.name.endswith("/setup.cfg")),
+                          None)
+            stream = tar.extractfile(member) if member else None
+            text = stream.read().decode("utf-8", errors="replace") if stream else ""
+    except (tarfile.TarError, OSError, EOFError) as error:
+        raise SourceError(f"{archive}: not a readable sdist ({error})") from None
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        return ()
+    scripts = parser.get("entry_points", "console_scripts", fallback="")
+    return tuple(sorted({line.partition("=")[0].strip() for line in scripts.splitlines() if "=" in line}))
 
 
 def _bindep_from_sdist(archive: Path) -> str:

@@ -23,7 +23,7 @@ def test_packages_text_shows_reasons_and_skipped_requests():
     done = run_cli("packages", "nova-compute")
     assert done.returncode == 0, done.stderr
     assert "mariadb-server" in done.stdout and "test database server" in done.stdout
-    assert "Unresolved (skipped; best effort)" in done.stdout and "libvirt-client" in done.stdout
+    assert "Unresolved (skipped; best effort)" in done.stdout and "python3-libvirt" in done.stdout
 
 
 def test_why():
@@ -76,7 +76,7 @@ def test_malformed_bindep_line_is_file_line_exit_2(tmp_path):
 def test_unknown_profile_lists_defined_ones(tmp_path):
     config = _copy_config(tmp_path)
     tree = config / "images" / "nova.yaml"
-    tree.write_text(tree.read_text().replace("nova: [libvirt, configdrive, iscsi]", "nova: [libvrit]"))
+    tree.write_text(tree.read_text().replace("nova: [compute, libvirt, configdrive]", "nova: [libvrit]"))
     done = run_cli("packages", "nova-compute", cwd=config)
     assert done.returncode == 2
     assert "unknown profile of nova 'libvrit'" in done.stderr and "libvirt" in done.stderr

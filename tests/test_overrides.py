@@ -26,9 +26,9 @@ images:
     packages:
       add:
         - {name: lsof, reason: debugging stuck volume detaches}
-        - {name: nvme-cli, reason: NVMe/TCP volumes}
+        - {name: strace, reason: tracing hung QEMU processes}
       drop:
-        - {name: sysfsutils, reason: this site's attachments never call systool}
+        - {name: e2fsprogs, reason: this site's instances never resize ext filesystems}
   cinder-volume:
     profiles: {cinder: [+ceph]}
 add_images:
@@ -37,7 +37,7 @@ add_images:
     deployed: true
     reason: Pure Storage FlashArray backend
     packages:
-      - {name: nvme-cli, reason: FlashArray NVMe/TCP attachments}
+      - {name: sg3_utils, reason: FlashArray support diagnostics run sg_inq}
     pip_packages:
       - {name: purestorage, reason: the FlashArray REST client the driver imports}
     steps:
@@ -140,8 +140,8 @@ def test_override_paths_flags_then_environment_then_directory(tmp_path, monkeypa
 def test_the_tree_changes_in_place_and_every_change_is_recorded(tmp_path):
     result = site(tmp_path)
     compute = result.tree.spec("nova-compute")
-    assert compute.projects["nova"] == ("libvirt", "iscsi", "ceph")
-    assert [p.name for p in compute.packages if p.kind == "override"] == ["lsof", "nvme-cli"]
+    assert compute.projects["nova"] == ("compute", "libvirt", "ceph")
+    assert [p.name for p in compute.packages if p.kind == "override"] == ["lsof", "strace"]
     pure = result.tree.spec("cinder-volume-pure")
     assert pure.parent == "cinder-volume" and pure.deployed
     assert [p.requirement for p in pure.pip_packages] == ["purestorage"]
@@ -149,7 +149,7 @@ def test_the_tree_changes_in_place_and_every_change_is_recorded(tmp_path):
     kinds = {(o.image, o.kind, o.value) for o in result.applied()}
     assert ("nova-compute", "enable-profile", "nova +ceph") in kinds
     assert ("nova-compute", "disable-profile", "nova -configdrive") in kinds
-    assert ("nova-compute", "drop-package", "sysfsutils") in kinds
+    assert ("nova-compute", "drop-package", "e2fsprogs") in kinds
     assert ("cinder-volume-pure", "add-image", "cinder-volume-pure (parent cinder-volume)") in kinds
     assert all(o.where.startswith(str(tmp_path / "site.yaml") + ":") for o in result.applied())
     # the shipped files are untouched
@@ -164,8 +164,8 @@ def site_resolver(tmp_path_factory, bundled_repos):
 
 
 def test_why_names_the_override_for_an_added_package(site_resolver):
-    lines = site_resolver.why("cinder-volume-pure", "nvme-cli")
-    assert "site.yaml:20" in lines[1] and "FlashArray NVMe/TCP attachments" in lines[1]
+    lines = site_resolver.why("cinder-volume-pure", "sg3_utils")
+    assert "site.yaml:20" in lines[1] and "FlashArray support diagnostics" in lines[1]
 
 
 def test_why_names_the_override_that_enabled_a_profile(site_resolver):
@@ -176,11 +176,11 @@ def test_why_names_the_override_that_enabled_a_profile(site_resolver):
 
 
 def test_a_drop_removes_the_request_and_why_says_where(site_resolver, tree_resolver):
-    assert tree_resolver.image("nova-compute").package("sysfsutils") is not None
+    assert tree_resolver.image("nova-compute").package("e2fsprogs") is not None
     result = site_resolver.image("nova-compute")
-    assert result.package("sysfsutils") is None and "sysfsutils" not in [r.name for r in result.requests]
-    lines = site_resolver.why("nova-compute", "sysfsutils")
-    assert "site.yaml:11" in lines[0] and "never call systool" in lines[0]
+    assert result.package("e2fsprogs") is None and "e2fsprogs" not in [r.name for r in result.requests]
+    lines = site_resolver.why("nova-compute", "e2fsprogs")
+    assert "site.yaml:11" in lines[0] and "never resize ext filesystems" in lines[0]
 
 
 def test_a_drop_that_would_leave_the_package_in_the_image_is_an_error(tmp_path, bundled_repos):
@@ -205,11 +205,11 @@ def test_a_drop_that_matches_no_request_is_an_error(tmp_path, bundled_repos):
 def test_diff_shows_what_the_overrides_change_per_image(site_resolver, tree_resolver):
     diffs = {d.image: d for d in diff_trees(tree_resolver, site_resolver)}
     assert diffs["cinder-volume-pure"].status == "added"
-    assert [p.name for p in diffs["cinder-volume-pure"].added] == ["nvme-cli"]
+    assert [p.name for p in diffs["cinder-volume-pure"].added] == ["sg3_utils", "sg3_utils-libs"]
     compute = diffs["nova-compute"]
-    # -configdrive takes genisoimage's provider out, the drop sysfsutils
-    assert {p.name for p in compute.removed} >= {"xorriso", "sysfsutils"}
-    assert {p.name for p in compute.added} >= {"lsof", "nvme-cli"}
+    # -configdrive takes genisoimage's provider out, the drop e2fsprogs
+    assert {p.name for p in compute.removed} >= {"xorriso", "e2fsprogs"}
+    assert {p.name for p in compute.added} >= {"lsof", "strace"}
     assert "ceph-common" in compute.unresolved_added
     assert "nova-api" not in diffs and "keystone" not in diffs  # unchanged images are not listed
 
@@ -299,7 +299,7 @@ def test_diff_and_why_on_the_command_line(tmp_path):
     assert done.returncode == 0, done.stderr
     images = {d["image"]: d for d in json.loads(done.stdout)["images"]}
     assert images["cinder-volume-pure"]["status"] == "added"
-    assert "sysfsutils" in [p["name"] for p in images["nova-compute"]["removed"]]
+    assert "e2fsprogs" in [p["name"] for p in images["nova-compute"]["removed"]]
     done = run_cli("why", "nova-compute", "ceph-common", "--overrides", str(tmp_path / "site.yaml"))
     assert done.returncode == 0 and "site.yaml:5" in done.stdout
 

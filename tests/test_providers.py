@@ -63,8 +63,11 @@ def test_a_pin_is_applied_with_its_reason(tmp_path):
 
 
 def test_a_pin_never_overrides_an_explicit_request(tmp_path):
-    # os-brick asks for curl itself: curl-minimal may not replace it
+    # os-brick's bindep asks for curl itself (kept here: the shipped profile drops it for lack of
+    # evidence): curl-minimal may not replace it
     profiles = _profiles_with_pin(tmp_path, "curl", "curl-minimal")
+    brick = profiles / "os-brick.yaml"
+    brick.write_text(brick.read_text().replace("  - name: curl\n", "  - name: curl-never-requested\n"))
     done = run_cli("packages", "nova-compute", "--profiles", str(profiles), "--format", "json")
     names = {p["name"] for p in json.loads(done.stdout)["closure"]}
     assert "curl" in names and "curl-minimal" not in names

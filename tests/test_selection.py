@@ -46,7 +46,7 @@ def test_build_tools_go_to_the_builder_never_to_runtime():
 def test_backend_group_comes_with_its_reason():
     selection = select("nova", ["libvirt"])
     libvirt = {r.name: r.origin for r in selection.runtime if r.origin.kind == "group"}
-    assert {"libvirt-client", "qemu-img"} <= set(libvirt)
+    assert {"python3-libvirt", "qemu-img"} <= set(libvirt)
     assert libvirt["qemu-img"].profile == "libvirt" and libvirt["qemu-img"].reason
 
 

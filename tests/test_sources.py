@@ -40,15 +40,18 @@ def test_sdist_file(tmp_path):
 def local_index(tmp_path, monkeypatch):
     """A PyPI-shaped JSON API on 127.0.0.1 serving one real sdist archive."""
     served = tmp_path / "served"
-    (served / "pypi" / "nova" / "31.0.0").mkdir(parents=True)
-    sdist = make_sdist(served)
+    (served / "pypi" / "nova").mkdir(parents=True)
+    (served / "packages").mkdir()
+    sdist = make_sdist(served / "packages")
     server = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), partial(http.server.SimpleHTTPRequestHandler, directory=str(served)))
     base = f"http://127.0.0.1:{server.server_port}"
-    (served / "pypi" / "nova" / "31.0.0" / "json").write_text(json.dumps({"urls": [
-        {"packagetype": "bdist_wheel", "url": f"{base}/nowhere.whl"},
-        {"packagetype": "sdist", "url": f"{base}/{sdist.name}",
-         "digests": {"sha256": hashlib.sha256(sdist.read_bytes()).hexdigest()}}]}))
+    # the project page, with a file address relative to it as some mirrors write them
+    (served / "pypi" / "nova" / "json").write_text(json.dumps({"releases": {"31.0.0": [
+        {"packagetype": "bdist_wheel", "filename": "nova-31.0.0-py3-none-any.whl", "url": "../../nowhere.whl",
+         "digests": {"sha256": "0" * 64}},
+        {"packagetype": "sdist", "filename": sdist.name, "url": f"../../packages/{sdist.name}",
+         "digests": {"sha256": hashlib.sha256(sdist.read_bytes()).hexdigest()}}]}}))
     monkeypatch.setattr("resolver.sources.PYPI_JSON_URL", f"{base}/pypi")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

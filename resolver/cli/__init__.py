@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import ResolverError
-from . import audit, containers, images, imports, overrides, packages, planning
+from . import audit, containers, evidence, images, imports, overrides, packages, planning
 from .common import FORMATTER, common_options
 
 EPILOG = """examples:
@@ -22,6 +22,7 @@ EPILOG = """examples:
   resolver packages nova-compute
   resolver packages keystone --platform rocky-9 --format json
   resolver why nova-compute lsscsi
+  resolver evidence nova-compute
   resolver closure bash coreutils --repos resolver/data/repos/cs9-baseos-osbuild-2022
   resolver packages nova-api --repos /etc/yum.repos.d/centos.repo
   resolver plan --overrides site.yaml          # the shipped tree changed by a site override file
@@ -33,7 +34,7 @@ inconsistent, so skipped requests are listed). Named repositories are strict unl
 70 internal error, 130 interrupted (SIGINT), 141 output pipe closed, 143 terminated (SIGTERM)."""
 
 #: one module per command group, in the order `resolver --help` lists them
-COMMANDS = (packages, audit, planning, containers, images, overrides, imports)
+COMMANDS = (packages, evidence, audit, planning, containers, images, overrides, imports)
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug, not bad input
 EXIT_INTERRUPTED = 130

@@ -30,6 +30,9 @@ def register(sub, common: argparse.ArgumentParser) -> None:
                        help="audit every bundled upstream file listed in profiles/upstream/SOURCES.txt")
     audit.add_argument("--patch", type=Path, metavar="DIR", help="write PROJECT.patch (unified diff) per project")
     audit.add_argument("--report", type=Path, metavar="DIR", help="write one Markdown page per project and index.md")
+    audit.add_argument("--evidence", action="store_true",
+                       help="add the findings from the projects' code for every deployed image (resolver evidence: "
+                            "missing-command, missing-binding, no-evidence...); reads each release's sdist")
     audit.set_defaults(run=run)
 
 
@@ -44,6 +47,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         with RepoSet(site.repos, cache_dir=args.cache_dir) as repos:
             findings, patches, audited, unreadable = _collect(args, tree, profiles, targets, repos, progress)
+            suggested: dict[str, list[tuple[str, str, str]]] = {}
+            if args.evidence:
+                evidence_found, suggested = _evidence(args, tree, profiles, targets[0], repos, progress)
+                findings += evidence_found
+                audited += [p for p in dict.fromkeys(f.project for f in evidence_found) if p not in audited]
     finally:
         progress.stop()
     if args.patch:
@@ -53,10 +61,12 @@ def run(args: argparse.Namespace) -> int:
         for project in audited:
             write_atomically(confined(args.report, f"{project}.md"),
                              project_page(project, [f for f in findings if f.project == project],
-                                          patches.get(project, "")))
+                                          patches.get(project, ""), suggested.get(project, ())))
         write_atomically(args.report / "index.md", index_page(audited, findings, [t.name for t in targets]))
     lines = [f"{f.file}:{f.line}: {f.severity}: {f.kind}: {f.message}\n    suggestion: {f.suggestion}"
              for f in findings]
+    if not args.evidence:
+        lines.append("(add --evidence for the findings from the projects' code: missing commands, no-evidence...)")
     lines.append(summary_line(findings))
     emit(args, {"findings": [f.to_json() for f in findings], "platforms": [t.name for t in targets]},
          "\n".join(lines))
@@ -94,6 +104,22 @@ def _collect(args: argparse.Namespace, tree: ImageTree, profiles: Profiles, targ
         if patch:
             patches[project] = patch
     return findings, patches, audited, unreadable
+
+
+def _evidence(args: argparse.Namespace, tree: ImageTree, profiles: Profiles, target, repos: RepoSet,
+              progress: Progress) -> tuple[list[Finding], dict[str, list[tuple[str, str, str]]]]:
+    """Findings from the projects' code on every deployed image, and the bindep lines it asks for."""
+    from ..evidence import EvidenceContext, evidence_findings, image_evidence, suggested_lines
+    from ..resolution import TreeResolver
+    from .evidence import code_loader
+
+    resolver = TreeResolver(tree, profiles, target, repos, False, args.cache_dir, progress)
+    context = EvidenceContext(resolver, code_loader(resolver, args.cache_dir, progress))
+    found = [image_evidence(context, name) for name in tree.names() if tree.spec(name).deployed]
+    suggested: dict[str, list[tuple[str, str, str]]] = {}
+    for line in suggested_lines(found, resolver):
+        suggested.setdefault(line.project, []).append((line.profile, line.line, line.because))
+    return evidence_findings(found), suggested
 
 
 def _audit_targets(targets: Sequence[str], tree: ImageTree, profiles: Profiles, upstream: Path):

@@ -63,10 +63,12 @@ def run_closure(args: argparse.Namespace) -> int:
         "closure": [p.to_json() for p in resolution.closure],
         "installsize": sum(p.installsize for p in resolution.closure),
         "unresolved": [{"name": u.name, "problem": u.problem} for u in resolution.unresolved],
+        "replaced": [{"request": r, "package": p, "reason": t} for r, p, t in resolution.replaced],
     }
     lines = [f"{p.name:40} {p.evr:32} {p.arch:8} {p.repo:28} {size_text(p.installsize):>10}"
              for p in resolution.closure]
     lines.append(f"{len(resolution.closure)} packages, {size_text(data['installsize'])} installed")
+    lines += [f"replaced: {request} -> {package}: {text}" for request, package, text in resolution.replaced]
     lines += [f"unresolved: {u.name}: {u.problem}" for u in resolution.unresolved]
     emit(args, data, "\n".join(lines))
     return 1 if is_strict(args) and resolution.unresolved else 0
@@ -88,6 +90,20 @@ def packages_text(result: ImagePackages, resolver: TreeResolver, site: Site) -> 
     lines += [f"  {r.name:32} <- {r.origin}" for r in result.build_only] or ["  (none)"]
     lines += ["", "Excluded:"]
     lines += [f"  {e.name:32} {e.reason} ({e.origin.detail})" for e in result.excluded] or ["  (none)"]
+    for request, package, text in result.replaced:
+        lines.append(f"  replaced: {request} -> {package}: {text}")
+    upstream = result.upstream_lines()
+    if upstream:
+        counts = {fate: sum(1 for line in upstream if line.fate == fate)
+                  for fate in ("runtime", "build-only", "excluded", "unresolved")}
+        lines += ["", "Upstream bindep lines (every line of the image's own projects; --format json lists each): "
+                  + ", ".join(f"{count} {fate}" for fate, count in counts.items())]
+        reasons: dict[str, int] = {}
+        for line in upstream:
+            if line.fate == "excluded":
+                key = line.reason.split(" (")[0] if line.reason.startswith("not for") else line.reason
+                reasons[key] = reasons.get(key, 0) + 1
+        lines += [f"  excluded {count:3}: {reason}" for reason, count in sorted(reasons.items())]
     lines += ["", "Unresolved (skipped; best effort):" if result.unresolved else "Unresolved: none"]
     for u in result.unresolved:
         lines.append(f"  {u.name:32} <- {u.origin}")
