@@ -137,6 +137,8 @@ class ImageSpec:
     build: BuildStep | None = None
     #: what the deployed image runs (exec form, the image's CMD): ``httpd -DFOREGROUND``
     command: tuple[str, ...] = ()
+    #: an intermediate the computed tree keeps (a pinned grouping of its deployed descendants)
+    keep: bool = False
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,13 @@ class ImageTree:
 
     def children(self, name: str) -> list[str]:
         return sorted(self.graph.successors(name))
+
+    def deployed(self) -> list[str]:
+        return [n for n in self.names() if self.spec(n).deployed]
+
+    def deployed_below(self, name: str) -> frozenset[str]:
+        """The deployed images among ``name`` and its descendants."""
+        return frozenset(n for n in [name, *nx.descendants(self.graph, name)] if self.spec(n).deployed)
 
 
 def _load_yaml(path: Path) -> Any:
@@ -319,7 +328,7 @@ def load_images(directory: Path) -> ImageTree:
 
 def _image_spec(item: Any, where: str) -> ImageSpec:
     item = _expect(item, dict, where, "an image")
-    _check_keys(item, ("name", "parent", "deployed", "projects", "packages", "build", "command"), where)
+    _check_keys(item, ("name", "parent", "deployed", "projects", "packages", "build", "command", "keep"), where)
     name = item.get("name")
     if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", name):
         raise InputError(f"{where}: 'name' must be a lower-case image name, got {name!r}")
@@ -353,7 +362,17 @@ def _image_spec(item: Any, where: str) -> ImageSpec:
         where=where,
         build=build,
         command=_command(item.get("command"), where),
+        keep=_keep(item, where),
     )
+
+
+def _keep(item: Mapping, where: str) -> bool:
+    keep = item.get("keep", False)
+    if not isinstance(keep, bool):
+        raise InputError(f"{where}: 'keep' must be true or false")
+    if keep and item.get("deployed"):
+        raise InputError(f"{where}: 'keep' is for intermediates (the computed tree keeps every deployed image)")
+    return keep
 
 
 def _command(value: Any, where: str) -> tuple[str, ...]:

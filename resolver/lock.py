@@ -17,7 +17,7 @@ from .files import write_atomically
 from .plan import LayerPlan
 from .repos import PackageInfo, RepoSpec
 
-LOCK_VERSION = 1
+LOCK_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,9 @@ class LockedLayer:
 @dataclass(frozen=True)
 class Lock:
     platform: str
-    mode: str
-    hoist: float
+    #: how the plan was made: the tree ("computed" or "declared") and the bloat budget
+    tree: str
+    budget: str
     repos: tuple[dict, ...]
     layers: Mapping[str, LockedLayer]
 
@@ -49,21 +50,21 @@ def repo_digests(specs: Sequence[RepoSpec]) -> tuple[dict, ...]:
 
 
 def lock_from_plan(plan: LayerPlan, packages: Mapping[str, PackageInfo], platform: str,
-                   specs: Sequence[RepoSpec]) -> Lock:
+                   specs: Sequence[RepoSpec], tree: str, budget: str) -> Lock:
     layers = {
         name: LockedLayer(name, image.parent, image.deployed,
                           tuple(sorted((packages[p] for p in image.layer_packages), key=lambda p: p.name)))
         for name, image in plan.images.items()
     }
-    return Lock(platform, plan.mode, plan.hoist, repo_digests(specs), layers)
+    return Lock(platform, tree, budget, repo_digests(specs), layers)
 
 
 def write_lock(lock: Lock, path: Path) -> None:
     data = {
         "lock_version": LOCK_VERSION,
         "platform": lock.platform,
-        "mode": lock.mode,
-        "hoist": lock.hoist,
+        "tree": lock.tree,
+        "budget": lock.budget,
         "repos": list(lock.repos),
         "images": {
             name: {"parent": layer.parent, "deployed": layer.deployed,
@@ -91,7 +92,7 @@ def read_lock(path: Path) -> Lock:
             packages = tuple(PackageInfo(p["name"], p["evr"], p["arch"], p["repo"], int(p["installsize"]),
                                          p["checksum"], "") for p in layer["packages"])
             layers[name] = LockedLayer(name, layer["parent"], bool(layer["deployed"]), packages)
-        return Lock(data["platform"], data["mode"], float(data["hoist"]), tuple(data["repos"]), layers)
+        return Lock(data["platform"], str(data["tree"]), str(data["budget"]), tuple(data["repos"]), layers)
     except (KeyError, TypeError, AttributeError, ValueError) as error:
         raise InputError(f"{path}: not a lock file written by `resolver lock` (missing or bad {error})") from None
 
@@ -105,7 +106,7 @@ def compare(lock: Lock, fresh: Lock, path: Path) -> None:
                            f" -> {str(new.get('repomd_sha256'))[:12]})")
     if [r.get("id") for r in lock.repos] != [r.get("id") for r in fresh.repos]:
         changes.append("the repository set changed")
-    for setting in ("platform", "mode", "hoist"):
+    for setting in ("platform", "tree", "budget"):
         if getattr(lock, setting) != getattr(fresh, setting):
             changes.append(f"{setting}: {getattr(lock, setting)} -> {getattr(fresh, setting)}")
     for name in sorted(set(lock.layers) | set(fresh.layers)):

@@ -111,11 +111,15 @@ def layer_overhead(layer_count: int, headers_installed: int) -> int:
 
 
 def plan_layers(shape: TreeShape, needs: Mapping[str, frozenset[str]], sizes: Mapping[str, int],
-                headers: Mapping[str, int] | None = None) -> LayerPlan:
+                headers: Mapping[str, int] | None = None,
+                requires: Mapping[str, Sequence[frozenset[str]]] | None = None) -> LayerPlan:
     """Place every needed item in the highest images whose deployed descendants all need it.
 
     ``needs`` maps each deployed image to its item names; ``headers`` (rpm header sizes) lets
-    the plan count each layer's rpmdb overhead."""
+    the plan count each layer's rpmdb overhead. ``requires`` (item -> for each requirement, the
+    items that satisfy it) keeps every intermediate installable on its own: an item whose
+    requirement the intermediate cannot satisfy (its deployed images satisfy it with different
+    providers) moves down to its children."""
     missing = sorted(shape.deployed - set(needs))
     if missing:
         raise ValueError(f"no needs given for deployed image(s) {', '.join(missing)}")
@@ -140,7 +144,26 @@ def plan_layers(shape: TreeShape, needs: Mapping[str, frozenset[str]], sizes: Ma
         _place(mask, shape.roots(), shape, below, bit, holders)
         for holder in holders:
             layers[holder].update(items)
+    if requires:
+        _close_intermediates(shape, layers, requires)
     return layered_plan(shape, needs, sizes, layers, headers)
+
+
+def _close_intermediates(shape: TreeShape, layers: dict[str, set[str]],
+                         requires: Mapping[str, Sequence[frozenset[str]]]) -> None:
+    contents: dict[str | None, set[str]] = {None: set()}
+    for name in shape.top_down():
+        content = contents[shape.parents[name]] | layers[name]
+        while name not in shape.deployed:
+            unmet = {item for item in layers[name]
+                     if any(not alternatives & content for alternatives in requires.get(item, ()))}
+            if not unmet:
+                break
+            layers[name] -= unmet
+            content -= unmet
+            for child in shape.children(name):
+                layers[child] |= unmet
+        contents[name] = content
 
 
 def _place(mask: int, nodes: list[str], shape: TreeShape, below: dict[str, int], own: dict[str, int],

@@ -1,4 +1,9 @@
-"""Per-image package sets: each image's selection resolved on top of its parent's resolved set.
+"""Per-image package sets: each image's requests resolved once, as one dnf install into an empty root.
+
+An image's requests are its own selection joined with its declared ancestors' (root first: the
+first origin of a name wins), so a deployed image's set does not depend on where the planner puts
+its layers: it is what ``dnf --installroot ROOT install <its requests>`` installs. The layer
+planner then shares what the sets have in common.
 
 ``TreeResolver`` is the one place that joins the stages: profiles and images (config), bindep
 files (sources), what each image asks for (selection) and the dnf adapter (repos). Results are
@@ -7,8 +12,9 @@ plain frozen dataclasses; progress goes to a reporter, never to the terminal.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
@@ -17,9 +23,8 @@ import networkx as nx
 from .bindepfile import BindepFile
 from .config import ImageTree, Profiles
 from .errors import InputError, UnresolvableError
-from .plan import TreeShape, plan_layers
 from .platforms import Platform
-from .repos import PackageInfo, RepoSet
+from .repos import PackageInfo, RepoSet, Requirements, Resolution
 from .selection import Exclusion, Origin, Request, Selection, select_extras, select_project, unique_requests
 from .sources import read_bindep
 
@@ -55,15 +60,31 @@ class ImagePackages:
     platform: str
     parent: str | None
     requests: tuple[Request, ...]
-    #: names of this layer's request list: no name another requested name already pulls in
-    minimal_request: tuple[str, ...]
     closure: tuple[PackageInfo, ...]
+    #: what the image holds beyond its declared parent's set
     layer: tuple[PackageInfo, ...]
     build_only: tuple[Request, ...]
     excluded: tuple[Exclusion, ...]
     unresolved: tuple[UnresolvedRequest, ...]
-    graph: nx.DiGraph = field(compare=False, repr=False)
-    satisfied_by: tuple[tuple[str, str], ...] = ()
+    resolution: Resolution = field(compare=False, repr=False)
+    #: names of the declared parent's set
+    inherited: frozenset[str] = frozenset()
+
+    @property
+    def satisfied_by(self) -> tuple[tuple[str, str], ...]:
+        return self.resolution.satisfied_by
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        return self.resolution.graph
+
+    @cached_property
+    def minimal_request(self) -> tuple[str, ...]:
+        """Names of this layer's request list: no name the parent has or another requested name
+        already pulls in."""
+        pulled_in = self.resolution.pulled_in(ignore=self.inherited)
+        return tuple(request for request, package in self.satisfied_by
+                     if package not in self.inherited and request not in pulled_in)
 
     @property
     def installsize(self) -> int:
@@ -110,11 +131,17 @@ class ProviderChoice:
 
 
 class TreeResolver:
-    """Resolves images of a tree for one target platform on one repository set."""
+    """Resolves images of a tree for one target platform on one repository set.
+
+    With ``choose_providers`` (the whole-tree commands), a smaller drop-in provider (one that
+    provides the package's own name: coreutils-single for coreutils) replaces a package wherever
+    the solve would bring it in; a choice some image cannot take (it asks for the package itself)
+    is withdrawn everywhere (``settle_providers``), so one capability has one provider in the tree.
+    """
 
     def __init__(self, tree: ImageTree, profiles: Profiles, target: Platform, repos: RepoSet,
                  strict: bool, cache_dir: Path | None = None, reporter: Reporter | None = None,
-                 providers: Sequence[ProviderChoice] | None = None):
+                 choose_providers: bool = False):
         self.tree = tree
         self.profiles = profiles
         self.target = target
@@ -122,13 +149,18 @@ class TreeResolver:
         self.strict = strict
         self.cache_dir = cache_dir
         self.reporter = reporter or SilentReporter()
-        if providers is None:
-            providers = [ProviderChoice(p.instead_of, p.use, p.reason, p.where) for p in profiles.defaults.providers]
-            for pin in providers:
-                if not repos.names_providing(pin.use):
-                    raise InputError(f"{pin.where}: no package {pin.use!r} in the repositories; fix the pin")
-        self.providers = tuple(providers)
+        self.pins = tuple(ProviderChoice(p.instead_of, p.use, p.reason, p.where) for p in profiles.defaults.providers)
+        for pin in self.pins:
+            if not repos.names_providing(pin.use):
+                raise InputError(f"{pin.where}: no package {pin.use!r} in the repositories; fix the pin")
+        self.choose_providers = choose_providers
+        #: automatic choices found so far, and those withdrawn (with the reason)
+        self._automatic: dict[tuple[str, str], ProviderChoice] = {}
+        self.withdrawn: dict[tuple[str, str], str] = {}
         self._bindep: dict[str, BindepFile] = {}
+        self._selections: dict[str, Selection] = {}
+        self._libraries: dict[str, list[Request]] = {}
+        self._resolved: dict[str, tuple[list[Request], Selection, Resolution]] = {}
         self._images: dict[str, ImagePackages] = {}
 
     def bindep_of(self, project: str, where: str = "") -> BindepFile:
@@ -138,55 +170,121 @@ class TreeResolver:
         return self._bindep[project]
 
     def selection_of(self, image: str) -> Selection:
-        spec = self.tree.spec(image)
-        selection = select_extras(image, spec.packages, spec.where)
-        for project, chosen in spec.projects.items():
-            profile = self.profiles.project(project, spec.where)
-            selection = selection.merged(select_project(
-                profile, self.bindep_of(project, spec.where), self.target, chosen,
-                self.profiles.defaults, spec.where))
+        """What the image's own entry asks for (its projects and profiles, its packages)."""
+        if image not in self._selections:
+            spec = self.tree.spec(image)
+            selection = select_extras(image, spec.packages, spec.where)
+            for project, chosen in spec.projects.items():
+                profile = self.profiles.project(project, spec.where)
+                selection = selection.merged(select_project(
+                    profile, self.bindep_of(project, spec.where), self.target, chosen,
+                    self.profiles.defaults, spec.where))
+            self._selections[image] = selection
+        return self._selections[image]
+
+    def chain_selection(self, image: str) -> Selection:
+        """The image's selection joined with its declared ancestors' (root first)."""
+        selection = Selection((), (), ())
+        for name in [*self.tree.ancestors(image), image]:
+            selection = selection.merged(self.selection_of(name))
         return selection
 
+    @property
+    def providers(self) -> tuple[ProviderChoice, ...]:
+        """Pins, then the automatic choices in force."""
+        return self.pins + tuple(c for key, c in self._automatic.items() if key not in self.withdrawn)
+
+    def _resolve(self, name: str) -> tuple[list[Request], Selection, Resolution]:
+        """One image's requests and their solve (each image once per resolver)."""
+        if name in self._resolved:
+            return self._resolved[name]
+        self.reporter.starting(name)
+        selection = self.chain_selection(name)
+        asked = unique_requests(list(selection.runtime) + self._runtime_libraries(selection.build_only))
+        while True:
+            choices = self.providers
+            resolution = self.repos.resolve([r.name for r in asked], (), [(c.instead_of, c.use) for c in choices])
+            if not (self.choose_providers and self._found_dropins(resolution, asked)):
+                break
+        requests = list(asked)
+        for instead_of, use in resolution.substituted:
+            choice = next(c for c in choices if (c.instead_of, c.use) == (instead_of, use))
+            requests.append(Request(use, Origin("provider", choice.where, None, None,
+                                                f"installed instead of {instead_of}: {choice.reason}")))
+        if self.strict and resolution.unresolved:
+            origins = {r.name: r.origin for r in requests}
+            raise UnresolvableError(_unresolved_message(name, [UnresolvedRequest(u.name, u.problem, origins[u.name])
+                                                               for u in resolution.unresolved]))
+        self._resolved[name] = (requests, selection, resolution)
+        self.reporter.finished(name)
+        return self._resolved[name]
+
+    def _found_dropins(self, resolution: Resolution, asked: Sequence[Request]) -> bool:
+        """Record smaller drop-ins for packages of this set that nothing asked for by name; True
+        when there are new ones (the image is solved again with them)."""
+        asked_names = {r.name for r in asked} | {package for _, package in resolution.satisfied_by}
+        known = {instead_of for instead_of, _ in self._automatic} | {p.instead_of for p in self.pins}
+        found = False
+        for package in resolution.closure:
+            if package.name in asked_names or package.name in known:
+                continue
+            use = self.repos.smaller_dropin(package.name)
+            if use is not None:
+                self._automatic[(package.name, use)] = ProviderChoice(
+                    package.name, use, f"smaller provider of {package.name}", "automatic")
+                found = True
+        return found
+
+    def settle_providers(self, names: Iterable[str]) -> None:
+        """Withdraw automatic choices that some of these images cannot take (they keep the larger
+        package), and solve again the images that took them: one provider per capability."""
+        names = list(names)
+        while True:
+            for name in names:
+                self._resolve(name)
+            for key in [k for k in self._automatic if k not in self.withdrawn]:
+                took = [n for n in names if key in self._resolve(n)[2].substituted]
+                kept = [n for n in names if key[0] in self._resolve(n)[2].names()]
+                if took and kept:
+                    self.withdrawn[key] = f"{kept[0]} needs {key[0]} itself"
+                    for name in took:
+                        del self._resolved[name]
+                    break
+            else:
+                return
+
+    def provider_choices(self, names: Iterable[str]) -> list[ProviderChoice]:
+        """The choices these images use, each with the bytes it takes off their sets (summed)."""
+        saves: dict[tuple[str, str], int] = {}
+        for name in names:
+            resolution = self._resolve(name)[2]
+            for key, saved in zip(resolution.substituted, resolution.saved):
+                saves[key] = saves.get(key, 0) + saved
+        return [ProviderChoice(c.instead_of, c.use, c.reason, c.where, saves.get((c.instead_of, c.use), 0))
+                for c in self.providers if (c.instead_of, c.use) in saves or c.where != "automatic"]
+
     def image(self, name: str) -> ImagePackages:
-        """An image's packages, resolving its ancestors first (each once per resolver)."""
+        """An image's packages, what it adds to its declared parent's set, and why."""
         if name in self._images:
             return self._images[name]
         spec = self.tree.spec(name)
-        parent = self.image(spec.parent) if spec.parent else None
-        self.reporter.starting(name)
-        selection = self.selection_of(name)
-        requests = list(selection.runtime) + self._runtime_libraries(selection.build_only)
-        requests = unique_requests(requests)
-        resolution = self.repos.resolve([r.name for r in requests], parent.closure if parent else (),
-                                        [(c.instead_of, c.use) for c in self.providers],
-                                        parent.graph if parent else None)
-        for instead_of, use in resolution.substituted:
-            choice = next(c for c in self.providers if (c.instead_of, c.use) == (instead_of, use))
-            requests.append(Request(use, Origin("provider", choice.where, None, None,
-                                                f"installed instead of {instead_of}: {choice.reason}")))
+        parent_names = self._resolve(spec.parent)[2].names() if spec.parent else frozenset()
+        requests, selection, resolution = self._resolve(name)
         origins = {r.name: r.origin for r in requests}
-        unresolved = tuple(UnresolvedRequest(u.name, u.problem, origins[u.name]) for u in resolution.unresolved)
-        if unresolved and self.strict:
-            raise UnresolvableError(_unresolved_message(name, unresolved))
-        parent_names = {p.name for p in parent.closure} if parent else set()
-        pulled_in = resolution.pulled_in(ignore=parent_names)
         result = ImagePackages(
             image=name,
             platform=self.target.name,
             parent=spec.parent,
             requests=tuple(requests),
-            minimal_request=tuple(request for request, package in resolution.satisfied_by
-                                  if package not in parent_names and request not in pulled_in),
             closure=resolution.closure,
             layer=tuple(p for p in resolution.closure if p.name not in parent_names),
             build_only=selection.build_only,
             excluded=selection.excluded,
-            unresolved=unresolved,
-            graph=resolution.graph,
-            satisfied_by=resolution.satisfied_by,
+            unresolved=tuple(UnresolvedRequest(u.name, u.problem, origins[u.name]) for u in resolution.unresolved),
+            resolution=resolution,
+            inherited=parent_names,
         )
         self._images[name] = result
-        self.reporter.finished(name)
         return result
 
     def _runtime_libraries(self, build_only: Sequence[Request]) -> list[Request]:
@@ -196,10 +294,12 @@ class TreeResolver:
         for request in build_only:
             if not request.name.endswith("-devel"):
                 continue
-            for library, source_rpm in self.repos.runtime_libraries_of(request.name):
-                kept.append(Request(library, Origin(
+            if request.name not in self._libraries:
+                self._libraries[request.name] = [Request(library, Origin(
                     "runtime-library", request.origin.detail, request.origin.project, request.origin.profile,
-                    f"runtime library of build-only {request.name} (same source RPM {source_rpm})")))
+                    f"runtime library of build-only {request.name} (same source RPM {source_rpm})"))
+                    for library, source_rpm in self.repos.runtime_libraries_of(request.name)]
+            kept.extend(self._libraries[request.name])
         return kept
 
     def why(self, image: str, package: str) -> list[str]:
@@ -243,69 +343,47 @@ def _unresolved_message(image: str, unresolved: Sequence[UnresolvedRequest]) -> 
 
 @dataclass(frozen=True)
 class PlanInputs:
-    """The planner's plain inputs, taken from the resolved tree."""
+    """The planner's plain inputs, taken from the resolved deployed images."""
 
-    shape: TreeShape
-    #: each deployed image's whole resolved closure (package names)
+    #: each deployed image's whole resolved set (package names)
     needs: dict[str, frozenset[str]]
     sizes: dict[str, int]
     headers: dict[str, int]
     packages: dict[str, PackageInfo]
-    #: union of the images' requires graphs (package names)
-    graph: nx.DiGraph
+    #: each package's requirements, as names of the packages that can satisfy each
+    requires: dict[str, tuple[frozenset[str], ...]]
+    #: requirements that different images satisfy with different packages:
+    #: (package, requirement) -> the providers in use
+    provider_splits: dict[tuple[str, str], tuple[str, ...]]
+
+    def requires_map(self) -> dict[str, set[str]]:
+        """package -> the packages of the union that it requires (any provider counts)."""
+        return {name: set().union(*alternatives) for name, alternatives in self.requires.items()}
 
 
-def plan_inputs(resolver: TreeResolver) -> PlanInputs:
-    tree = resolver.tree
-    names = tree.names()
-    shape = TreeShape({n: tree.spec(n).parent for n in names}, frozenset(n for n in names if tree.spec(n).deployed))
+def plan_inputs(resolver: TreeResolver, deployed: Sequence[str]) -> PlanInputs:
+    """Resolve the deployed images (settling the provider choices first) and gather their sets."""
+    resolver.settle_providers(deployed)
     needs: dict[str, frozenset[str]] = {}
     packages: dict[str, PackageInfo] = {}
-    graph: nx.DiGraph = nx.DiGraph()
-    for name in names:
-        image = resolver.image(name)
-        for package in image.closure:
+    for name in deployed:
+        closure = resolver.image(name).closure
+        for package in closure:
             known = packages.setdefault(package.name, package)
             if known != package:
                 raise InputError(f"{package.name} resolves to {known.nevra} in one image and {package.nevra} "
                                  f"in {name}; pin one in images/ so every image shares it")
-        graph.update(image.graph)
-        if name in shape.deployed:
-            needs[name] = frozenset(p.name for p in image.closure)
-    return PlanInputs(shape, needs, {n: p.installsize for n, p in packages.items()},
-                      {n: p.header_size for n, p in packages.items()}, packages, graph)
-
-
-def provider_candidates(inputs: PlanInputs, repos: RepoSet) -> list[tuple[str, str, str]]:
-    """(instead_of, use, capability): where a required capability has a smaller provider than
-    the one the solve chose (coreutils-single for coreutils, curl-minimal for curl)."""
-    found: dict[tuple[str, str], str] = {}
-    for _, chosen, data in inputs.graph.edges(data=True):
-        for other in repos.providers_of(data["requires"]):
-            if other != chosen and other not in inputs.sizes and (chosen, other) not in found:
-                size = repos.installsize_of(other)
-                if size is not None and size < inputs.sizes[chosen]:
-                    found[(chosen, other)] = data["requires"]
-    return [(a, b, c) for (a, b), c in sorted(found.items())]
-
-
-def resolve_tree(make: Callable[[Sequence[ProviderChoice] | None], TreeResolver], mode: str = "strict",
-                 hoist: float = 0.5, choose: bool = True) -> tuple[TreeResolver, PlanInputs, list[ProviderChoice]]:
-    """Resolve the tree with the pinned providers, then try each smaller alternative provider and
-    keep it when the planned total set shrinks (greedy). ``make(providers)`` builds a resolver."""
-    resolver = make(None)
-    inputs = plan_inputs(resolver)
-    choices = list(resolver.providers)
-    if not choose:
-        return resolver, inputs, choices
-    best = plan_layers(inputs.shape, inputs.needs, inputs.sizes, mode, hoist, inputs.headers).total_set_size
-    for instead_of, use, capability in provider_candidates(inputs, resolver.repos):
-        trial_choice = ProviderChoice(instead_of, use, f"smaller provider of {capability}", "automatic")
-        trial = make([*choices, trial_choice])
-        trial_inputs = plan_inputs(trial)
-        total = plan_layers(trial_inputs.shape, trial_inputs.needs, trial_inputs.sizes, mode, hoist,
-                            trial_inputs.headers).total_set_size
-        if total < best:
-            choices.append(ProviderChoice(instead_of, use, trial_choice.reason, "automatic", best - total))
-            resolver, inputs, best = trial, trial_inputs, total
-    return resolver, inputs, choices
+        needs[name] = frozenset(p.name for p in closure)
+    requirements: dict[str, Requirements] = {n: resolver.repos.requirements(p) for n, p in packages.items()}
+    # requirements no package of the union satisfies (rich dependencies the provides index does not
+    # model) are left to the dnf check of every layer
+    requires = {n: tuple(providers & packages.keys() for _, providers in r if providers & packages.keys())
+                for n, r in requirements.items()}
+    used: dict[tuple[str, str], set[frozenset[str]]] = {}
+    for need in needs.values():
+        for package in need:
+            for text, providers in requirements[package]:
+                used.setdefault((package, text), set()).add(providers & need)
+    splits = {key: tuple(sorted(set().union(*sets))) for key, sets in used.items() if len(sets) > 1}
+    return PlanInputs(needs, {n: p.installsize for n, p in packages.items()},
+                      {n: p.header_size for n, p in packages.items()}, packages, requires, splits)
