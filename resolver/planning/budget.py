@@ -4,13 +4,15 @@ Bloat is what a deployed image holds without needing it: an item placed in a sha
 descendant does not need. Letting some in stores items fewer times. For a tree and a budget (in
 total and/or per deployed image) the programme picks, for every item, the layers that hold it:
 
-- z[x, v] = 1 when layer v installs item x. Every deployed image that needs x has it exactly once
-  on its path; every other deployed image at most once (then it is bloat there).
-- A layer is installable on its own: an item in it has each requirement met on its path.
-- y[v] = 1 when layer v installs anything; q[x, v] = y[v] * (x is in image v): the layer's rpm
-  database holds every header of the image (``OverheadModel`` in ``resolver.plan``).
-- minimise Σ size(x) z[x, v] + Σ (per_layer y[v] + Σ header(x) q[x, v]): the objective of the
-  zero-bloat planner, overhead included.
+- c[x, v] = 1 when image v holds item x: an image holds its parent's items; a deployed image holds
+  what it needs (and, as bloat, what its parent holds beyond that); layer v installs x when
+  c[x, v] - c[x, parent] = 1.
+- An image can install what it holds: each requirement of x has a provider in the image (simple
+  difference constraints, which keep the relaxation tight).
+- y[v] = 1 when layer v installs anything; q[x, v] = y[v] * c[x, v]: the layer's rpm database
+  holds every header of the image (the overhead model of ``resolver.plan``).
+- minimise Σ size(x) (c[x, v] - c[x, parent]) + Σ (per_layer y[v] + Σ header(x) q[x, v]): the
+  objective of the zero-bloat planner, overhead included.
 
 HiGHS answers with a solution and a proven bound; a point counts as optimal when the relative gap
 is at most ``GAP`` (0.1 %).
@@ -69,16 +71,21 @@ class _Programme:
 
     def __init__(self) -> None:
         self.cost: list[float] = []
+        self.lower: list[float] = []
         self.upper: list[float] = []
         self.integer: list[int] = []
         self.rows: list[tuple[float, float, list[int], list[float]]] = []
 
     def column(self, cost: float, upper: float = 1.0, integer: bool = True) -> int:
         self.cost.append(cost)
+        self.lower.append(0.0)
         self.upper.append(upper)
         if integer:
             self.integer.append(len(self.cost) - 1)
         return len(self.cost) - 1
+
+    def fix(self, column: int, value: float) -> None:
+        self.lower[column] = self.upper[column] = value
 
     def row(self, lower: float, upper: float, terms: Sequence[tuple[int, float]]) -> None:
         merged: dict[int, float] = {}
@@ -96,8 +103,10 @@ class _Programme:
         highs.setOptionValue("mip_rel_gap", GAP / 2)
         highs.setOptionValue("time_limit", float(time_limit))
         highs.setOptionValue("threads", 1)
+        # presolve's probing takes most of the time here and leaves the search nearly nothing to do
+        highs.setOptionValue("presolve", "off")
         count = len(self.cost)
-        highs.addCols(count, np.array(self.cost), np.zeros(count), np.array(self.upper), 0,
+        highs.addCols(count, np.array(self.cost), np.array(self.lower), np.array(self.upper), 0,
                       np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0))
         if self.integer:
             highs.changeColsIntegrality(len(self.integer), np.array(self.integer, np.int32),
@@ -140,59 +149,67 @@ def place_with_budget(shape: TreeShape, needs: Mapping[str, frozenset[str]], siz
     per_item = per_item or {}
     requires = requires or {}
     order = shape.top_down()
-    deployed = sorted(shape.deployed)
-    below = {n: set() for n in order}
-    for d in deployed:
+    parent = shape.parents
+    below: dict[str, set[str]] = {n: set() for n in order}
+    for d in shape.deployed:
         for node in shape.path(d):
             below[node].add(d)
-    ancestors = {n: shape.path(n) for n in order}
     union = sorted(set().union(*needs.values()))
-    needed_by = {x: {d for d in deployed if x in needs[d]} for x in union}
     lp = _Programme()
-    z: dict[tuple[str, str], int] = {}
+    # c[x, v] = 1 when image v holds x. Only where some deployed image below v needs x; elsewhere
+    # an image holds x exactly when its nearest such ancestor does (``held``).
+    c: dict[tuple[str, str], int] = {}
     for x in union:
         for v in order:
-            # a layer holds x only where some deployed image below needs it (else it is only
-            # bloat), and a deployed layer that does not need x never holds it
-            if below[v] & needed_by[x] and not (v in shape.deployed and x not in needs[v] and not shape.children(v)):
-                z[x, v] = lp.column(float(sizes[x]))
+            if any(x in needs[d] for d in below[v]):
+                fixed = v in shape.deployed and x in needs[v]
+                c[x, v] = lp.column(0.0, integer=not fixed)
+                if fixed:
+                    lp.fix(c[x, v], 1.0)
+
+    def held(x: str, v: str | None) -> int | None:
+        while v is not None and (x, v) not in c:
+            v = parent[v]
+        return None if v is None else c[x, v]
+
     y = {v: lp.column(float(per_layer)) for v in order}
-    on_path = {(x, v): [z[x, u] for u in ancestors[v] if (x, u) in z] for x in union for v in order}
-    bloat_terms: dict[str, list[tuple[int, float]]] = {d: [] for d in deployed}
+    bloat_terms: dict[str, list[tuple[int, float]]] = {d: [] for d in shape.deployed}
     for x in union:
-        for d in deployed:
-            columns = on_path[x, d]
-            if x in needs[d]:
-                lp.row(1, 1, [(c, 1.0) for c in columns])
-            elif columns:
-                lp.row(0, 1, [(c, 1.0) for c in columns])
-                bloat_terms[d].extend((c, float(sizes[x])) for c in columns)
+        size, header = float(sizes[x]), float(per_item.get(x, 0))
         for v in order:
-            if (x, v) in z:
-                lp.row(0, np.inf, [(y[v], 1.0), (z[x, v], -1.0)])  # y[v] >= z[x, v]
-                for alternatives in requires.get(x, ()):
-                    support = [c for a in sorted(alternatives) for c in on_path.get((a, v), [])]
-                    lp.row(0, np.inf, [*((c, 1.0) for c in support), (z[x, v], -1.0)])
-    # the rpm database: a layer that installs anything holds the header of every item of its image
-    for v in order:
-        for x in union:
-            columns = on_path[x, v]
-            header = float(per_item.get(x, 0))
-            if not columns or not header:
+            mine, above = held(x, v), held(x, parent[v])
+            if mine is None:
                 continue
-            if v in shape.deployed and x in needs[v]:
-                lp.cost[y[v]] += header  # always in the image
-                continue
-            q = lp.column(header, integer=False)
-            lp.row(-1, np.inf, [(q, 1.0), *((c, -1.0) for c in columns), (y[v], -1.0)])  # q >= sum + y - 1
+            if (x, v) in c:
+                # the layer installs x when v holds it and its parent does not
+                lp.cost[mine] += size
+                if above is not None:
+                    lp.cost[above] -= size
+                    lp.row(0, np.inf, [(mine, 1.0), (above, -1.0)])  # an image holds its parent's items
+                    lp.row(0, np.inf, [(y[v], 1.0), (mine, -1.0), (above, 1.0)])  # y[v] >= installs x
+                else:
+                    lp.row(0, np.inf, [(y[v], 1.0), (mine, -1.0)])
+                for alternatives in requires.get(x, ()):  # v's image can install x: a provider is there
+                    support = [s for a in sorted(alternatives) if (s := held(a, v)) is not None]
+                    if not any(lp.lower[s] == 1.0 for s in support):  # else met whatever is placed
+                        lp.row(0, np.inf, [*((s, 1.0) for s in support), (mine, -1.0)])
+            if v in shape.deployed and x not in needs[v]:
+                bloat_terms[v].append((mine, size))
+            if header:
+                if v in shape.deployed and x in needs[v]:
+                    lp.cost[y[v]] += header  # always in this image's rpm database when it has a layer
+                else:
+                    q = lp.column(header, integer=False)  # q >= holds(x) + y[v] - 1
+                    lp.row(-1, np.inf, [(q, 1.0), (mine, -1.0), (y[v], -1.0)])
     if budget.per_image is not None:
         for terms in bloat_terms.values():
             lp.row(-np.inf, budget.per_image, terms)
     if budget.total is not None:
         lp.row(-np.inf, budget.total, [t for terms in bloat_terms.values() for t in terms])
     solution, objective, bound = lp.solve(time_limit)
-    layers = {v: frozenset(x for x in union if (x, v) in z and solution[z[x, v]] > 0.5) for v in order}
-    bloat = sum(sizes[x] for d in deployed for v in ancestors[d] for x in layers[v] if x not in needs[d])
+    holds = {v: {x for x in union if (s := held(x, v)) is not None and solution[s] > 0.5} for v in order}
+    layers = {v: frozenset(holds[v] - (holds[parent[v]] if parent[v] else set())) for v in order}
+    bloat = sum(sizes[x] for d in shape.deployed for x in holds[d] - needs[d])
     return BudgetSolution(layers, objective, min(bound, objective), bloat)
 
 
