@@ -268,6 +268,8 @@ class TreeResolver:
         if name in self._images:
             return self._images[name]
         spec = self.tree.spec(name)
+        for ancestor in self.tree.ancestors(name):  # root first: the first unresolvable one stops it
+            self._resolve(ancestor)
         parent_names = self._resolve(spec.parent)[2].names() if spec.parent else frozenset()
         requests, selection, resolution = self._resolve(name)
         origins = {r.name: r.origin for r in requests}

@@ -139,8 +139,9 @@ def pareto_of(result: TreePlan) -> list[ParetoPoint]:
     from .planning.budget import pareto_curve
 
     inputs = result.inputs
+    zero_bloat = plan_layers(result.plan.shape, inputs.needs, inputs.sizes, inputs.headers, inputs.requires)
     return pareto_curve(result.plan.shape, inputs.needs, inputs.sizes, LAYER_BASE_BYTES, inputs.headers,
-                        inputs.requires)
+                        inputs.requires, zero_bloat.total_set_size)
 
 
 def tree_problem(resolver: TreeResolver, inputs: PlanInputs) -> TreeProblem:

@@ -124,18 +124,41 @@ def test_pinned_groups_are_kept_with_exactly_their_images():
                                                        "y": frozenset({"memcached", "nova"})}))
 
 
+@st.composite
+def closed_problems(draw):
+    """Deployed sets closed under random requirements (as dnf's closures are), with the requirements."""
+    problem = draw(problems(most=4))
+    items = sorted(problem.sizes)
+    requires = {x: tuple(frozenset({draw(st.sampled_from(items))}) for _ in range(draw(st.integers(0, 2))))
+                for x in items}
+
+    def closure(need):
+        result, todo = set(need), list(need)
+        while todo:
+            for alternatives in requires[todo.pop()]:
+                for y in alternatives - result:
+                    result.add(y)
+                    todo.append(y)
+        return frozenset(result)
+
+    needs = {d: closure(n) for d, n in problem.needs.items()}
+    return TreeProblem(needs, problem.sizes, problem.per_layer, problem.per_item), requires
+
+
 @settings(max_examples=60, deadline=None)
-@given(problems(most=4), st.sampled_from([0, 5, 60, 1000]))
-def test_budget_solve_is_the_cheapest_placement_within_the_budget(problem, allowed):
-    """Brute force over every placement on a two-level tree (root, one group, the images)."""
+@given(closed_problems(), st.sampled_from([0, 5, 60, 1000]))
+def test_budget_solve_is_the_cheapest_installable_placement_within_the_budget(case, allowed):
+    """Brute force over every placement on a two-level tree (root, one group, the images): the
+    cheapest whose bloat fits and whose every image holds a provider of each of its items' needs."""
+    problem, requires = case
     deployed = sorted(problem.needs)
     parents = {"root": None, "mid": "root", **{d: ("mid" if i % 2 else "root") for i, d in enumerate(deployed)}}
     shape = TreeShape(parents, frozenset(deployed))
     union = sorted(set().union(*problem.needs.values()))
+    nodes = sorted(parents)
     options = {}
     for item in union:
         choices = []
-        nodes = sorted(parents)
         for mask in range(1 << len(nodes)):
             holders = [n for b, n in enumerate(nodes) if mask >> b & 1]
             counts = {d: sum(h in shape.path(d) for h in holders) for d in deployed}
@@ -146,12 +169,14 @@ def test_budget_solve_is_the_cheapest_placement_within_the_budget(problem, allow
     for choice in product(*(options[item] for item in union)):
         layers = {n: {item for item, holders in zip(union, choice) if n in holders} for n in parents}
         plan = layered_plan(shape, problem.needs, problem.sizes, layers, problem.per_item)
-        if plan.bloat <= allowed:
+        installable = all(alternatives & image.content for image in plan.images.values()
+                          for x in image.content for alternatives in requires[x])
+        if plan.bloat <= allowed and installable:
             layer_count = sum(1 for image in plan.images.values() if image.layer_packages)
             value = plan.objective + layer_count * (problem.per_layer - LAYER_BASE_BYTES)
             best = value if best is None else min(best, value)
     solution = place_with_budget(shape, problem.needs, problem.sizes, Budget(allowed), problem.per_layer,
-                                 problem.per_item)
+                                 problem.per_item, requires)
     assert solution.proven and solution.bloat <= allowed
     assert abs(solution.objective - best) <= 1e-3 * best + 1e-6
 

@@ -226,19 +226,21 @@ class ParetoPoint:
                 "bloat": s.bloat, "gap": round(s.gap, 6), "proven": s.proven}
 
 
-#: budgets of the curve, as shares of the bloat the unlimited optimum carries
-PARETO_SHARES = (0.0, 0.02, 0.05, 0.1, 0.2, 0.4, 0.7)
+#: budgets of the curve, as shares of the zero-bloat plan's package bytes
+PARETO_SHARES = (0.0, 0.02, 0.05, 0.1, 0.2, 0.4, 0.8)
 
 
 def pareto_curve(shape: TreeShape, needs: Mapping[str, frozenset[str]], sizes: Mapping[str, int],
                  per_layer: int = 0, per_item: Mapping[str, int] | None = None,
-                 requires: Mapping[str, Sequence[frozenset[str]]] | None = None,
+                 requires: Mapping[str, Sequence[frozenset[str]]] | None = None, scale: int | None = None,
                  shares: Sequence[float] = PARETO_SHARES, time_limit: float = TIME_LIMIT) -> list[ParetoPoint]:
-    """Objective against total bloat: the unlimited optimum first (it says how much bloat can buy
-    anything), then a budget at each share of its bloat. Each point is its own exact solve."""
-    def solve(total: int | None) -> BudgetSolution:
-        return place_with_budget(shape, needs, sizes, Budget(total), per_layer, per_item, requires, time_limit)
-
-    unlimited = solve(None)
-    points = [ParetoPoint(round(share * unlimited.bloat), solve(round(share * unlimited.bloat))) for share in shares]
-    return points + [ParetoPoint(None, unlimited)]
+    """Objective against total bloat: a budget at each share of ``scale`` (the zero-bloat plan's
+    package bytes; by default every image's needs summed once), then no budget at all. Each point
+    is its own exact solve."""
+    if scale is None:
+        scale = sum(sizes[x] for x in set().union(*needs.values()))
+    points = []
+    for budget in [*(round(share * scale) for share in shares), None]:
+        solution = place_with_budget(shape, needs, sizes, Budget(budget), per_layer, per_item, requires, time_limit)
+        points.append(ParetoPoint(budget, solution))
+    return points
