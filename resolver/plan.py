@@ -219,14 +219,19 @@ def layer_request(layer: frozenset[str], requires: Mapping[str, Iterable[str]]) 
                     grown[target] = grown.get(target, 0) | bits
         frontier = grown
     result = []
-    for p in inside:
-        pullers = reached[p] & ~(1 << position[p])
+    for index, p in enumerate(inside):
+        pullers = reached[p] & ~(1 << index)
         # in a cycle with p, an item that p reaches back and that sorts after p does not count
-        cyclic_after = sum(1 << position[q] for q in inside[position[p] + 1:]
-                           if pullers >> position[q] & 1 and reached[q] >> position[p] & 1)
-        if not pullers & ~cyclic_after:
+        if all(q > index and reached[inside[q]] >> index & 1 for q in _bits(pullers)):
             result.append(p)
     return result
+
+
+def _bits(mask: int) -> Iterable[int]:
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
 
 
 def plan_json(plan: LayerPlan, layer_requests: Mapping[str, Sequence[str]], **extra) -> dict:

@@ -161,6 +161,9 @@ class TreeResolver:
         self._selections: dict[str, Selection] = {}
         self._libraries: dict[str, list[Request]] = {}
         self._resolved: dict[str, tuple[list[Request], Selection, Resolution]] = {}
+        #: providers an image installs so that the tree has one provider per requirement
+        self._unified: dict[str, list[Request]] = {}
+        self.unified: dict[tuple[str, str], str] = {}
         self._images: dict[str, ImagePackages] = {}
 
     def bindep_of(self, project: str, where: str = "") -> BindepFile:
@@ -200,7 +203,8 @@ class TreeResolver:
             return self._resolved[name]
         self.reporter.starting(name)
         selection = self.chain_selection(name)
-        asked = unique_requests(list(selection.runtime) + self._runtime_libraries(selection.build_only))
+        asked = unique_requests(list(selection.runtime) + self._runtime_libraries(selection.build_only)
+                                + self._unified.get(name, []))
         while True:
             choices = self.providers
             resolution = self.repos.resolve([r.name for r in asked], (), [(c.instead_of, c.use) for c in choices])
@@ -236,22 +240,53 @@ class TreeResolver:
         return found
 
     def settle_providers(self, names: Iterable[str]) -> None:
-        """Withdraw automatic choices that some of these images cannot take (they keep the larger
-        package), and solve again the images that took them: one provider per capability."""
+        """One provider per requirement across these images. Automatic choices that some image
+        cannot take (it keeps the larger package) are withdrawn; where images satisfy a requirement
+        with different packages (glibc's langpack: the minimal one, or one an image asks for), the
+        images lacking the most used one install it too. Only the images concerned are solved again."""
         names = list(names)
-        while True:
+        while self._withdraw_split_choices(names) or self._unify(names):
+            pass
+
+    def _withdraw_split_choices(self, names: list[str]) -> bool:
+        for key in [k for k in self._automatic if k not in self.withdrawn]:
+            took = [n for n in names if key in self._resolve(n)[2].substituted]
+            kept = [n for n in names if key[0] in self._resolve(n)[2].names()]
+            if took and kept:
+                self.withdrawn[key] = f"{kept[0]} needs {key[0]} itself"
+                for name in took:
+                    del self._resolved[name]
+                return True
+        return False
+
+    def _unify(self, names: list[str]) -> bool:
+        """Add the most used provider of every split requirement to the images lacking it; True
+        when an image was solved again."""
+        users: dict[tuple[str, str], dict[str, list[str]]] = {}
+        for name in names:
+            resolution = self._resolve(name)[2]
+            held = resolution.names()
+            for package in resolution.closure:
+                for text, providers in self.repos.requirements(package):
+                    used = providers & held
+                    if len(providers) > 1 and used and not _conditional(text):
+                        for provider in used:
+                            users.setdefault((package.name, text), {}).setdefault(provider, []).append(name)
+        changed = False
+        for (package, text), by_provider in sorted(users.items()):
+            if len(by_provider) < 2 or (package, text) in self.unified:
+                continue
+            chosen = max(sorted(by_provider), key=lambda p: len(by_provider[p]))
+            self.unified[(package, text)] = chosen
             for name in names:
-                self._resolve(name)
-            for key in [k for k in self._automatic if k not in self.withdrawn]:
-                took = [n for n in names if key in self._resolve(n)[2].substituted]
-                kept = [n for n in names if key[0] in self._resolve(n)[2].names()]
-                if took and kept:
-                    self.withdrawn[key] = f"{kept[0]} needs {key[0]} itself"
-                    for name in took:
-                        del self._resolved[name]
-                    break
-            else:
-                return
+                resolution = self._resolve(name)[2]
+                if package in resolution.names() and chosen not in resolution.names():
+                    self._unified.setdefault(name, []).append(Request(chosen, Origin(
+                        "provider", "tree", None, None,
+                        f"one provider of {text} (needed by {package}) in the whole tree")))
+                    del self._resolved[name]
+                    changed = True
+        return changed
 
     def provider_choices(self, names: Iterable[str]) -> list[ProviderChoice]:
         """The choices these images use, each with the bytes it takes off their sets (summed)."""
@@ -363,6 +398,10 @@ class PlanInputs:
         return {name: set().union(*alternatives) for name, alternatives in self.requires.items()}
 
 
+def _conditional(requirement: str) -> bool:
+    return requirement.startswith("(") and any(f" {word} " in requirement for word in ("if", "unless"))
+
+
 def plan_inputs(resolver: TreeResolver, deployed: Sequence[str]) -> PlanInputs:
     """Resolve the deployed images (settling the provider choices first) and gather their sets."""
     resolver.settle_providers(deployed)
@@ -376,15 +415,20 @@ def plan_inputs(resolver: TreeResolver, deployed: Sequence[str]) -> PlanInputs:
                 raise InputError(f"{package.name} resolves to {known.nevra} in one image and {package.nevra} "
                                  f"in {name}; pin one in images/ so every image shares it")
         needs[name] = frozenset(p.name for p in closure)
-    requirements: dict[str, Requirements] = {n: resolver.repos.requirements(p) for n, p in packages.items()}
+    # conditional rich dependencies ("(a if b)") hold only where their condition does: the dnf check
+    # of every layer covers them
+    requirements: dict[str, Requirements] = {
+        n: tuple(r for r in resolver.repos.requirements(p) if not _conditional(r[0])) for n, p in packages.items()}
     # requirements no package of the union satisfies (rich dependencies the provides index does not
     # model) are left to the dnf check of every layer
     requires = {n: tuple(providers & packages.keys() for _, providers in r if providers & packages.keys())
                 for n, r in requirements.items()}
     used: dict[tuple[str, str], set[frozenset[str]]] = {}
+    choices = {n: [(text, providers) for text, providers in r if len(providers & packages.keys()) > 1]
+               for n, r in requirements.items()}  # only requirements with several providers in play
     for need in needs.values():
         for package in need:
-            for text, providers in requirements[package]:
+            for text, providers in choices[package]:
                 used.setdefault((package, text), set()).add(providers & need)
     splits = {key: tuple(sorted(set().union(*sets))) for key, sets in used.items() if len(sets) > 1}
     return PlanInputs(needs, {n: p.installsize for n, p in packages.items()},

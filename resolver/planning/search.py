@@ -170,6 +170,8 @@ class Agglomerative(_Weights):
 
     def _pairs(self, rows: np.ndarray) -> np.ndarray:
         """Shared bytes, shared header bytes and shared item count of ``rows`` with every group."""
+        if len(rows) == 1:  # one join's row: matrix-vector products on the contiguous matrix
+            return np.stack([(self.content @ (self.content[rows[0]] * weight))[None, :] for weight in self.weights])
         chosen = self.content[rows]
         return np.stack([(chosen * weight) @ self.content.T for weight in self.weights])
 
