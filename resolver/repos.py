@@ -85,7 +85,8 @@ class Resolution:
     unresolved: tuple[Unresolved, ...]
     #: (instead_of, use) provider substitutions this solve made
     substituted: tuple[tuple[str, str], ...] = ()
-    #: installed bytes each substitution took off the set (parallel to ``substituted``)
+    #: installed bytes each substitution took off the set (parallel to ``substituted``; 0 where a
+    #: proven substitution was asked for at once and the set without it was never solved)
     saved: tuple[int, ...] = ()
     #: a package's requirements (shared by every solve on one RepoSet: no per-image copies)
     requirements: Callable[[PackageInfo], Requirements] = field(default=lambda _: (), compare=False, repr=False)
@@ -246,25 +247,31 @@ class RepoSet:
     # ---- solving -------------------------------------------------------------------------------
 
     def resolve(self, requests: Sequence[str], pinned: Iterable[PackageInfo] = (),
-                substitutions: Sequence[tuple[str, str]] = ()) -> Resolution:
+                substitutions: Sequence[tuple[str, str]] = (),
+                proven: Sequence[tuple[str, str]] = ()) -> Resolution:
         """Resolve names on top of pinned packages (a parent image's set, kept exactly).
 
         What ``dnf --installroot ROOT install NAMES`` would install into a root holding the pinned
         packages (weak dependencies off). Requests that cannot be satisfied are skipped and reported
         with libsolv's problem text; callers decide whether that is an error. ``substitutions``
         (instead_of, use): where the solve brings in ``instead_of``, solve again asking for ``use``
-        too, and keep that when ``instead_of`` is then gone (``use`` replaced it as the provider)."""
+        too, and keep that when ``instead_of`` is then gone (``use`` replaced it as the provider).
+        ``proven`` substitutions (ones that worked on other sets) are asked for in the first solve,
+        and kept where the set needs what ``use`` provides: one solve instead of two."""
         pinned_pkgs = [self._package(p) for p in pinned]
         requests = tuple(dict.fromkeys(requests))
         missing = {name: f"no package provides {name!r} in the enabled repositories"
                    for name in requests if not self._spec(name)[0]}
         wanted = [n for n in requests if n not in missing]
-        installed = self._solve(pinned_pkgs, wanted)
+        installed, substituted, saved = self._solve_proven(pinned_pkgs, wanted, proven)
+        if installed is not None:
+            wanted = [*wanted, *(use for _, use in substituted)]
+        else:
+            installed = self._solve(pinned_pkgs, wanted)
         names = {p.name for p in installed}
         pinned_names = {p.name for p in pinned_pkgs}
-        substituted, saved = [], []
-        for instead_of, use in substitutions:
-            if instead_of in names and instead_of not in pinned_names:
+        for instead_of, use in [*substitutions, *proven]:
+            if instead_of in names and instead_of not in pinned_names and (instead_of, use) not in substituted:
                 trial = self._solve(pinned_pkgs, [*wanted, use])
                 trial_names = {p.name for p in trial}
                 if instead_of not in trial_names and use in trial_names:
@@ -283,6 +290,31 @@ class RepoSet:
         unresolved = tuple(Unresolved(n, problems[n]) for n in requests if n in problems)
         return Resolution(requests, tuple(satisfied_by), closure, unresolved, tuple(substituted), tuple(saved),
                           self.requirements)
+
+    def _solve_proven(self, pinned: Sequence, wanted: list[str],
+                      proven: Sequence[tuple[str, str]]) -> tuple[list | None, list, list]:
+        """The first solve with the proven replacements asked for; those the set does not need are
+        dropped (one more solve). (None, [], []) when it does not hold: a request lost, or a
+        replaced package still in."""
+        uses = [(a, u) for a, u in proven if a not in wanted and u not in wanted]
+        if not uses:
+            return None, [], []
+        for _ in range(2):
+            installed = self._solve(pinned, [*wanted, *(u for _, u in uses)])
+            names = {p.name for p in installed}
+            if any(a in names for a, _ in uses) or any(not self._spec(n)[0] & names for n in wanted):
+                return None, [], []
+            needed = set()
+            for package in installed:
+                for _, providers in self.requirements(self._info(package)):
+                    needed |= providers - {package.name}
+            kept = [(a, u) for a, u in uses if u in needed]
+            if kept == uses:
+                return installed, list(kept), [0] * len(kept)
+            uses = kept
+            if not uses:
+                return None, [], []
+        return None, [], []
 
     def _spec(self, name: str) -> tuple[frozenset[str], list]:
         """Names of the packages a request name matches (by name, provide or file), and the

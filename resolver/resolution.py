@@ -161,6 +161,10 @@ class TreeResolver:
         self._selections: dict[str, Selection] = {}
         self._libraries: dict[str, list[Request]] = {}
         self._resolved: dict[str, tuple[list[Request], Selection, Resolution]] = {}
+        self._asked: dict[str, set[str]] | None = None
+        self._several: dict[str, Requirements] = {}
+        #: substitutions some image took, with the bytes they took off the first one (measured)
+        self._taken: dict[tuple[str, str], int] = {}
         #: providers an image installs so that the tree has one provider per requirement
         self._unified: dict[str, list[Request]] = {}
         self.unified: dict[tuple[str, str], str] = {}
@@ -207,9 +211,14 @@ class TreeResolver:
                                 + self._unified.get(name, []))
         while True:
             choices = self.providers
-            resolution = self.repos.resolve([r.name for r in asked], (), [(c.instead_of, c.use) for c in choices])
+            keys = [(c.instead_of, c.use) for c in choices]
+            resolution = self.repos.resolve([r.name for r in asked], (), [k for k in keys if k not in self._taken],
+                                            [k for k in keys if k in self._taken])
             if not (self.choose_providers and self._found_dropins(resolution, asked)):
                 break
+        for key, saved in zip(resolution.substituted, resolution.saved):
+            if saved:
+                self._taken.setdefault(key, saved)
         requests = list(asked)
         for instead_of, use in resolution.substituted:
             choice = next(c for c in choices if (c.instead_of, c.use) == (instead_of, use))
@@ -233,11 +242,22 @@ class TreeResolver:
             if package.name in asked_names or package.name in known:
                 continue
             use = self.repos.smaller_dropin(package.name)
-            if use is not None:
-                self._automatic[(package.name, use)] = ProviderChoice(
-                    package.name, use, f"smaller provider of {package.name}", "automatic")
+            if use is None:
+                continue
+            key = (package.name, use)
+            self._automatic[key] = ProviderChoice(package.name, use, f"smaller provider of {package.name}", "automatic")
+            asker = next((n for n, names in self._asked_anywhere().items() if package.name in names), None)
+            if asker is not None:  # an image asks for it by name: it keeps it, so nobody takes the other
+                self.withdrawn[key] = f"{asker} asks for {package.name}"
+            else:
                 found = True
         return found
+
+    def _asked_anywhere(self) -> dict[str, set[str]]:
+        """What each deployed image asks for by name (before any solve)."""
+        if self._asked is None:
+            self._asked = {n: {r.name for r in self.chain_selection(n).runtime} for n in self.tree.deployed()}
+        return self._asked
 
     def settle_providers(self, names: Iterable[str]) -> None:
         """One provider per requirement across these images. Automatic choices that some image
@@ -267,11 +287,9 @@ class TreeResolver:
             resolution = self._resolve(name)[2]
             held = resolution.names()
             for package in resolution.closure:
-                for text, providers in self.repos.requirements(package):
-                    used = providers & held
-                    if len(providers) > 1 and used and not _conditional(text):
-                        for provider in used:
-                            users.setdefault((package.name, text), {}).setdefault(provider, []).append(name)
+                for text, providers in self._alternatives(package):
+                    for provider in providers & held:
+                        users.setdefault((package.name, text), {}).setdefault(provider, []).append(name)
         changed = False
         for (package, text), by_provider in sorted(users.items()):
             if len(by_provider) < 2 or (package, text) in self.unified:
@@ -288,13 +306,22 @@ class TreeResolver:
                     changed = True
         return changed
 
+    def _alternatives(self, package: PackageInfo) -> Requirements:
+        """The package's requirements that several packages can meet (unconditional ones)."""
+        if package.nevra not in self._several:
+            self._several[package.nevra] = tuple(
+                (text, providers) for text, providers in self.repos.requirements(package)
+                if len(providers) > 1 and not _conditional(text))
+        return self._several[package.nevra]
+
     def provider_choices(self, names: Iterable[str]) -> list[ProviderChoice]:
-        """The choices these images use, each with the bytes it takes off their sets (summed)."""
+        """The choices these images use, each with the bytes it takes off their sets (summed; an
+        image solved with a choice at once counts what the choice took off the first image)."""
         saves: dict[tuple[str, str], int] = {}
         for name in names:
             resolution = self._resolve(name)[2]
             for key, saved in zip(resolution.substituted, resolution.saved):
-                saves[key] = saves.get(key, 0) + saved
+                saves[key] = saves.get(key, 0) + (saved or self._taken.get(key, 0))
         return [ProviderChoice(c.instead_of, c.use, c.reason, c.where, saves.get((c.instead_of, c.use), 0))
                 for c in self.providers if (c.instead_of, c.use) in saves or c.where != "automatic"]
 

@@ -234,6 +234,7 @@ def check_layers(plan: LayerPlan, requests: Mapping[str, list[str]], inputs: Pla
     planned set exactly. Where dnf would choose other providers, the planned ones join the request
     list; a layer still not exact is an error naming the difference."""
     checked: dict[str, list[str]] = {}
+    chosen = {c.use for c in resolver.providers} | set(resolver.unified.values())
     for name in plan.shape.top_down():
         image = plan.images[name]
         asked = list(requests[name])
@@ -242,12 +243,18 @@ def check_layers(plan: LayerPlan, requests: Mapping[str, list[str]], inputs: Pla
             continue
         parent = plan.images[image.parent].content if image.parent else frozenset()
         pinned = [inputs.packages[p] for p in sorted(parent)]
-        for attempt in range(2):
+        # the providers the tree chose (coreutils-single...) are asked for by name: the minimal list
+        # leaves them out as pulled in, and dnf would pick its own
+        asked += sorted(chosen & image.layer_packages - set(asked))
+        for attempt in range(3):
             got = resolver.repos.resolve(asked, pinned).names()
             if got == image.content:
                 break
-            if attempt == 0:
-                asked += sorted(image.content - got)
+            if attempt == 0:  # dnf chose other packages: ask for the missing ones by name
+                asked += sorted(image.content - got - set(asked))
+            elif attempt == 1:  # a name dnf answers with another package (one that obsoletes it): NEVRAs
+                exact = {p: inputs.packages[p].nevra for p in image.layer_packages}
+                asked = [exact.get(n, n) for n in asked]
         else:
             more, fewer = sorted(got - image.content), sorted(image.content - got)
             raise LayerCheckError(
