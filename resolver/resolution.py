@@ -325,6 +325,10 @@ class TreeResolver:
         return [ProviderChoice(c.instead_of, c.use, c.reason, c.where, saves.get((c.instead_of, c.use), 0))
                 for c in self.providers if (c.instead_of, c.use) in saves or c.where != "automatic"]
 
+    def closure_of(self, name: str) -> tuple[PackageInfo, ...]:
+        """The image's resolved set (no ancestor is solved for it)."""
+        return self._resolve(name)[2].closure
+
     def image(self, name: str) -> ImagePackages:
         """An image's packages, what it adds to its declared parent's set, and why."""
         if name in self._images:
@@ -435,7 +439,7 @@ def plan_inputs(resolver: TreeResolver, deployed: Sequence[str]) -> PlanInputs:
     needs: dict[str, frozenset[str]] = {}
     packages: dict[str, PackageInfo] = {}
     for name in deployed:
-        closure = resolver.image(name).closure
+        closure = resolver.closure_of(name)
         for package in closure:
             known = packages.setdefault(package.name, package)
             if known != package:

@@ -52,9 +52,6 @@ class TreePlan:
     steps: Mapping[str, BuildStep | None] = field(default_factory=dict)
     #: the objective of the computed tree (also reported beside a declared tree)
     computed_objective: int | None = None
-    #: the tree search's own objective for the tree it chose (below ``computed_objective`` only
-    #: when a provider split moved packages down to keep layers installable)
-    searched: int | None = None
     budget: Budget | None = None
     #: the budget solve (objective, proven bound, gap), when there is a budget
     solution: BudgetSolution | None = None
@@ -130,7 +127,7 @@ def plan_tree(resolver: TreeResolver, tree: str = "computed", exact_limit: int =
         layer_requests=requests, providers=resolver.provider_choices(deployed),
         build_only={n: tuple(r.name for r in resolver.chain_selection(n).build_only) for n in kept},
         steps={n: images.spec(n).build for n in kept},
-        computed_objective=at_computed, searched=computed.cost, budget=budget, solution=solution,
+        computed_objective=at_computed, budget=budget, solution=solution,
         withdrawn=dict(resolver.withdrawn))
 
 

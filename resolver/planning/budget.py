@@ -24,8 +24,7 @@ import contextlib
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-
-import numpy as np
+from math import inf
 
 from ..plan import TreeShape
 
@@ -94,8 +93,9 @@ class _Programme:
         if merged:
             self.rows.append((lower, upper, list(merged), list(merged.values())))
 
-    def solve(self, time_limit: float) -> tuple[np.ndarray, float, float]:
-        import highspy
+    def solve(self, time_limit: float) -> tuple[list[float], float, float]:
+        import highspy  # and numpy: only when a budget is solved
+        import numpy as np
 
         with _stdout_silenced():  # the HiGHS constructor prints a banner
             highs = highspy.Highs()
@@ -123,7 +123,7 @@ class _Programme:
             raise RuntimeError(f"HiGHS refused the programme ({status})")
         highs.run()
         info = highs.getInfo()
-        solution = np.array(highs.getSolution().col_value)
+        solution = list(highs.getSolution().col_value)
         if len(solution) != count or info.primal_solution_status == 0:
             raise ValueError("no feasible placement within this budget")
         return solution, float(info.objective_function_value), float(info.mip_dual_bound)
@@ -185,14 +185,14 @@ def place_with_budget(shape: TreeShape, needs: Mapping[str, frozenset[str]], siz
                 lp.cost[mine] += size
                 if above is not None:
                     lp.cost[above] -= size
-                    lp.row(0, np.inf, [(mine, 1.0), (above, -1.0)])  # an image holds its parent's items
-                    lp.row(0, np.inf, [(y[v], 1.0), (mine, -1.0), (above, 1.0)])  # y[v] >= installs x
+                    lp.row(0, inf, [(mine, 1.0), (above, -1.0)])  # an image holds its parent's items
+                    lp.row(0, inf, [(y[v], 1.0), (mine, -1.0), (above, 1.0)])  # y[v] >= installs x
                 else:
-                    lp.row(0, np.inf, [(y[v], 1.0), (mine, -1.0)])
+                    lp.row(0, inf, [(y[v], 1.0), (mine, -1.0)])
                 for alternatives in requires.get(x, ()):  # v's image can install x: a provider is there
                     support = [s for a in sorted(alternatives) if (s := held(a, v)) is not None]
                     if not any(lp.lower[s] == 1.0 for s in support):  # else met whatever is placed
-                        lp.row(0, np.inf, [*((s, 1.0) for s in support), (mine, -1.0)])
+                        lp.row(0, inf, [*((s, 1.0) for s in support), (mine, -1.0)])
             if v in shape.deployed and x not in needs[v]:
                 bloat_terms[v].append((mine, size))
             if header:
@@ -200,12 +200,12 @@ def place_with_budget(shape: TreeShape, needs: Mapping[str, frozenset[str]], siz
                     lp.cost[y[v]] += header  # always in this image's rpm database when it has a layer
                 else:
                     q = lp.column(header, integer=False)  # q >= holds(x) + y[v] - 1
-                    lp.row(-1, np.inf, [(q, 1.0), (mine, -1.0), (y[v], -1.0)])
+                    lp.row(-1, inf, [(q, 1.0), (mine, -1.0), (y[v], -1.0)])
     if budget.per_image is not None:
         for terms in bloat_terms.values():
-            lp.row(-np.inf, budget.per_image, terms)
+            lp.row(-inf, budget.per_image, terms)
     if budget.total is not None:
-        lp.row(-np.inf, budget.total, [t for terms in bloat_terms.values() for t in terms])
+        lp.row(-inf, budget.total, [t for terms in bloat_terms.values() for t in terms])
     solution, objective, bound = lp.solve(time_limit)
     holds = {v: {x for x in union if (s := held(x, v)) is not None and solution[s] > 0.5} for v in order}
     layers = {v: frozenset(holds[v] - (holds[parent[v]] if parent[v] else set())) for v in order}
