@@ -8,6 +8,7 @@ import configparser
 import gc
 import gzip
 import hashlib
+import json
 import tempfile
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ import hawkey
 import networkx as nx
 
 from .errors import RepoError
-from .files import default_cache_dir
+from .files import default_cache_dir, write_atomically
 
 BUNDLED_REPOS_DIR = Path(str(resources.files("resolver") / "data" / "repos"))
 BUNDLED_REPOS = ("cs9-baseos-osbuild-2022", "cs9-appstream-osbuild-2025")
@@ -247,10 +248,42 @@ class RepoSet:
         self._specs: dict[str, tuple[frozenset[str], list]] = {}
         self._infos: dict[object, PackageInfo] = {}
         self._requirements: dict[str, Requirements] = {}
-        self._problems: dict[str, str] = {}
-        self._dropins: dict[str, str | None] = {}
+        # facts of the metadata (each package's requirements with their providers, drop-ins, why a
+        # name cannot be installed into an empty root), kept
+        # between runs under the digest of the repositories' repomd.xml files
+        self._facts_path = (cache_dir or default_cache_dir()) / "metadata" / f"{self._metadata_digest()}.json"
+        self._facts: dict[str, dict] = {"requirements": {}, "dropins": {}, "problems": {}}
+        self._facts_loaded = self._facts_changed = False
+
+    def _metadata_digest(self) -> str:
+        """sha256 over the repositories' ids, base URLs and repomd.xml files."""
+        digest = hashlib.sha256()
+        for spec in self.specs:
+            repomd = spec.local_dir / "repodata" / "repomd.xml" if spec.local_dir else None
+            digest.update(f"{spec.repo_id}\0{spec.baseurl}\0".encode())
+            digest.update(repomd.read_bytes() if repomd and repomd.is_file() else b"remote")
+        return digest.hexdigest()
+
+    def _fact(self, kind: str, key: str, compute: Callable[[], object]):
+        """A fact of the metadata, from the cache file when a run on the same metadata saw it."""
+        if not self._facts_loaded:
+            self._facts_loaded = True
+            try:
+                loaded = json.loads(self._facts_path.read_text(encoding="utf-8"))
+                if all(isinstance(loaded.get(k), dict) for k in self._facts):
+                    self._facts = loaded
+            except (OSError, ValueError, AttributeError):
+                pass  # absent or unreadable: computed again
+        table = self._facts[kind]
+        if key not in table:
+            table[key] = compute()
+            self._facts_changed = True
+        return table[key]
 
     def close(self) -> None:
+        # remote repositories have no repomd here to key the facts by: nothing is kept for them
+        if self._facts_changed and all(spec.local_dir for spec in self.specs):
+            write_atomically(self._facts_path, json.dumps(self._facts))
         # dnf's close runs the garbage collector over every object alive (a tenth of a second
         # on a thousand images); what is alive now stays alive to the end anyway
         gc.freeze()
@@ -362,9 +395,13 @@ class RepoSet:
         return list(set(goal.list_installs()) | set(pinned))
 
     def _problem(self, pinned: Sequence, name: str) -> str:
-        """libsolv's explanation for one request, solved alone on top of the pins."""
-        if not pinned and name in self._problems:
-            return self._problems[name]
+        """libsolv's explanation for one request, solved alone on top of the pins (from an empty
+        root it is a fact of the metadata, kept between runs)."""
+        if not pinned:
+            return self._fact("problems", name, lambda: self._solve_problem(pinned, name))
+        return self._solve_problem(pinned, name)
+
+    def _solve_problem(self, pinned: Sequence, name: str) -> str:
         base = self._base
         base.reset(goal=True)
         for pkg in pinned:
@@ -376,8 +413,6 @@ class RepoSet:
             problem = str(error).strip()
         else:
             problem = f"{name!r} resolves alone but conflicts with the other requests of this image"
-        if not pinned:
-            self._problems[name] = problem
         return problem
 
     def _info(self, pkg) -> PackageInfo:
@@ -387,30 +422,35 @@ class RepoSet:
 
     def requirements(self, info: PackageInfo) -> Requirements:
         """A package's requirements with the names of every package providing each (rpmlib()
-        requirements left out); looked up once per package for every image."""
+        requirements left out); looked up once per package for every image and run."""
         if info.nevra not in self._requirements:
-            found = []
-            for requirement in self._package(info).requires:
-                text = str(requirement)
-                if text.startswith("rpmlib("):
-                    continue
-                providers = self._sack.query().filterm(provides=requirement)
-                if not providers and text.startswith("/"):
-                    providers = self._sack.query().filterm(file=text)
-                found.append((text, frozenset(p.name for p in providers)))
-            self._requirements[info.nevra] = tuple(found)
+            found = self._fact("requirements", info.nevra, lambda: self._lookup_requirements(info))
+            self._requirements[info.nevra] = tuple((text, frozenset(providers)) for text, providers in found)
         return self._requirements[info.nevra]
+
+    def _lookup_requirements(self, info: PackageInfo) -> list:
+        found = []
+        for requirement in self._package(info).requires:
+            text = str(requirement)
+            if text.startswith("rpmlib("):
+                continue
+            providers = self._sack.query().filterm(provides=requirement)
+            if not providers and text.startswith("/"):
+                providers = self._sack.query().filterm(file=text)
+            found.append((text, sorted({p.name for p in providers})))
+        return found
 
     def smaller_dropin(self, name: str) -> str | None:
         """A smaller package that provides ``name`` itself (coreutils-single for coreutils,
         curl-minimal for curl): a drop-in the solve could use instead. None when there is none."""
-        if name not in self._dropins:
+        def lookup() -> str | None:
             own = self.installsize_of(name)
             others = self._sack.query().available().filterm(provides=name).latest()
             smaller = sorted((int(p.installsize), p.name) for p in others
                              if p.name != name and own is not None and int(p.installsize) < own)
-            self._dropins[name] = smaller[0][1] if smaller else None
-        return self._dropins[name]
+            return smaller[0][1] if smaller else None
+
+        return self._fact("dropins", name, lookup)
 
     def _query_spec(self, spec: str):
         return dnf.subject.Subject(spec).get_best_query(self._sack, with_provides=True,
