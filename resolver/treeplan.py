@@ -125,10 +125,18 @@ def plan_tree(resolver: TreeResolver, tree: str = "computed", exact_limit: int =
         optimum=computed.cost if computed.proven and computed.cost == at_computed else None,
         objective_lower_bound=objective_lower_bound(inputs),
         layer_requests=requests, providers=resolver.provider_choices(deployed),
-        build_only={n: tuple(r.name for r in resolver.chain_selection(n).build_only) for n in kept},
+        build_only={n: _build_only(resolver, n, kept) for n in kept},
         steps={n: images.spec(n).build for n in kept},
         computed_objective=at_computed, budget=budget, solution=solution,
         withdrawn=dict(resolver.withdrawn))
+
+
+def _build_only(resolver: TreeResolver, name: str, kept: set[str]) -> tuple[str, ...]:
+    """What the image's builder stage installs: the build-only packages of its requests, less
+    those a kept ancestor's builder already had (its artifacts are inherited)."""
+    above = next((a for a in reversed(resolver.tree.ancestors(name)) if a in kept), None)
+    done = {r.name for r in resolver.chain_selection(above).build_only} if above else set()
+    return tuple(r.name for r in resolver.chain_selection(name).build_only if r.name not in done)
 
 
 def pareto_of(result: TreePlan) -> list[ParetoPoint]:
