@@ -4,7 +4,8 @@ bindep's ``Depends`` decides which rules are active for a set of profiles but fo
 rule came from, and compiles its grammar anew for every file (most of the time a run spends).
 We compile bindep's grammar once, parse the file with it, give each rule the line it was written
 on (rules come in file order, one per non-blank, non-comment line), and let bindep's ``Depends``
-evaluate them.
+evaluate them. Parses and evaluations are cached by the sha256 of the file's text, so a run on
+files seen before does not even import bindep's module (its import compiles a grammar too).
 """
 
 from __future__ import annotations
@@ -17,9 +18,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import bindep.depends
-from parsley import makeGrammar
 
 from .errors import BindepParseError
 from .files import write_atomically
@@ -34,6 +32,9 @@ _BINDEP_VERSION = importlib.metadata.version("bindep")
 @functools.cache
 def _line_grammar():
     """bindep's grammar compiled once (bindep recompiles it for every Depends)."""
+    import bindep.depends
+    from parsley import makeGrammar
+
     return makeGrammar(bindep.depends.grammar, {})
 
 
@@ -65,13 +66,19 @@ class Rule:
         return tuple((sense, p) for sense, p in self.selector if p.startswith("platform:"))
 
 
-class _ParsedDepends(bindep.depends.Depends):
-    """bindep's Depends over rules already parsed with its grammar (its __init__ would parse the
-    text again with a freshly compiled grammar); sets what that __init__ sets."""
+@functools.cache
+def _parsed_depends_type():
+    import bindep.depends
 
-    def __init__(self, rules: list, filename: str):
-        self.filename = filename
-        self._rules = rules
+    class ParsedDepends(bindep.depends.Depends):
+        """bindep's Depends over rules already parsed with its grammar (its __init__ would parse
+        the text again with a freshly compiled grammar); sets what that __init__ sets."""
+
+        def __init__(self, rules: list, filename: str):
+            self.filename = filename
+            self._rules = rules
+
+    return ParsedDepends
 
 
 @dataclass(frozen=True)
@@ -81,23 +88,41 @@ class BindepFile:
     path: str
     text: str
     rules: tuple[Rule, ...]
-    depends: bindep.depends.Depends = field(compare=False, repr=False)
+    #: where evaluations are kept (by the text's sha256), None for no cache
+    cache: Path | None = field(default=None, compare=False, repr=False)
+    _evaluations: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def depends(self):
+        """bindep's Depends over these rules (bindep evaluates them)."""
+        return _parsed_depends_type()([r.raw for r in self.rules], self.path)
 
     def defined_profiles(self) -> frozenset[str]:
         """User profiles the file mentions (bindep's ``Depends.profiles``)."""
-        return frozenset(self.depends.profiles())
+        if "profiles" not in self._evaluations:
+            self._remember("profiles", sorted(self.depends.profiles()))
+        return frozenset(self._evaluations["profiles"])
 
     def active(self, profiles: Iterable[str]) -> tuple[Rule, ...]:
         """Rules bindep selects for these profiles (platform and user profiles together)."""
-        chosen = self.depends.active_rules(list(profiles))
-        result: list[Rule] = []
-        lines = iter(self.rules)
-        for raw in chosen:
-            for rule in lines:
-                if list(rule.raw) == list(raw):
-                    result.append(rule)
-                    break
-        return tuple(result)
+        profiles = list(profiles)
+        key = "active:" + "\0".join(sorted(set(profiles)))
+        if key not in self._evaluations:
+            chosen = self.depends.active_rules(profiles)
+            indices = []
+            lines = iter(enumerate(self.rules))
+            for raw in chosen:
+                for index, rule in lines:
+                    if list(rule.raw) == list(raw):
+                        indices.append(index)
+                        break
+            self._remember(key, indices)
+        return tuple(self.rules[i] for i in self._evaluations[key])
+
+    def _remember(self, key: str, value: list) -> None:
+        self._evaluations[key] = value
+        if self.cache is not None:
+            write_atomically(self.cache, json.dumps(self._evaluations, sort_keys=True))
 
 
 #: bindep files longer than this are refused: parsley takes 5-8 ms a rule line (a 10,000-line file
@@ -147,7 +172,22 @@ def parse_bindep(text: str, path: str, cache_dir: Path | None = None) -> BindepF
             write_atomically(cached, json.dumps(raws))
     rules = tuple(Rule(name=raw[0], line=number, text=lines[number - 1], selector=_flat_selector(raw[1]), raw=raw)
                   for number, raw in zip(numbers, raws))
-    return BindepFile(path=path, text=text, rules=rules, depends=_ParsedDepends(list(raws), path))
+    evaluations = cache_dir / f"{key}.evaluated.json" if cache_dir else None
+    try:
+        known = json.loads(evaluations.read_text(encoding="utf-8")) if evaluations and evaluations.is_file() else {}
+    except (OSError, ValueError):
+        known = {}  # an unreadable cache is evaluated again
+    return BindepFile(path=path, text=text, rules=rules, cache=evaluations,
+                      _evaluations=_valid_evaluations(known, len(rules)))
+
+
+def _valid_evaluations(known: object, count: int) -> dict:
+    """The cached evaluations that are what we write (rule indices, profile names); others are dropped."""
+    if not isinstance(known, dict):
+        return {}
+    return {key: value for key, value in known.items() if isinstance(value, list) and (
+        (key == "profiles" and all(isinstance(v, str) for v in value))
+        or (key.startswith("active:") and all(isinstance(v, int) and 0 <= v < count for v in value)))}
 
 
 def _read_cached(cached: Path) -> list | None:

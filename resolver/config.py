@@ -239,6 +239,8 @@ class ImageSpec:
     steps: tuple[ImageStep, ...] = ()
     module_streams: tuple[ModuleStream, ...] = ()
     overrides: tuple[AppliedOverride, ...] = ()
+    #: an intermediate the computed tree keeps (a pinned grouping of its deployed descendants)
+    keep: bool = False
 
 
 @dataclass(frozen=True)
@@ -267,6 +269,13 @@ class ImageTree:
 
     def children(self, name: str) -> list[str]:
         return sorted(self.graph.successors(name))
+
+    def deployed(self) -> list[str]:
+        return [n for n in self.names() if self.spec(n).deployed]
+
+    def deployed_below(self, name: str) -> frozenset[str]:
+        """The deployed images among ``name`` and its descendants."""
+        return frozenset(n for n in [name, *nx.descendants(self.graph, name)] if self.spec(n).deployed)
 
 
 def _at(path: Path | str, container: Any, key: Any, label: str = "") -> str:
@@ -513,7 +522,7 @@ def load_images(directory: Path) -> ImageTree:
 
 def _image_spec(item: Any, where: str) -> ImageSpec:
     item = _expect(item, dict, where, "an image")
-    _check_keys(item, ("name", "parent", "deployed", "projects", "packages", "build", "command"), where)
+    _check_keys(item, ("name", "parent", "deployed", "projects", "packages", "build", "command", "keep"), where)
     name = image_name(item.get("name"), f"{where}: 'name'")
     where = f"{where} ({name})"
     projects = {}
@@ -552,7 +561,17 @@ def _image_spec(item: Any, where: str) -> ImageSpec:
         where=where,
         build=build,
         command=_command(item.get("command"), where),
+        keep=_keep(item, where),
     )
+
+
+def _keep(item: Mapping, where: str) -> bool:
+    keep = item.get("keep", False)
+    if not isinstance(keep, bool):
+        raise InputError(f"{where}: 'keep' must be true or false")
+    if keep and item.get("deployed"):
+        raise InputError(f"{where}: 'keep' is for intermediates (the computed tree keeps every deployed image)")
+    return keep
 
 
 def _command(value: Any, where: str) -> tuple[str, ...]:

@@ -51,3 +51,9 @@ class UnresolvableError(ResolverError):
     """Requests that libsolv cannot satisfy on strict (user-named) repositories."""
 
     exit_code = 1
+
+
+class LayerCheckError(ResolverError):
+    """A planned layer that dnf would not install exactly on its parent (a provider split)."""
+
+    exit_code = 1

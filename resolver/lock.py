@@ -17,7 +17,7 @@ from .files import write_atomically
 from .plan import LayerPlan
 from .repos import PackageInfo, RepoSpec
 
-LOCK_VERSION = 1
+LOCK_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,9 @@ class LockedLayer:
 @dataclass(frozen=True)
 class Lock:
     platform: str
-    mode: str
-    hoist: float
+    #: how the plan was made: the tree ("computed" or "declared") and the bloat budget
+    tree: str
+    budget: str
     repos: tuple[dict, ...]
     layers: Mapping[str, LockedLayer]
     #: the site overrides the plan was made with: ``files`` (path, sha256) and ``applied``
@@ -51,21 +52,21 @@ def repo_digests(specs: Sequence[RepoSpec]) -> tuple[dict, ...]:
 
 
 def lock_from_plan(plan: LayerPlan, packages: Mapping[str, PackageInfo], platform: str,
-                   specs: Sequence[RepoSpec], overrides: Mapping | None = None) -> Lock:
+                   specs: Sequence[RepoSpec], tree: str, budget: str, overrides: Mapping | None = None) -> Lock:
     layers = {
         name: LockedLayer(name, image.parent, image.deployed,
                           tuple(sorted((packages[p] for p in image.layer_packages), key=lambda p: p.name)))
         for name, image in plan.images.items()
     }
-    return Lock(platform, plan.mode, plan.hoist, repo_digests(specs), layers, overrides or {})
+    return Lock(platform, tree, budget, repo_digests(specs), layers, overrides or {})
 
 
 def write_lock(lock: Lock, path: Path) -> None:
     data = {
         "lock_version": LOCK_VERSION,
         "platform": lock.platform,
-        "mode": lock.mode,
-        "hoist": lock.hoist,
+        "tree": lock.tree,
+        "budget": lock.budget,
         "repos": list(lock.repos),
         "overrides": {"files": [], "applied": [], **lock.overrides},
         "images": {
@@ -97,7 +98,7 @@ def read_lock(path: Path) -> Lock:
         written = data.get("overrides") or {}
         overrides = {"files": [{"path": str(f["path"]), "sha256": str(f["sha256"])} for f in written.get("files", [])],
                      "applied": list(written.get("applied", []))}
-        return Lock(data["platform"], data["mode"], float(data["hoist"]), tuple(data["repos"]), layers, overrides)
+        return Lock(data["platform"], str(data["tree"]), str(data["budget"]), tuple(data["repos"]), layers, overrides)
     except (KeyError, TypeError, AttributeError, ValueError) as error:
         raise InputError(f"{path}: not a lock file written by `resolver lock` (missing or bad {error})") from None
 
@@ -115,7 +116,7 @@ def compare(lock: Lock, fresh: Lock, path: Path) -> None:
     if [f["sha256"] for f in before] != [f["sha256"] for f in after]:
         changes.append(f"site overrides changed: {', '.join(f['path'] for f in before) or 'none'} -> "
                        f"{', '.join(f['path'] for f in after) or 'none'} (or their content)")
-    for setting in ("platform", "mode", "hoist"):
+    for setting in ("platform", "tree", "budget"):
         if getattr(lock, setting) != getattr(fresh, setting):
             changes.append(f"{setting}: {getattr(lock, setting)} -> {getattr(fresh, setting)}")
     for name in sorted(set(lock.layers) | set(fresh.layers)):

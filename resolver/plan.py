@@ -1,26 +1,22 @@
-"""The layer planner: which RPMs each image's own layer installs, across a whole tree of images.
+"""The layer plan on a given tree: which items each image's own layer installs.
 
 Pure: a tree (parent of each image, which images are deployed), what each deployed image needs
-(a set of package names) and package sizes in; a LayerPlan out. No dnf here.
+(a set of item names) and item sizes in; a LayerPlan out. No dnf here.
 
-With copy-on-write layers an RPM in a parent layer is stored once and shared by every descendant;
+With copy-on-write layers an item in a parent layer is stored once and shared by every descendant;
 in two sibling layers it is paid twice; in a parent whose deployed descendant does not need it, it
-is bloat in that descendant. For one package p with D(p) the deployed images needing it:
-
-- **strict**: p goes to every *highest* image whose deployed descendants all need p. No deployed
-  image gets a package it does not need, and no bloat-free plan stores p fewer times (each such
-  image's subtree has to hold p somewhere, and no bloat-free layer above it can).
-- **relaxed** (``hoist`` = h < 1): walking down from the root, p goes to the first image where at
-  least a share h of its deployed descendants need p; its other deployed descendants carry it as
-  bloat, which the plan reports.
+is bloat in that descendant. ``plan_layers`` places each item in every *highest* image whose
+deployed descendants all need it (a deployed image holds what it needs itself): no deployed image
+gets an item it does not need, and no bloat-free plan on the same tree stores it fewer times. So an
+intermediate holds exactly what its deployed images share. Where the tree itself comes from:
+``resolver.planning.tree``; placements with bloat under a budget: ``resolver.planning.budget``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import combinations
 
 
 @dataclass(frozen=True)
@@ -59,15 +55,6 @@ class TreeShape:
             chain.append(self.parents[chain[-1]])  # type: ignore[arg-type]
         return chain[::-1]
 
-    def with_parent(self, name: str, parent: str | None) -> TreeShape:
-        return TreeShape({**self.parents, name: parent}, self.deployed)
-
-    def with_intermediate(self, name: str, parent: str | None, children: Iterable[str]) -> TreeShape:
-        parents = {**self.parents, name: parent}
-        for child in children:
-            parents[child] = name
-        return TreeShape(parents, self.deployed)
-
 
 @dataclass(frozen=True)
 class PlannedImage:
@@ -86,8 +73,6 @@ class PlannedImage:
 
 @dataclass(frozen=True)
 class LayerPlan:
-    mode: str
-    hoist: float
     images: Mapping[str, PlannedImage]
     total_set_size: int
     lower_bound: int
@@ -99,31 +84,42 @@ class LayerPlan:
         return sum(i.overhead for i in self.images.values())
 
     @property
+    def objective(self) -> int:
+        """What the planner minimises: every layer's bytes once, plus every layer's overhead."""
+        return self.total_set_size + self.overhead
+
+    @property
     def ratio(self) -> float:
         return self.total_set_size / self.lower_bound if self.lower_bound else 1.0
 
 
-# The cost a layer pays beyond installed files. Every layer that installs packages rewrites the
-# whole rpm database (rpmdb.sqlite: tables and indexes, about 200 KiB empty, plus each installed
-# package's header) and dnf's history database (about 120 KiB). Measured on the demo images built
-# here, after the build folds SQLite's write-ahead logs in and removes dnf's caches and logs.
+# The cost a layer pays beyond installed files: the one overhead model (constants here only).
+# Every layer that installs packages rewrites the whole rpm database (rpmdb.sqlite: tables and
+# indexes, about 200 KiB empty, plus each installed package's header) and dnf's history database
+# (about 120 KiB). Measured on the demo images built here, after the build folds SQLite's
+# write-ahead logs in and removes dnf's caches and logs.
 RPMDB_BASE_BYTES = 200 * 1024
 DNF_STATE_BYTES = 120 * 1024
+#: bytes every non-empty layer writes whatever it installs
+LAYER_BASE_BYTES = RPMDB_BASE_BYTES + DNF_STATE_BYTES
 
 
 def layer_overhead(layer_count: int, headers_installed: int) -> int:
     """Bytes a layer writes besides package payloads: the rpmdb holding the headers of every
     package installed so far, and dnf's state; nothing when the layer installs nothing."""
-    return RPMDB_BASE_BYTES + headers_installed + DNF_STATE_BYTES if layer_count else 0
+    return LAYER_BASE_BYTES + headers_installed if layer_count else 0
 
 
 def plan_layers(shape: TreeShape, needs: Mapping[str, frozenset[str]], sizes: Mapping[str, int],
-                mode: str = "strict", hoist: float = 0.5, headers: Mapping[str, int] | None = None) -> LayerPlan:
-    """Place every needed package; ``needs`` maps each deployed image to its package names.
+                headers: Mapping[str, int] | None = None,
+                requires: Mapping[str, Sequence[frozenset[str]]] | None = None) -> LayerPlan:
+    """Place every needed item in the highest images whose deployed descendants all need it.
 
-    ``headers`` (rpm header sizes) lets the plan count each layer's rpmdb overhead."""
-    if mode not in ("strict", "relaxed"):
-        raise ValueError(f"mode must be strict or relaxed, not {mode!r}")
+    ``needs`` maps each deployed image to its item names; ``headers`` (rpm header sizes) lets
+    the plan count each layer's rpmdb overhead. ``requires`` (item -> for each requirement, the
+    items that satisfy it) keeps every intermediate installable on its own: an item whose
+    requirement the intermediate cannot satisfy (its deployed images satisfy it with different
+    providers) moves down to its children."""
     missing = sorted(shape.deployed - set(needs))
     if missing:
         raise ValueError(f"no needs given for deployed image(s) {', '.join(missing)}")
@@ -135,147 +131,126 @@ def plan_layers(shape: TreeShape, needs: Mapping[str, frozenset[str]], sizes: Ma
         for child in shape.children(name):
             below[name] |= below[child]
     needed_by: dict[str, int] = {}
-    for image, packages in needs.items():
-        for package in packages:
-            needed_by[package] = needed_by.get(package, 0) | bit[image]
-
-    threshold = 1.0 if mode == "strict" else hoist
-    # packages needed by the same images are placed alike: place each distinct need-set once
+    for image, items in needs.items():
+        for item in items:
+            needed_by[item] = needed_by.get(item, 0) | bit[image]
+    # items needed by the same images are placed alike: place each distinct need-set once
     by_mask: dict[int, list[str]] = {}
-    for package, mask in needed_by.items():
-        by_mask.setdefault(mask, []).append(package)
+    for item, mask in needed_by.items():
+        by_mask.setdefault(mask, []).append(item)
     layers: dict[str, set[str]] = {name: set() for name in order}
-    for mask, packages in by_mask.items():
+    for mask, items in by_mask.items():
         holders: list[str] = []
-        _place(mask, shape.roots(), shape, below, bit, threshold, holders)
+        _place(mask, shape.roots(), shape, below, bit, holders)
         for holder in holders:
-            layers[holder].update(packages)
+            layers[holder].update(items)
+    if requires:
+        _close_intermediates(shape, layers, requires)
+    return layered_plan(shape, needs, sizes, layers, headers)
 
-    images: dict[str, PlannedImage] = {}
-    headers_installed: dict[str | None, int] = {None: 0}
-    for name in order:
-        parent = shape.parents[name]
-        content = frozenset(layers[name]) | (images[parent].content if parent else frozenset())
-        layer_size = sum(sizes[p] for p in layers[name])
-        image_size = layer_size + (images[parent].image_size if parent else 0)
-        extra = content - needs[name] if name in shape.deployed else frozenset()
-        headers_installed[name] = headers_installed[parent] + sum((headers or {}).get(p, 0) for p in layers[name])
-        images[name] = PlannedImage(name, parent, name in shape.deployed, frozenset(layers[name]), content,
-                                    layer_size, image_size, sum(sizes[p] for p in extra),
-                                    layer_overhead(len(layers[name]), headers_installed[name]))
-    union = set().union(*needs.values()) if needs else set()
-    return LayerPlan(mode, threshold, images, sum(i.layer_size for i in images.values()),
-                     sum(sizes[p] for p in union), sum(i.bloat for i in images.values()), shape)
+
+def _close_intermediates(shape: TreeShape, layers: dict[str, set[str]],
+                         requires: Mapping[str, Sequence[frozenset[str]]]) -> None:
+    contents: dict[str | None, set[str]] = {None: set()}
+    for name in shape.top_down():
+        content = contents[shape.parents[name]] | layers[name]
+        while name not in shape.deployed:
+            unmet = {item for item in layers[name]
+                     if any(not alternatives & content for alternatives in requires.get(item, ()))}
+            if not unmet:
+                break
+            layers[name] -= unmet
+            content -= unmet
+            for child in shape.children(name):
+                layers[child] |= unmet
+        contents[name] = content
 
 
 def _place(mask: int, nodes: list[str], shape: TreeShape, below: dict[str, int], own: dict[str, int],
-           threshold: float, holders: list[str]) -> None:
-    """The images whose layers hold packages needed by the deployed images in ``mask``."""
+           holders: list[str]) -> None:
+    """The images whose layers hold items needed by the deployed images in ``mask``."""
     for node in nodes:
         wanted = below[node] & mask
         if not wanted:
             continue
-        # a deployed image that needs the package holds it itself, whatever its descendants need
-        if own.get(node, 0) & mask or _share(wanted, below[node]) >= threshold:
+        # a deployed image that needs the item holds it itself, whatever its descendants need
+        if own.get(node, 0) & mask or wanted == below[node]:
             holders.append(node)
         else:
-            _place(mask, shape.children(node), shape, below, own, threshold, holders)
+            _place(mask, shape.children(node), shape, below, own, holders)
 
 
-def _share(part: int, whole: int) -> float:
-    return bin(part).count("1") / bin(whole).count("1")
+def layered_plan(shape: TreeShape, needs: Mapping[str, frozenset[str]], sizes: Mapping[str, int],
+                 layers: Mapping[str, Iterable[str]], headers: Mapping[str, int] | None = None) -> LayerPlan:
+    """The plan of given layers (each image's own items): contents, sizes, bloat, overhead."""
+    images: dict[str, PlannedImage] = {}
+    headers_installed: dict[str | None, int] = {None: 0}
+    for name in shape.top_down():
+        parent = shape.parents[name]
+        layer = frozenset(layers.get(name, ()))
+        content = layer | (images[parent].content if parent else frozenset())
+        layer_size = sum(sizes[p] for p in layer)
+        image_size = layer_size + (images[parent].image_size if parent else 0)
+        extra = content - needs[name] if name in shape.deployed else frozenset()
+        headers_installed[name] = headers_installed[parent] + sum((headers or {}).get(p, 0) for p in layer)
+        images[name] = PlannedImage(name, parent, name in shape.deployed, layer, content,
+                                    layer_size, image_size, sum(sizes[p] for p in extra),
+                                    layer_overhead(len(layer), headers_installed[name]))
+    union = set().union(*needs.values()) if needs else set()
+    return LayerPlan(images, sum(i.layer_size for i in images.values()), sum(sizes[p] for p in union),
+                     sum(i.bloat for i in images.values()), shape)
 
 
-@dataclass(frozen=True)
-class Suggestion:
-    """A tree change and the bytes it saves on the total set (same mode)."""
-
-    kind: str  # "new-intermediate" or "reparent"
-    image: str
-    parent: str | None
-    children: tuple[str, ...]
-    saves: int
-
-    def describe(self) -> str:
-        if self.kind == "new-intermediate":
-            return (f"new intermediate image {self.image} under {self.parent} as parent of "
-                    f"{', '.join(self.children)}: saves {self.saves / 1e6:.1f} MB")
-        return f"move {self.image} under {self.parent}: saves {self.saves / 1e6:.1f} MB"
-
-
-def suggest_tree_changes(plan: LayerPlan, needs: Mapping[str, frozenset[str]], sizes: Mapping[str, int],
-                         headers: Mapping[str, int] | None = None,
-                         limit: int = 10) -> tuple[list[Suggestion], LayerPlan]:
-    """Greedy: try every new intermediate over two or more siblings and every move of an image
-    under another intermediate; keep the best saving; repeat. Returns the steps and the last plan."""
-    steps: list[Suggestion] = []
-    current = plan
-    while len(steps) < limit:
-        best: tuple[Suggestion, LayerPlan] | None = None
-        for suggestion, shape in _candidates(current, len(steps)):
-            replanned = plan_layers(shape, needs, sizes, current.mode, current.hoist, headers)
-            saves = current.total_set_size - replanned.total_set_size
-            if saves > 0 and replanned.bloat <= current.bloat and (best is None or saves > best[0].saves):
-                best = (Suggestion(suggestion.kind, suggestion.image, suggestion.parent, suggestion.children,
-                                   saves), replanned)
-        if best is None:
-            break
-        steps.append(best[0])
-        current = best[1]
-    return steps, current
-
-
-def _candidates(plan: LayerPlan, made: int):
-    shape = plan.shape
-    intermediates = [n for n in shape.top_down() if n not in shape.deployed]
-    for parent in shape.top_down():
-        children = shape.children(parent)
-        # siblings that share something a new intermediate could hold once
-        for size in range(2, min(len(children), 4) + 1):
-            for group in combinations(children, size):
-                shared = set.intersection(*(set(plan.images[c].layer_packages) for c in group))
-                if shared:
-                    name = f"{parent}-shared-{made + 1}"
-                    yield (Suggestion("new-intermediate", name, parent, group, 0),
-                           shape.with_intermediate(name, parent, group))
-    for image in shape.top_down():
-        for target in intermediates:
-            if target != shape.parents[image] and image not in shape.path(target):
-                yield Suggestion("reparent", image, target, (), 0), shape.with_parent(image, target)
-
-
-def layer_request(layer: frozenset[str], graph) -> list[str]:
-    """The layer's minimal request list: its packages that no other package of the layer pulls in
-    (through any Requires path). In a dependency cycle the alphabetically first member stays."""
-    import networkx as nx  # the requires graph is a networkx DiGraph of package names
-
+def layer_request(layer: frozenset[str], requires: Mapping[str, Iterable[str]]) -> list[str]:
+    """The layer's minimal request list: its items that no other item of the layer pulls in
+    (through any Requires path inside the layer). In a dependency cycle the alphabetically first
+    member stays. ``requires`` maps an item to the items it requires (a networkx DiGraph will do)."""
     inside = sorted(layer)
-    reach = {p: nx.descendants(graph, p) if p in graph else set() for p in inside}
-    return [p for p in inside
-            if not any(other != p and p in reach[other] and not (other in reach[p] and p < other)
-                       for other in inside)]
+    position = {p: i for i, p in enumerate(inside)}
+    # reached[p]: bitset of the layer items that reach p by a path of length >= 1 inside the layer
+    reached = dict.fromkeys(inside, 0)
+    frontier = {p: 1 << position[p] for p in inside}
+    while frontier:
+        grown: dict[str, int] = {}
+        for source, bits in frontier.items():
+            for target in requires[source] if source in requires else ():
+                if target in position and bits & ~reached[target]:
+                    reached[target] |= bits
+                    grown[target] = grown.get(target, 0) | bits
+        frontier = grown
+    result = []
+    for index, p in enumerate(inside):
+        pullers = reached[p] & ~(1 << index)
+        # in a cycle with p, an item that p reaches back and that sorts after p does not count
+        if all(q > index and reached[inside[q]] >> index & 1 for q in _bits(pullers)):
+            result.append(p)
+    return result
 
 
-def plan_json(plan: LayerPlan, graph, suggestions: Iterable[Suggestion] = (), before: LayerPlan | None = None) -> dict:
+def _bits(mask: int) -> Iterable[int]:
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
+
+
+def plan_json(plan: LayerPlan, layer_requests: Mapping[str, Sequence[str]], **extra) -> dict:
     """The plan as `resolver plan --format json` prints it (its top-level keys are a contract)."""
     data = {
-        "mode": plan.mode,
-        "hoist": plan.hoist,
         "total_set_size": plan.total_set_size,
         "lower_bound": plan.lower_bound,
         "ratio": round(plan.ratio, 4),
         "bloat": plan.bloat,
         "overhead": plan.overhead,
+        "objective": plan.objective,
         "images": {
             name: {"parent": image.parent, "deployed": image.deployed,
-                   "layer_request": layer_request(image.layer_packages, graph),
+                   "layer_request": list(layer_requests.get(name, ())),
                    "layer_packages": sorted(image.layer_packages), "layer_size": image.layer_size,
                    "image_size": image.image_size, "bloat": image.bloat, "overhead": image.overhead}
             for name, image in plan.images.items()
         },
-        "suggestions": [{"kind": s.kind, "image": s.image, "parent": s.parent, "children": list(s.children),
-                         "saves": s.saves, "description": s.describe()} for s in suggestions],
+        "suggestions": [],
     }
-    if before is not None:
-        data["before_suggestions"] = {"total_set_size": before.total_set_size, "ratio": round(before.ratio, 4)}
+    data.update(extra)
     return data

@@ -9,15 +9,15 @@ against a ``distro.LinuxDistribution`` that reads the target's os-release file s
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import threading
 from dataclasses import dataclass
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
 
-import bindep.depends
-import distro
-
 from .errors import UnknownNameError
+from .files import default_cache_dir, write_atomically
 
 DEFAULT_PLATFORM = "centos-9"
 
@@ -44,6 +44,22 @@ def platform(name: str) -> Platform:
     if name not in known_platforms():
         raise UnknownNameError("platform", name, known_platforms())
     os_release = Path(str(_OS_RELEASE_DIR / name))
+    # cached by the os-release file and bindep's version: computing them imports bindep's module
+    key = hashlib.sha256(os_release.read_bytes() + metadata.version("bindep").encode()).hexdigest()
+    cached = default_cache_dir() / "platforms" / f"{key}.json"
+    try:
+        return Platform(name=name, profiles=frozenset(json.loads(cached.read_text(encoding="utf-8"))))
+    except (OSError, ValueError, TypeError):
+        pass
+    profiles = _bindep_profiles(os_release)
+    write_atomically(cached, json.dumps(sorted(profiles)))
+    return Platform(name=name, profiles=frozenset(profiles))
+
+
+def _bindep_profiles(os_release: Path) -> list[str]:
+    import bindep.depends
+    import distro
+
     target = distro.LinuxDistribution(
         include_lsb=False,
         os_release_file=str(os_release),
@@ -55,8 +71,8 @@ def platform(name: str) -> Platform:
         saved = bindep.depends.distro
         bindep.depends.distro = target
         try:
-            profiles = bindep.depends.Depends("").platform_profiles()
+            # platform_profiles reads no rules: skip Depends.__init__, which compiles bindep's
+            # grammar (half a second) to parse the empty text
+            return list(bindep.depends.Depends.__new__(bindep.depends.Depends).platform_profiles())
         finally:
             bindep.depends.distro = saved
-    return Platform(name=name, profiles=frozenset(profiles))
-

@@ -5,12 +5,16 @@ answer provides queries. Metadata only: nothing is installed, weak dependencies 
 from __future__ import annotations
 
 import configparser
+import gc
 import gzip
+import hashlib
+import json
 import re
 import tempfile
 import urllib.parse
-from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -21,7 +25,7 @@ import hawkey
 import networkx as nx
 
 from .errors import RepoError
-from .files import default_cache_dir
+from .files import default_cache_dir, write_atomically
 from .sources import network_timeout
 
 BUNDLED_REPOS_DIR = Path(str(resources.files("resolver") / "data" / "repos"))
@@ -84,6 +88,10 @@ class Unresolved:
     problem: str
 
 
+#: a package's requirements: (requirement text, names of the packages in the repositories providing it)
+Requirements = tuple[tuple[str, frozenset[str]], ...]
+
+
 @dataclass(frozen=True)
 class Resolution:
     """The result of one solve: what was asked, the full installed set, what could not be had."""
@@ -93,10 +101,18 @@ class Resolution:
     satisfied_by: tuple[tuple[str, str], ...]
     closure: tuple[PackageInfo, ...]
     unresolved: tuple[Unresolved, ...]
-    #: requires graph on the closure: edge a -> b labelled with the requirement b satisfies
-    graph: nx.DiGraph
     #: (instead_of, use) provider substitutions this solve made
     substituted: tuple[tuple[str, str], ...] = ()
+    #: installed bytes each substitution took off the set (parallel to ``substituted``; 0 where a
+    #: proven substitution was asked for at once and the set without it was never solved)
+    saved: tuple[int, ...] = ()
+    #: a package's requirements (shared by every solve on one RepoSet: no per-image copies)
+    requirements: Callable[[PackageInfo], Requirements] = field(default=lambda _: (), compare=False, repr=False)
+
+    @cached_property
+    def graph(self) -> nx.DiGraph:
+        """Requires graph on the closure: edge a -> b labelled with the requirement b satisfies."""
+        return requires_graph(self.closure, self.requirements)
     #: (request, package, explanation): requests dnf answers with a package that obsoletes them
     replaced: tuple[tuple[str, str, str], ...] = ()
 
@@ -122,6 +138,20 @@ class Resolution:
             if pullers:
                 result[request] = pullers
         return result
+
+
+def requires_graph(packages: Iterable[PackageInfo], requirements: Callable[[PackageInfo], Requirements]) -> nx.DiGraph:
+    """Edges from each package to the packages of the same set that satisfy its requirements."""
+    packages = list(packages)
+    names = {p.name for p in packages}
+    graph: nx.DiGraph = nx.DiGraph()
+    graph.add_nodes_from(names)
+    for package in packages:
+        for text, providers in requirements(package):
+            for provider in sorted(providers & names):
+                if provider != package.name and not graph.has_edge(package.name, provider):
+                    graph.add_edge(package.name, provider, requires=text)
+    return graph
 
 
 def repo_specs(arguments: Sequence[str]) -> tuple[RepoSpec, ...]:
@@ -170,7 +200,7 @@ def _repo_file(path: Path) -> list[RepoSpec]:
     return specs
 
 
-def _check_local(spec: RepoSpec) -> None:
+def _check_local(spec: RepoSpec, cache_dir: Path | None = None) -> None:
     """Refuse a directory without repodata or with an unreadable primary before dnf sees it."""
     directory = spec.local_dir
     if directory is None:
@@ -186,13 +216,24 @@ def _check_local(spec: RepoSpec) -> None:
     primary = directory / text[href_at + 6:text.index('"', href_at + 6)]
     if not primary.is_file():
         raise RepoError(f"{repomd}: its primary {primary.name} is missing")
-    if primary.suffix == ".gz":
-        try:
-            with gzip.open(primary) as stream:
-                while stream.read(1 << 20):
-                    pass
-        except (OSError, EOFError) as error:
-            raise RepoError(f"{primary}: corrupt primary metadata ({error}); regenerate it with createrepo_c") from None
+    if primary.suffix != ".gz":
+        return
+    # checked once per repomd and primary file (its size and time): decompressing it is a tenth of
+    # a second on every run
+    stat = primary.stat()
+    key = hashlib.sha256(f"{primary.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode()
+                         + repomd.read_bytes()).hexdigest()
+    marker = (cache_dir or default_cache_dir()) / "checked" / key
+    if marker.exists():
+        return
+    try:
+        with gzip.open(primary) as stream:
+            while stream.read(1 << 20):
+                pass
+    except (OSError, EOFError) as error:
+        raise RepoError(f"{primary}: corrupt primary metadata ({error}); regenerate it with createrepo_c") from None
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.touch()
 
 
 class RepoSet:
@@ -202,7 +243,7 @@ class RepoSet:
                  cache_dir: Path | None = None):
         self.specs = tuple(specs)
         for spec in self.specs:
-            _check_local(spec)
+            _check_local(spec, cache_dir)
         self._workdir = tempfile.TemporaryDirectory(prefix="resolver-dnf-")
         base = dnf.Base()
         conf = base.conf
@@ -223,6 +264,9 @@ class RepoSet:
         for spec in self.specs:
             url = spec.baseurl if "://" in spec.baseurl else f"file://{Path(spec.baseurl).resolve()}"
             base.repos.add_new_repo(spec.repo_id, conf, baseurl=[url], skip_if_unavailable=False)
+        # fill_sack runs the garbage collector twice over every object alive (the imported modules'):
+        # those are alive to the end anyway
+        gc.freeze()
         try:
             base.fill_sack(load_system_repo=False)
         except dnf.exceptions.RepoError as error:
@@ -232,8 +276,49 @@ class RepoSet:
         self._arch = arch
         self._packages: dict[str, object] = {}
         self._modules: tuple[str, ...] = ()
+        # memos: what a request name selects, each package's info and requirements, problem texts
+        self._specs: dict[str, tuple[frozenset[str], list]] = {}
+        self._infos: dict[object, PackageInfo] = {}
+        self._requirements: dict[str, Requirements] = {}
+        # facts of the metadata (each package's requirements with their providers, drop-ins, why a
+        # name cannot be installed into an empty root), kept
+        # between runs under the digest of the repositories' repomd.xml files
+        self._facts_path = (cache_dir or default_cache_dir()) / "metadata" / f"{self._metadata_digest()}.json"
+        self._facts: dict[str, dict] = {"requirements": {}, "dropins": {}, "problems": {}}
+        self._facts_loaded = self._facts_changed = False
+
+    def _metadata_digest(self) -> str:
+        """sha256 over the repositories' ids, base URLs and repomd.xml files."""
+        digest = hashlib.sha256()
+        for spec in self.specs:
+            repomd = spec.local_dir / "repodata" / "repomd.xml" if spec.local_dir else None
+            digest.update(f"{spec.repo_id}\0{spec.baseurl}\0".encode())
+            digest.update(repomd.read_bytes() if repomd and repomd.is_file() else b"remote")
+        return digest.hexdigest()
+
+    def _fact(self, kind: str, key: str, compute: Callable[[], object]):
+        """A fact of the metadata, from the cache file when a run on the same metadata saw it."""
+        if not self._facts_loaded:
+            self._facts_loaded = True
+            try:
+                loaded = json.loads(self._facts_path.read_text(encoding="utf-8"))
+                if all(isinstance(loaded.get(k), dict) for k in self._facts):
+                    self._facts = loaded
+            except (OSError, ValueError, AttributeError):
+                pass  # absent or unreadable: computed again
+        table = self._facts[kind]
+        if key not in table:
+            table[key] = compute()
+            self._facts_changed = True
+        return table[key]
 
     def close(self) -> None:
+        # remote repositories have no repomd here to key the facts by: nothing is kept for them
+        if self._facts_changed and all(spec.local_dir for spec in self.specs):
+            write_atomically(self._facts_path, json.dumps(self._facts))
+        # dnf's close runs the garbage collector over every object alive (a tenth of a second
+        # on a thousand images); what is alive now stays alive to the end anyway
+        gc.freeze()
         self._base.close()
         self._workdir.cleanup()
 
@@ -246,48 +331,56 @@ class RepoSet:
     # ---- solving -------------------------------------------------------------------------------
 
     def resolve(self, requests: Sequence[str], pinned: Iterable[PackageInfo] = (),
-                substitutions: Sequence[tuple[str, str]] = (), pinned_graph: nx.DiGraph | None = None,
-                modules: Sequence[str] = ()) -> Resolution:
+                substitutions: Sequence[tuple[str, str]] = (),
+                proven: Sequence[tuple[str, str]] = (), modules: Sequence[str] = ()) -> Resolution:
         """Resolve names on top of pinned packages (a parent image's set, kept exactly), with
         exactly the module streams ``modules`` enabled (``mariadb:10.11``; none: dnf's default).
 
-        Requests that cannot be satisfied are skipped and reported with libsolv's problem text;
-        callers decide whether that is an error. ``substitutions`` (instead_of, use): where the
-        solve brings in ``instead_of``, solve again asking for ``use`` too, and keep that when
-        ``instead_of`` is then gone (``use`` replaced it as the provider). ``pinned_graph``, the
-        requires graph of the pinned set, is extended rather than rebuilt."""
+        What ``dnf --installroot ROOT install NAMES`` would install into a root holding the pinned
+        packages (weak dependencies off). Requests that cannot be satisfied are skipped and reported
+        with libsolv's problem text; callers decide whether that is an error. ``substitutions``
+        (instead_of, use): where the solve brings in ``instead_of``, solve again asking for ``use``
+        too, and keep that when ``instead_of`` is then gone (``use`` replaced it as the provider).
+        ``proven`` substitutions (ones that worked on other sets) are asked for in the first solve,
+        and kept where the set needs what ``use`` provides: one solve instead of two."""
         self._use_modules(tuple(modules))
         try:
-            return self._resolve(requests, pinned, substitutions, pinned_graph)
+            return self._resolve(requests, pinned, substitutions, proven)
         finally:
             # every other query sees dnf's default module state
             self._use_modules(())
 
     def _resolve(self, requests: Sequence[str], pinned: Iterable[PackageInfo],
-                 substitutions: Sequence[tuple[str, str]], pinned_graph: nx.DiGraph | None) -> Resolution:
+                 substitutions: Sequence[tuple[str, str]], proven: Sequence[tuple[str, str]]) -> Resolution:
         pinned_pkgs = [self._package(p) for p in pinned]
         requests = tuple(dict.fromkeys(requests))
         missing = {name: f"no package provides {name!r} in the enabled repositories"
-                   for name in requests if not self._query_spec(name)}
+                   for name in requests if not self._spec(name)[0]}
         wanted = [n for n in requests if n not in missing]
-        installed = self._solve(pinned_pkgs, wanted, strict=False)
-        substituted = []
-        for instead_of, use in substitutions:
-            if instead_of in {p.name for p in installed} and instead_of not in {p.name for p in pinned_pkgs}:
-                trial = self._solve(pinned_pkgs, [*wanted, use], strict=False)
-                names = {p.name for p in trial}
-                if instead_of not in names and use in names:
-                    installed, wanted = trial, [*wanted, use]
+        installed, substituted, saved = self._solve_proven(pinned_pkgs, wanted, proven)
+        if installed is not None:
+            wanted = [*wanted, *(use for _, use in substituted)]
+        else:
+            installed = self._solve(pinned_pkgs, wanted)
+        names = {p.name for p in installed}
+        pinned_names = {p.name for p in pinned_pkgs}
+        for instead_of, use in [*substitutions, *proven]:
+            if instead_of in names and instead_of not in pinned_names and (instead_of, use) not in substituted:
+                trial = self._solve(pinned_pkgs, [*wanted, use])
+                trial_names = {p.name for p in trial}
+                if instead_of not in trial_names and use in trial_names:
+                    saved.append(sum(int(p.installsize) for p in installed) - sum(int(p.installsize) for p in trial))
+                    installed, names, wanted = trial, trial_names, [*wanted, use]
                     substituted.append((instead_of, use))
-        result_query = self._sack.query().filterm(pkg=installed)
         problems = dict(missing)
         satisfied_by = []
         replaced = []
         for name in wanted:
-            matching = result_query.intersection(self._query_spec(name))
-            obsoleting = result_query.filter(obsoletes=self._query_spec(name)) if not matching else []
+            matching = sorted(self._spec(name)[0] & names)
+            obsoleting = [] if matching else self._sack.query().filterm(pkg=installed).filter(
+                obsoletes=self._query_spec(name))
             if matching:
-                satisfied_by.append((name, matching[0].name))
+                satisfied_by.append((name, matching[0]))
             elif obsoleting:
                 # what `dnf install NAME` does too: "Package X is obsoleted by Y, trying to install Y instead"
                 satisfied_by.append((name, obsoleting[0].name))
@@ -298,21 +391,96 @@ class RepoSet:
                                  f"{obsoleting[0].name} instead, as `dnf install {name}` does"))
             else:
                 problems[name] = self._problem(pinned_pkgs, name, wanted)
-        closure = tuple(sorted((_info(p) for p in installed), key=lambda p: (p.name, p.arch)))
+        closure = tuple(sorted((self._info(p) for p in installed), key=lambda p: (p.name, p.arch)))
         unresolved = tuple(Unresolved(n, problems[n]) for n in requests if n in problems)
-        return Resolution(requests, tuple(satisfied_by), closure, unresolved,
-                          self._requires_graph(installed, pinned_graph), tuple(substituted), tuple(replaced))
+        return Resolution(requests, tuple(satisfied_by), closure, unresolved, tuple(substituted), tuple(saved),
+                          self.requirements, tuple(replaced))
 
-    def _solve(self, pinned: Sequence, names: Sequence[str], strict: bool) -> list:
+    def _solve_proven(self, pinned: Sequence, wanted: list[str],
+                      proven: Sequence[tuple[str, str]]) -> tuple[list | None, list, list]:
+        """The first solve with the proven replacements asked for; those the set does not need are
+        dropped (one more solve). (None, [], []) when it does not hold: a request lost, or a
+        replaced package still in."""
+        uses = [(a, u) for a, u in proven if a not in wanted and u not in wanted]
+        if not uses:
+            return None, [], []
+        for _ in range(2):
+            installed = self._solve(pinned, [*wanted, *(u for _, u in uses)])
+            names = {p.name for p in installed}
+            if any(a in names for a, _ in uses) or any(not self._spec(n)[0] & names for n in wanted):
+                return None, [], []
+            needed = set()
+            for package in installed:
+                for _, providers in self.requirements(self._info(package)):
+                    needed |= providers - {package.name}
+            kept = [(a, u) for a, u in uses if u in needed]
+            if kept == uses:
+                return installed, list(kept), [0] * len(kept)
+            uses = kept
+            if not uses:
+                return None, [], []
+        return None, [], []
+
+    def _spec(self, name: str) -> tuple[frozenset[str], list]:
+        """Names of the packages a request name matches (by name, provide or file), and the
+        selectors ``dnf install NAME`` hands the solver; both looked up once per name."""
+        if name not in self._specs:
+            subject = dnf.subject.Subject(name)
+            solution = subject.get_best_solution(self._sack, with_src=False)
+            query = solution["query"].available()
+            selectors = subject._get_best_selectors(self._base, obsoletes=self._base.conf.obsoletes,
+                                                    solution=solution) if query else []
+            self._specs[name] = (frozenset(p.name for p in query), selectors)
+        return self._specs[name]
+
+    def _solve(self, pinned: Sequence, names: Sequence[str]) -> list:
+        """One libsolv run, as ``Base.install(name, strict=False)`` and ``Base.resolve`` make it,
+        without the transaction dnf builds on top (a third of its time)."""
+        goal = hawkey.Goal(self._sack)
+        for pkg in pinned:
+            goal.install(pkg)
+        for name in names:
+            for selector in self._spec(name)[1]:
+                goal.install(select=selector, optional=True)
+        if not goal.run(allow_uninstall=False, force_best=self._base.conf.best, ignore_weak_deps=True):
+            problems = "; ".join(str(p) for p in goal.problem_rules()[:3])
+            raise RepoError(f"libsolv found no solution for {', '.join(names)}: {problems}")
+        return list(set(goal.list_installs()) | set(pinned))
+
+    def _problem(self, pinned: Sequence, name: str, wanted: Sequence[str]) -> str:
+        """libsolv's own explanation: the problems of a strict solve of every request that name the
+        request (``package curl-minimal conflicts with curl provided by curl-7.76.1``), else those of
+        the request solved alone on top of the pins. From an empty root it is a fact of the metadata
+        (and the streams enabled), kept between runs."""
+        if pinned:
+            return self._solve_problem(pinned, name, wanted)
+        key = hashlib.sha256("\0".join([name, *sorted(wanted), "|", *self._modules]).encode()).hexdigest()
+        return self._fact("problems", key, lambda: self._solve_problem(pinned, name, wanted))
+
+    def _solve_problem(self, pinned: Sequence, name: str, wanted: Sequence[str]) -> str:
+        for names in (wanted, [name]):
+            text = self._strict_problems(pinned, names)
+            if text is None:
+                continue
+            blocks = re.split(r"\n(?=\s*Problem( \d+)?:)", "\n" + text)
+            naming = [b.strip() for b in blocks if b and b.strip() and re.search(rf"\b{re.escape(name)}\b", b)]
+            if naming or len(names) == 1:
+                return "\n".join(naming) or text
+        return f"{name!r} cannot be installed with the other requests, and libsolv names no problem for it"
+
+    def _strict_problems(self, pinned: Sequence, names: Sequence[str]) -> str | None:
+        """dnf's error text for a strict install of these names on top of the pins; None when it works."""
         base = self._base
         base.reset(goal=True)
         for pkg in pinned:
-            # what package_install ends in; it would first query the (empty) installed set per package
             base._goal.install(pkg)
-        for name in names:
-            base.install(name, strict=strict)
-        base.resolve(allow_erasing=False)
-        return list(set(base.transaction.install_set) | set(pinned))
+        try:
+            for name in names:
+                base.install(name, strict=True)
+            base.resolve(allow_erasing=False)
+        except dnf.exceptions.Error as error:
+            return str(error).strip()
+        return None
 
     def _use_modules(self, streams: tuple[str, ...]) -> None:
         """Enable exactly these module streams, through dnf's module API on the repositories'
@@ -337,6 +505,7 @@ class RepoSet:
             raise RepoError(f"cannot enable module stream(s) {', '.join(streams)}: {str(error).strip()}; "
                             f"the repositories have: {known}") from None
         self._modules = streams
+        self._specs.clear()  # what a name selects depends on the streams enabled
 
     def module_streams(self) -> dict[str, list[str]]:
         """Module name -> its streams in the repositories' modules.yaml."""
@@ -353,20 +522,43 @@ class RepoSet:
                 return f"{module.getName()}:{module.getStream()}"
         return None
 
-    def _problem(self, pinned: Sequence, name: str, wanted: Sequence[str]) -> str:
-        """libsolv's own explanation: the problems of a strict solve of every request that name
-        the request (``package curl-minimal conflicts with curl provided by curl-7.76.1``), else
-        those of the request solved alone on top of the pins."""
-        for names in (wanted, [name]):
-            try:
-                self._solve(pinned, names, strict=True)
-            except dnf.exceptions.Error as error:
-                text = str(error).strip()
-                blocks = re.split(r"\n(?=\s*Problem( \d+)?:)", "\n" + text)
-                naming = [b.strip() for b in blocks if b and b.strip() and re.search(rf"\b{re.escape(name)}\b", b)]
-                if naming or len(names) == 1:
-                    return "\n".join(naming) or text
-        return f"{name!r} cannot be installed with the other requests, and libsolv names no problem for it"
+    def _info(self, pkg) -> PackageInfo:
+        if pkg not in self._infos:
+            self._infos[pkg] = _info(pkg)
+        return self._infos[pkg]
+
+    def requirements(self, info: PackageInfo) -> Requirements:
+        """A package's requirements with the names of every package providing each (rpmlib()
+        requirements left out); looked up once per package for every image and run."""
+        if info.nevra not in self._requirements:
+            found = self._fact("requirements", info.nevra, lambda: self._lookup_requirements(info))
+            self._requirements[info.nevra] = tuple((text, frozenset(providers)) for text, providers in found)
+        return self._requirements[info.nevra]
+
+    def _lookup_requirements(self, info: PackageInfo) -> list:
+        found = []
+        for requirement in self._package(info).requires:
+            text = str(requirement)
+            if text.startswith("rpmlib("):
+                continue
+            everything = self._sack.query(flags=hawkey.IGNORE_MODULAR_EXCLUDES)
+            providers = everything.filter(provides=requirement)
+            if not providers and text.startswith("/"):
+                providers = everything.filter(file=text)
+            found.append((text, sorted({p.name for p in providers})))
+        return found
+
+    def smaller_dropin(self, name: str) -> str | None:
+        """A smaller package that provides ``name`` itself (coreutils-single for coreutils,
+        curl-minimal for curl): a drop-in the solve could use instead. None when there is none."""
+        def lookup() -> str | None:
+            own = self.installsize_of(name)
+            others = self._sack.query().available().filterm(provides=name).latest()
+            smaller = sorted((int(p.installsize), p.name) for p in others
+                             if p.name != name and own is not None and int(p.installsize) < own)
+            return smaller[0][1] if smaller else None
+
+        return self._fact("dropins", name, lookup)
 
     def _query_spec(self, spec: str):
         return dnf.subject.Subject(spec).get_best_query(self._sack, with_provides=True,
@@ -375,32 +567,13 @@ class RepoSet:
     def _package(self, info: PackageInfo):
         # a parent's packages are pinned again for every child: look each up once
         if info.nevra not in self._packages:
-            found = self._sack.query().available().filter(name=info.name, evr=info.evr, arch=info.arch)
+            # a package a module stream gave stays findable when the default streams are back on
+            found = self._sack.query(flags=hawkey.IGNORE_MODULAR_EXCLUDES).available().filter(
+                name=info.name, evr=info.evr, arch=info.arch)
             if not found:
                 raise RepoError(f"{info.nevra} is not in the enabled repositories")
             self._packages[info.nevra] = found[0]
         return self._packages[info.nevra]
-
-    def _requires_graph(self, installed: Sequence, known: nx.DiGraph | None = None) -> nx.DiGraph:
-        """Edges from each package to the packages that satisfy its requirements. Packages already
-        in ``known`` keep their edges (a pinned parent's packages do not change)."""
-        graph: nx.DiGraph = known.copy() if known is not None else nx.DiGraph()
-        in_set = self._sack.query().filterm(pkg=list(installed))
-        new = [pkg for pkg in installed if pkg.name not in graph]
-        for pkg in new:
-            graph.add_node(pkg.name)
-        for pkg in new:
-            for requirement in pkg.requires:
-                text = str(requirement)
-                if text.startswith("rpmlib("):
-                    continue
-                providers = in_set.filter(provides=requirement)
-                if not providers and text.startswith("/"):
-                    providers = in_set.filter(file=text)
-                for provider in providers:
-                    if provider.name != pkg.name and not graph.has_edge(pkg.name, provider.name):
-                        graph.add_edge(pkg.name, provider.name, requires=text)
-        return graph
 
     # ---- queries -------------------------------------------------------------------------------
 

@@ -1,4 +1,9 @@
-"""Per-image package sets: each image's selection resolved on top of its parent's resolved set.
+"""Per-image package sets: each image's requests resolved once, as one dnf install into an empty root.
+
+An image's requests are its own selection joined with its declared ancestors' (root first: the
+first origin of a name wins), so a deployed image's set does not depend on where the planner puts
+its layers: it is what ``dnf --installroot ROOT install <its requests>`` installs. The layer
+planner then shares what the sets have in common.
 
 ``TreeResolver`` is the one place that joins the stages: profiles and images (config), bindep
 files (sources), what each image asks for (selection) and the dnf adapter (repos). Results are
@@ -7,8 +12,9 @@ plain frozen dataclasses; progress goes to a reporter, never to the terminal.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
@@ -25,10 +31,18 @@ from .overrides import (
     inherited_streams,
     stream_hint,
 )
-from .plan import TreeShape, plan_layers
 from .platforms import Platform
-from .repos import PackageInfo, RepoSet
-from .selection import Exclusion, LineFate, Origin, Request, Selection, select_extras, select_project, unique_requests
+from .repos import PackageInfo, RepoSet, Requirements, Resolution
+from .selection import (
+    Exclusion,
+    LineFate,
+    Origin,
+    Request,
+    Selection,
+    select_extras,
+    select_project,
+    unique_requests,
+)
 from .sources import read_bindep
 
 
@@ -63,19 +77,38 @@ class ImagePackages:
     platform: str
     parent: str | None
     requests: tuple[Request, ...]
-    #: names of this layer's request list: no name another requested name already pulls in
-    minimal_request: tuple[str, ...]
     closure: tuple[PackageInfo, ...]
+    #: what the image holds beyond its declared parent's set
     layer: tuple[PackageInfo, ...]
     build_only: tuple[Request, ...]
     excluded: tuple[Exclusion, ...]
     unresolved: tuple[UnresolvedRequest, ...]
-    graph: nx.DiGraph = field(compare=False, repr=False)
-    satisfied_by: tuple[tuple[str, str], ...] = ()
-    #: (request, package, explanation): requests answered by a package that obsoletes them
-    replaced: tuple[tuple[str, str, str], ...] = ()
+    resolution: Resolution = field(compare=False, repr=False)
+    #: names of the declared parent's set
+    inherited: frozenset[str] = frozenset()
     #: what became of each upstream bindep line of this image's projects
     lines: tuple[LineFate, ...] = ()
+
+    @property
+    def replaced(self) -> tuple[tuple[str, str, str], ...]:
+        """(request, package, explanation): requests answered by a package that obsoletes them."""
+        return self.resolution.replaced
+
+    @property
+    def satisfied_by(self) -> tuple[tuple[str, str], ...]:
+        return self.resolution.satisfied_by
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        return self.resolution.graph
+
+    @cached_property
+    def minimal_request(self) -> tuple[str, ...]:
+        """Names of this layer's request list: no name the parent has or another requested name
+        already pulls in."""
+        pulled_in = self.resolution.pulled_in(ignore=self.inherited)
+        return tuple(request for request, package in self.satisfied_by
+                     if package not in self.inherited and request not in pulled_in)
 
     @property
     def installsize(self) -> int:
@@ -130,11 +163,17 @@ class ProviderChoice:
 
 
 class TreeResolver:
-    """Resolves images of a tree for one target platform on one repository set."""
+    """Resolves images of a tree for one target platform on one repository set.
+
+    With ``choose_providers`` (the whole-tree commands), a smaller drop-in provider (one that
+    provides the package's own name: coreutils-single for coreutils) replaces a package wherever
+    the solve would bring it in; a choice some image cannot take (it asks for the package itself)
+    is withdrawn everywhere (``settle_providers``), so one capability has one provider in the tree.
+    """
 
     def __init__(self, tree: ImageTree, profiles: Profiles, target: Platform, repos: RepoSet,
                  strict: bool, cache_dir: Path | None = None, reporter: Reporter | None = None,
-                 providers: Sequence[ProviderChoice] | None = None):
+                 choose_providers: bool = False):
         self.tree = tree
         self.profiles = profiles
         self.target = target
@@ -142,14 +181,28 @@ class TreeResolver:
         self.strict = strict
         self.cache_dir = cache_dir
         self.reporter = reporter or SilentReporter()
-        if providers is None:
-            providers = [ProviderChoice(p.instead_of, p.use, p.reason, p.where) for p in profiles.defaults.providers]
-            for pin in providers:
-                if not repos.names_providing(pin.use):
-                    raise InputError(f"{pin.where}: no package {pin.use!r} in the repositories; fix the pin")
-        self.providers = tuple(providers)
+        self.pins = tuple(ProviderChoice(p.instead_of, p.use, p.reason, p.where) for p in profiles.defaults.providers)
+        for pin in self.pins:
+            if not repos.names_providing(pin.use):
+                raise InputError(f"{pin.where}: no package {pin.use!r} in the repositories; fix the pin")
+        self.choose_providers = choose_providers
         check_module_streams(tree, repos.module_streams)
+        #: automatic choices found so far, and those withdrawn (with the reason)
+        self._automatic: dict[tuple[str, str], ProviderChoice] = {}
+        self.withdrawn: dict[tuple[str, str], str] = {}
         self._bindep: dict[str, BindepFile] = {}
+        self._selections: dict[str, Selection] = {}
+        self._libraries: dict[str, tuple[list[Request], list[UnresolvedRequest]]] = {}
+        #: runtime libraries an image's build-only -devel packages would link that cannot be named
+        self._no_library: dict[str, tuple[UnresolvedRequest, ...]] = {}
+        self._resolved: dict[str, tuple[list[Request], Selection, Resolution]] = {}
+        self._asked: dict[str, set[str]] | None = None
+        self._several: dict[str, Requirements] = {}
+        #: substitutions some image took, with the bytes they took off the first one (measured)
+        self._taken: dict[tuple[str, str], int] = {}
+        #: providers an image installs so that the tree has one provider per requirement
+        self._unified: dict[str, list[Request]] = {}
+        self.unified: dict[tuple[str, str], str] = {}
         self._images: dict[str, ImagePackages] = {}
 
     def bindep_of(self, project: str, where: str = "") -> BindepFile:
@@ -159,60 +212,187 @@ class TreeResolver:
         return self._bindep[project]
 
     def selection_of(self, image: str) -> Selection:
-        spec = self.tree.spec(image)
-        selection = select_extras(image, spec.packages, spec.where)
-        for project, chosen in spec.projects.items():
-            profile = self.profiles.project(project, spec.where)
-            selection = selection.merged(credit_profiles(select_project(
-                profile, self.bindep_of(project, spec.where), self.target, chosen,
-                self.profiles.defaults, spec.where), project, spec))
-        return drop_requests(selection, spec)
+        """What the image's own entry asks for (its projects and profiles, its packages)."""
+        if image not in self._selections:
+            spec = self.tree.spec(image)
+            selection = select_extras(image, spec.packages, spec.where)
+            for project, chosen in spec.projects.items():
+                profile = self.profiles.project(project, spec.where)
+                selection = selection.merged(credit_profiles(select_project(
+                    profile, self.bindep_of(project, spec.where), self.target, chosen,
+                    self.profiles.defaults, spec.where), project, spec))
+            self._selections[image] = drop_requests(selection, spec)
+        return self._selections[image]
+
+    def chain_selection(self, image: str) -> Selection:
+        """The image's selection joined with its declared ancestors' (root first)."""
+        selection = Selection((), (), ())
+        for name in [*self.tree.ancestors(image), image]:
+            selection = selection.merged(self.selection_of(name))
+        return selection
+
+    @property
+    def providers(self) -> tuple[ProviderChoice, ...]:
+        """Pins, then the automatic choices in force."""
+        return self.pins + tuple(c for key, c in self._automatic.items() if key not in self.withdrawn)
+
+    def _resolve(self, name: str) -> tuple[list[Request], Selection, Resolution]:
+        """One image's requests and their solve (each image once per resolver)."""
+        if name in self._resolved:
+            return self._resolved[name]
+        self.reporter.starting(name)
+        selection = self.chain_selection(name)
+        libraries, no_library = self._runtime_libraries(selection.build_only)
+        self._no_library[name] = tuple(no_library)
+        asked = unique_requests(list(selection.runtime) + libraries + self._unified.get(name, []))
+        streams = [str(s) for s in inherited_streams(self.tree, name)]
+        while True:
+            choices = self.providers
+            keys = [(c.instead_of, c.use) for c in choices]
+            resolution = self.repos.resolve([r.name for r in asked], (), [k for k in keys if k not in self._taken],
+                                            [k for k in keys if k in self._taken], streams)
+            if not (self.choose_providers and self._found_dropins(resolution, asked)):
+                break
+        for key, saved in zip(resolution.substituted, resolution.saved):
+            if saved:
+                self._taken.setdefault(key, saved)
+        requests = list(asked)
+        for instead_of, use in resolution.substituted:
+            choice = next(c for c in choices if (c.instead_of, c.use) == (instead_of, use))
+            requests.append(Request(use, Origin("provider", choice.where, None, None,
+                                                f"installed instead of {instead_of}: {choice.reason}")))
+        if self.strict and (resolution.unresolved or no_library):
+            origins = {r.name: r.origin for r in requests}
+            raise UnresolvableError(_unresolved_message(name, [UnresolvedRequest(u.name, u.problem, origins[u.name])
+                                                               for u in resolution.unresolved] + no_library))
+        self._resolved[name] = (requests, selection, resolution)
+        self.reporter.finished(name)
+        return self._resolved[name]
+
+    def _found_dropins(self, resolution: Resolution, asked: Sequence[Request]) -> bool:
+        """Record smaller drop-ins for packages of this set that nothing asked for by name; True
+        when there are new ones (the image is solved again with them)."""
+        asked_names = {r.name for r in asked} | {package for _, package in resolution.satisfied_by}
+        known = {instead_of for instead_of, _ in self._automatic} | {p.instead_of for p in self.pins}
+        found = False
+        for package in resolution.closure:
+            if package.name in asked_names or package.name in known:
+                continue
+            use = self.repos.smaller_dropin(package.name)
+            if use is None:
+                continue
+            key = (package.name, use)
+            self._automatic[key] = ProviderChoice(package.name, use, f"smaller provider of {package.name}", "automatic")
+            asker = next((n for n, names in self._asked_anywhere().items() if package.name in names), None)
+            if asker is not None:  # an image asks for it by name: it keeps it, so nobody takes the other
+                self.withdrawn[key] = f"{asker} asks for {package.name}"
+            else:
+                found = True
+        return found
+
+    def _asked_anywhere(self) -> dict[str, set[str]]:
+        """What each deployed image asks for by name (before any solve)."""
+        if self._asked is None:
+            self._asked = {n: {r.name for r in self.chain_selection(n).runtime} for n in self.tree.deployed()}
+        return self._asked
+
+    def settle_providers(self, names: Iterable[str]) -> None:
+        """One provider per requirement across these images. Automatic choices that some image
+        cannot take (it keeps the larger package) are withdrawn; where images satisfy a requirement
+        with different packages (glibc's langpack: the minimal one, or one an image asks for), the
+        images lacking the most used one install it too. Only the images concerned are solved again."""
+        names = list(names)
+        while self._withdraw_split_choices(names) or self._unify(names):
+            pass
+
+    def _withdraw_split_choices(self, names: list[str]) -> bool:
+        for key in [k for k in self._automatic if k not in self.withdrawn]:
+            took = [n for n in names if key in self._resolve(n)[2].substituted]
+            kept = [n for n in names if key[0] in self._resolve(n)[2].names()]
+            if took and kept:
+                self.withdrawn[key] = f"{kept[0]} needs {key[0]} itself"
+                for name in took:
+                    del self._resolved[name]
+                return True
+        return False
+
+    def _unify(self, names: list[str]) -> bool:
+        """Add the most used provider of every split requirement to the images lacking it; True
+        when an image was solved again."""
+        users: dict[tuple[str, str], dict[str, list[str]]] = {}
+        for name in names:
+            resolution = self._resolve(name)[2]
+            held = resolution.names()
+            for package in resolution.closure:
+                for text, providers in self._alternatives(package):
+                    for provider in providers & held:
+                        users.setdefault((package.name, text), {}).setdefault(provider, []).append(name)
+        changed = False
+        for (package, text), by_provider in sorted(users.items()):
+            if len(by_provider) < 2 or (package, text) in self.unified:
+                continue
+            chosen = max(sorted(by_provider), key=lambda p: len(by_provider[p]))
+            self.unified[(package, text)] = chosen
+            for name in names:
+                resolution = self._resolve(name)[2]
+                if package in resolution.names() and chosen not in resolution.names():
+                    self._unified.setdefault(name, []).append(Request(chosen, Origin(
+                        "provider", "tree", None, None,
+                        f"one provider of {text} (needed by {package}) in the whole tree")))
+                    del self._resolved[name]
+                    changed = True
+        return changed
+
+    def _alternatives(self, package: PackageInfo) -> Requirements:
+        """The package's requirements that several packages can meet (unconditional ones)."""
+        if package.nevra not in self._several:
+            self._several[package.nevra] = tuple(
+                (text, providers) for text, providers in self.repos.requirements(package)
+                if len(providers) > 1 and not _conditional(text))
+        return self._several[package.nevra]
+
+    def provider_choices(self, names: Iterable[str]) -> list[ProviderChoice]:
+        """The choices these images use, each with the bytes it takes off their sets (summed; an
+        image solved with a choice at once counts what the choice took off the first image)."""
+        saves: dict[tuple[str, str], int] = {}
+        for name in names:
+            resolution = self._resolve(name)[2]
+            for key, saved in zip(resolution.substituted, resolution.saved):
+                saves[key] = saves.get(key, 0) + (saved or self._taken.get(key, 0))
+        return [ProviderChoice(c.instead_of, c.use, c.reason, c.where, saves.get((c.instead_of, c.use), 0))
+                for c in self.providers if (c.instead_of, c.use) in saves or c.where != "automatic"]
+
+    def closure_of(self, name: str) -> tuple[PackageInfo, ...]:
+        """The image's resolved set (no ancestor is solved for it)."""
+        return self._resolve(name)[2].closure
 
     def image(self, name: str) -> ImagePackages:
-        """An image's packages, resolving its ancestors first (each once per resolver)."""
+        """An image's packages, what it adds to its declared parent's set, and why."""
         if name in self._images:
             return self._images[name]
         spec = self.tree.spec(name)
-        parent = self.image(spec.parent) if spec.parent else None
-        self.reporter.starting(name)
-        selection = self.selection_of(name)
-        libraries, no_library = self._runtime_libraries(selection.build_only)
-        requests = unique_requests(list(selection.runtime) + libraries)
-        resolution = self.repos.resolve([r.name for r in requests], parent.closure if parent else (),
-                                        [(c.instead_of, c.use) for c in self.providers],
-                                        parent.graph if parent else None,
-                                        [str(s) for s in inherited_streams(self.tree, name)])
-        for instead_of, use in resolution.substituted:
-            choice = next(c for c in self.providers if (c.instead_of, c.use) == (instead_of, use))
-            requests.append(Request(use, Origin("provider", choice.where, None, None,
-                                                f"installed instead of {instead_of}: {choice.reason}")))
-        origins = {r.name: r.origin for r in requests}
-        unresolved = tuple(UnresolvedRequest(u.name, u.problem, origins[u.name]) for u in resolution.unresolved)
-        unresolved += tuple(no_library)
-        if unresolved and self.strict:
-            raise UnresolvableError(_unresolved_message(name, unresolved))
-        parent_names = {p.name for p in parent.closure} if parent else set()
+        for ancestor in self.tree.ancestors(name):  # root first: the first unresolvable one stops it
+            self._resolve(ancestor)
+        parent_names = self._resolve(spec.parent)[2].names() if spec.parent else frozenset()
+        requests, selection, resolution = self._resolve(name)
         check_drops(spec, resolution.names(), parent_names, lambda n: sorted(resolution.graph.predecessors(n)))
-        pulled_in = resolution.pulled_in(ignore=parent_names)
+        origins = {r.name: r.origin for r in requests}
         result = ImagePackages(
             image=name,
             platform=self.target.name,
             parent=spec.parent,
             requests=tuple(requests),
-            minimal_request=tuple(request for request, package in resolution.satisfied_by
-                                  if package not in parent_names and request not in pulled_in),
             closure=resolution.closure,
             layer=tuple(p for p in resolution.closure if p.name not in parent_names),
             build_only=selection.build_only,
             excluded=selection.excluded,
-            unresolved=unresolved,
-            graph=resolution.graph,
-            satisfied_by=resolution.satisfied_by,
-            replaced=resolution.replaced,
+            unresolved=tuple(UnresolvedRequest(u.name, u.problem, origins[u.name]) for u in resolution.unresolved)
+            + self._no_library[name],
+            resolution=resolution,
+            inherited=parent_names,
             lines=selection.lines,
         )
         self._images[name] = result
-        self.reporter.finished(name)
         return result
 
     def _runtime_libraries(self, build_only: Sequence[Request]) -> tuple[list[Request], list[UnresolvedRequest]]:
@@ -224,23 +404,33 @@ class TreeResolver:
         for request in build_only:
             if not request.name.endswith("-devel"):
                 continue
-            origin = request.origin
-            libraries = self.repos.runtime_libraries_of(request.name)
-            if not libraries and not self.repos.names_providing(request.name):
-                missing.append(UnresolvedRequest(request.name, (
-                    f"{request.name} is not in the repositories, so the runtime library a build against "
-                    "it would link cannot be named"), Origin("runtime-library", origin.detail, origin.project,
-                                                            origin.profile, f"build-only {request.name}")))
-            for soname, providers in libraries:
-                if not providers:
-                    missing.append(UnresolvedRequest(soname, f"no package in the repositories provides {soname}",
-                                                     Origin("runtime-library", origin.detail, origin.project,
-                                                            origin.profile,
-                                                            f"runtime library of build-only {request.name}")))
-                for library in providers[:1]:  # dnf would pick one provider too
-                    kept.append(Request(library, Origin(
-                        "runtime-library", origin.detail, origin.project, origin.profile,
-                        f"runtime library of build-only {request.name} (provides {soname})")))
+            if request.name not in self._libraries:
+                self._libraries[request.name] = self._libraries_of(request)
+            libraries, unnamed = self._libraries[request.name]
+            kept.extend(libraries)
+            missing.extend(unnamed)
+        return kept, missing
+
+    def _libraries_of(self, request: Request) -> tuple[list[Request], list[UnresolvedRequest]]:
+        origin = request.origin
+        kept: list[Request] = []
+        missing: list[UnresolvedRequest] = []
+        libraries = self.repos.runtime_libraries_of(request.name)
+        if not libraries and not self.repos.names_providing(request.name):
+            missing.append(UnresolvedRequest(request.name, (
+                f"{request.name} is not in the repositories, so the runtime library a build against "
+                "it would link cannot be named"), Origin("runtime-library", origin.detail, origin.project,
+                                                        origin.profile, f"build-only {request.name}")))
+        for soname, providers in libraries:
+            if not providers:
+                missing.append(UnresolvedRequest(soname, f"no package in the repositories provides {soname}",
+                                                 Origin("runtime-library", origin.detail, origin.project,
+                                                        origin.profile,
+                                                        f"runtime library of build-only {request.name}")))
+            for library in providers[:1]:  # dnf would pick one provider too
+                kept.append(Request(library, Origin(
+                    "runtime-library", origin.detail, origin.project, origin.profile,
+                    f"runtime library of build-only {request.name} (provides {soname})")))
         return kept, missing
 
     def why(self, image: str, package: str) -> list[str]:
@@ -301,74 +491,61 @@ def _unresolved_message(image: str, unresolved: Sequence[UnresolvedRequest]) -> 
 
 @dataclass(frozen=True)
 class PlanInputs:
-    """The planner's plain inputs, taken from the resolved tree."""
+    """The planner's plain inputs, taken from the resolved deployed images."""
 
-    shape: TreeShape
-    #: each deployed image's whole resolved closure (package names)
+    #: each deployed image's whole resolved set (package names)
     needs: dict[str, frozenset[str]]
     sizes: dict[str, int]
     headers: dict[str, int]
     packages: dict[str, PackageInfo]
-    #: union of the images' requires graphs (package names)
-    graph: nx.DiGraph
+    #: each package's requirements, as names of the packages that can satisfy each
+    requires: dict[str, tuple[frozenset[str], ...]]
+    #: requirements that different images satisfy with different packages:
+    #: (package, requirement) -> the providers in use
+    provider_splits: dict[tuple[str, str], tuple[str, ...]]
+
+    def requires_map(self) -> dict[str, set[str]]:
+        """package -> the packages of the union that it requires (any provider counts)."""
+        return {name: set().union(*alternatives) for name, alternatives in self.requires.items()}
 
 
-def plan_inputs(resolver: TreeResolver) -> PlanInputs:
-    tree = resolver.tree
-    names = tree.names()
-    shape = TreeShape({n: tree.spec(n).parent for n in names}, frozenset(n for n in names if tree.spec(n).deployed))
+def _conditional(requirement: str) -> bool:
+    return requirement.startswith("(") and any(f" {word} " in requirement for word in ("if", "unless"))
+
+
+def plan_inputs(resolver: TreeResolver, deployed: Sequence[str]) -> PlanInputs:
+    """Resolve the deployed images (settling the provider choices first) and gather their sets."""
+    resolver.settle_providers(deployed)
     needs: dict[str, frozenset[str]] = {}
     packages: dict[str, PackageInfo] = {}
     found_in: dict[str, str] = {}
-    graph: nx.DiGraph = nx.DiGraph()
-    for name in names:
-        image = resolver.image(name)
-        for package in image.closure:
+    for name in deployed:
+        closure = resolver.closure_of(name)
+        for package in closure:
             known = packages.setdefault(package.name, package)
             found_in.setdefault(package.name, name)
             if known != package:
                 raise InputError(f"{package.name} resolves to {known.nevra} in {found_in[package.name]} and "
                                  f"{package.nevra} in {name}; "
-                                 + (stream_hint(tree, resolver.repos.module_of, (found_in[package.name], known),
-                                                (name, package))
+                                 + (stream_hint(resolver.tree, resolver.repos.module_of,
+                                                (found_in[package.name], known), (name, package))
                                     or "pin one in images/ so every image shares it"))
-        graph.update(image.graph)
-        if name in shape.deployed:
-            needs[name] = frozenset(p.name for p in image.closure)
-    return PlanInputs(shape, needs, {n: p.installsize for n, p in packages.items()},
-                      {n: p.header_size for n, p in packages.items()}, packages, graph)
-
-
-def provider_candidates(inputs: PlanInputs, repos: RepoSet) -> list[tuple[str, str, str]]:
-    """(instead_of, use, capability): where a required capability has a smaller provider than
-    the one the solve chose (coreutils-single for coreutils, curl-minimal for curl)."""
-    found: dict[tuple[str, str], str] = {}
-    for _, chosen, data in inputs.graph.edges(data=True):
-        for other in repos.providers_of(data["requires"]):
-            if other != chosen and other not in inputs.sizes and (chosen, other) not in found:
-                size = repos.installsize_of(other)
-                if size is not None and size < inputs.sizes[chosen]:
-                    found[(chosen, other)] = data["requires"]
-    return [(a, b, c) for (a, b), c in sorted(found.items())]
-
-
-def resolve_tree(make: Callable[[Sequence[ProviderChoice] | None], TreeResolver], mode: str = "strict",
-                 hoist: float = 0.5, choose: bool = True) -> tuple[TreeResolver, PlanInputs, list[ProviderChoice]]:
-    """Resolve the tree with the pinned providers, then try each smaller alternative provider and
-    keep it when the planned total set shrinks (greedy). ``make(providers)`` builds a resolver."""
-    resolver = make(None)
-    inputs = plan_inputs(resolver)
-    choices = list(resolver.providers)
-    if not choose:
-        return resolver, inputs, choices
-    best = plan_layers(inputs.shape, inputs.needs, inputs.sizes, mode, hoist, inputs.headers).total_set_size
-    for instead_of, use, capability in provider_candidates(inputs, resolver.repos):
-        trial_choice = ProviderChoice(instead_of, use, f"smaller provider of {capability}", "automatic")
-        trial = make([*choices, trial_choice])
-        trial_inputs = plan_inputs(trial)
-        total = plan_layers(trial_inputs.shape, trial_inputs.needs, trial_inputs.sizes, mode, hoist,
-                            trial_inputs.headers).total_set_size
-        if total < best:
-            choices.append(ProviderChoice(instead_of, use, trial_choice.reason, "automatic", best - total))
-            resolver, inputs, best = trial, trial_inputs, total
-    return resolver, inputs, choices
+        needs[name] = frozenset(p.name for p in closure)
+    # conditional rich dependencies ("(a if b)") hold only where their condition does: the dnf check
+    # of every layer covers them
+    requirements: dict[str, Requirements] = {
+        n: tuple(r for r in resolver.repos.requirements(p) if not _conditional(r[0])) for n, p in packages.items()}
+    # requirements no package of the union satisfies (rich dependencies the provides index does not
+    # model) are left to the dnf check of every layer
+    requires = {n: tuple(providers & packages.keys() for _, providers in r if providers & packages.keys())
+                for n, r in requirements.items()}
+    used: dict[tuple[str, str], set[frozenset[str]]] = {}
+    choices = {n: [(text, providers) for text, providers in r if len(providers & packages.keys()) > 1]
+               for n, r in requirements.items()}  # only requirements with several providers in play
+    for need in needs.values():
+        for package in need:
+            for text, providers in choices[package]:
+                used.setdefault((package, text), set()).add(providers & need)
+    splits = {key: tuple(sorted(set().union(*sets))) for key, sets in used.items() if len(sets) > 1}
+    return PlanInputs(needs, {n: p.installsize for n, p in packages.items()},
+                      {n: p.header_size for n, p in packages.items()}, packages, requires, splits)

@@ -17,9 +17,9 @@ def test_version():
 
 
 def test_an_unknown_flag_gets_the_subcommands_usage_and_a_suggestion():
-    done = run_cli("plan", "--hoistt", "0.3")
+    done = run_cli("plan", "--max-blot", "30")
     assert done.returncode == 2
-    assert "usage: resolver plan" in done.stderr and "did you mean --hoist?" in done.stderr
+    assert "usage: resolver plan" in done.stderr and "did you mean --max-bloat?" in done.stderr
 
 
 def test_progress_goes_to_stderr_as_log_lines_outside_a_terminal_and_quiet_silences_it():

@@ -264,9 +264,10 @@ def test_a_stream_on_part_of_the_tree_is_a_clear_plan_error(tmp_path, bundled_re
     resolver = TreeResolver(result.tree, result.profiles, platform("centos-9"), bundled_repos, strict=False)
     with pytest.raises(InputError, match=r"module stream mariadb:10.11 is enabled for mariadb by .*site.yaml:4.*"
                                          r"enable the stream on base"):
-        plan_inputs(resolver)
+        plan_inputs(resolver, resolver.tree.deployed())
     on_base = site(tmp_path, MARIADB_1011.replace("  mariadb:\n", "  base:\n"), "base.yaml")
-    inputs = plan_inputs(TreeResolver(on_base.tree, on_base.profiles, platform("centos-9"), bundled_repos, False))
+    on_base_resolver = TreeResolver(on_base.tree, on_base.profiles, platform("centos-9"), bundled_repos, False)
+    inputs = plan_inputs(on_base_resolver, on_base_resolver.tree.deployed())
     assert inputs.packages["mariadb-server"].evr.startswith("3:10.11.")
 
 
@@ -314,9 +315,10 @@ def test_the_report_lists_the_overrides_applied(tmp_path):
     from resolver.report import markdown
 
     result = site(tmp_path)
-    plan = {"mode": "strict", "total_set_size": 1, "lower_bound": 1, "ratio": 1.0, "bloat": 0, "overhead": 0,
-            "images": {}, "suggestions": [], "overrides": result.overrides_json()}
-    text = markdown(plan, [], None, "centos-9")
+    plan = {"tree": "computed", "objective": 1, "objective_lower_bound": 1, "optimum": None, "total_set_size": 1,
+            "lower_bound": 1, "ratio": 1.0, "bloat": 0, "overhead": 0, "images": {}, "suggestions": [],
+            "overrides": result.overrides_json()}
+    text = markdown(plan, [], [], "centos-9")
     assert "## Site overrides" in text and f"`{tmp_path / 'site.yaml'}`" in text
     assert "| nova-compute | enable-profile `nova +ceph` |" in text
     assert "| cinder-volume-pure | pip `purestorage` |" in text

@@ -1,43 +1,105 @@
 """The plan and the lock on the shipped tree and the bundled CS9 metadata."""
 
 import json
+import shutil
+import subprocess
 
-from resolver.plan import plan_layers
-from resolver.resolution import plan_inputs
+import pytest
 
-from .conftest import run_cli
+from resolver.config import load_images, load_profiles
+from resolver.platforms import platform
+from resolver.repos import BUNDLED_REPOS, BUNDLED_REPOS_DIR
+from resolver.resolution import TreeResolver
+from resolver.treeplan import plan_tree
+
+from .conftest import ROOT, run_cli
 
 
-def test_strict_plan_on_real_metadata(tree_resolver):
-    inputs = plan_inputs(tree_resolver)
-    plan = plan_layers(inputs.shape, inputs.needs, inputs.sizes, "strict", headers=inputs.headers)
-    for name, needed in inputs.needs.items():
-        assert plan.images[name].content == needed  # exactly what it needs: no bloat, nothing missing
+@pytest.fixture(scope="module")
+def computed(bundled_repos):
+    resolver = TreeResolver(load_images(ROOT / "images"), load_profiles(ROOT / "profiles"), platform("centos-9"),
+                            bundled_repos, strict=False, choose_providers=True)
+    return resolver, plan_tree(resolver)
+
+
+def test_computed_plan_gives_each_deployed_image_exactly_its_set(computed):
+    _, result = computed
+    plan, needs = result.plan, result.inputs.needs
+    for name, needed in needs.items():
+        assert plan.images[name].content == needed  # no bloat, nothing missing
     assert plan.bloat == 0 and plan.total_set_size >= plan.lower_bound
-    # nova-conductor/-scheduler need exactly nova-base's set: their layers are empty (nova-api adds httpd)
-    assert not plan.images["nova-conductor"].layer_packages
-    assert plan.images["nova-base"].content == inputs.needs["nova-conductor"]
-    # what every deployed image needs sits in base, once
-    everywhere = frozenset.intersection(*inputs.needs.values())
-    assert everywhere and everywhere <= plan.images["base"].layer_packages
+    # intermediates are computed: every non-deployed layer is named by its content or kept by images/
+    images = load_images(ROOT / "images")
+    for name, image in plan.images.items():
+        if not image.deployed:
+            assert name.startswith("shared-") or images.spec(name).keep
+    # identical sets share one layer: nova-conductor and -scheduler get empty ones
+    assert needs["nova-conductor"] == needs["nova-scheduler"]
+    assert not plan.images["nova-conductor"].layer_packages and not plan.images["nova-scheduler"].layer_packages
+    assert plan.images["nova-conductor"].parent == plan.images["nova-scheduler"].parent
+    assert result.objective_lower_bound <= plan.objective
+    assert result.optimum is None or result.optimum == plan.objective
+
+
+def test_every_layer_request_installs_exactly_its_layer(computed, bundled_repos):
+    """dnf, asked for a layer's request list on its parent's set, gives that layer: no more, no less."""
+    _, result = computed
+    plan = result.plan
+    for name in plan.shape.top_down():
+        image = plan.images[name]
+        if not image.layer_packages:
+            continue
+        parent = plan.images[image.parent].content if image.parent else frozenset()
+        got = bundled_repos.resolve(result.layer_requests[name], [result.inputs.packages[p] for p in parent])
+        assert got.names() == image.content, name
+
+
+def dnf_command_line(names, tmp_path):
+    repos = [f"--repofrompath={r},{BUNDLED_REPOS_DIR / r}" for r in BUNDLED_REPOS]
+    done = subprocess.run(
+        ["dnf", f"--installroot={tmp_path / 'root'}", "--releasever=9", "--forcearch=x86_64",
+         "--setopt=reposdir=/nonexistent", "--setopt=install_weak_deps=False", "--setopt=strict=False",
+         f"--setopt=cachedir={tmp_path / 'cache'}", *repos, *(f"--repo={r}" for r in BUNDLED_REPOS),
+         "--nogpgcheck", "--assumeno", "install", *names],
+        capture_output=True, text=True, env={"LC_ALL": "C", "PATH": "/usr/bin:/bin"})
+    table = done.stdout.split("Installing:", 1)[1].split("Transaction Summary", 1)[0]
+    table = table.split("Skipping packages with broken dependencies", 1)[0]  # what it would not install
+    rows = [line.split() for line in table.splitlines() if line.strip() and not line.startswith(("Installing", "="))]
+    # a long name wraps: its row continues on the next line
+    tokens = [t for row in rows for t in row]
+    return {tokens[i] for i in range(0, len(tokens), 6)}
+
+
+@pytest.mark.skipif(shutil.which("dnf") is None, reason="the dnf command line is not installed")
+@pytest.mark.parametrize("image", ["memcached", "keystone", "nova-compute"])
+def test_deployed_set_is_what_the_dnf_command_line_installs(computed, image, tmp_path):
+    resolver, _ = computed
+    result = resolver.image(image)
+    asked = [r.name for r in result.requests]
+    assert {p.name for p in result.closure} == dnf_command_line(asked, tmp_path)
 
 
 def test_plan_json_contract_and_lock_round_trip(tmp_path):
     done = run_cli("plan", "--format", "json")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
-    assert {"total_set_size", "lower_bound", "bloat", "images"} <= set(data)
+    assert {"total_set_size", "lower_bound", "ratio", "bloat", "overhead", "images", "suggestions",
+            "objective", "optimum", "tree", "method", "objective_lower_bound"} <= set(data)
     nova = data["images"]["nova-compute"]
-    assert {"parent", "layer_request", "layer_packages", "layer_size", "image_size", "deployed"} <= set(nova)
+    assert {"parent", "layer_request", "layer_packages", "layer_size", "image_size", "deployed", "bloat",
+            "overhead"} <= set(nova)
     assert set(nova["layer_request"]) <= set(nova["layer_packages"])
 
     lock = tmp_path / "resolver.lock"
     assert run_cli("lock", "--lock", str(lock)).returncode == 0
     locked = json.loads(lock.read_text())
+    assert locked["tree"] == "computed" and locked["budget"] == "none"
     layer = locked["images"]["nova-compute"]["packages"]
     assert {p["name"] for p in layer} == set(nova["layer_packages"])
     assert all(p["checksum"].startswith("sha256:") for p in layer)
     assert run_cli("plan", "--verify-lock", "--lock", str(lock)).returncode == 0
+    declared = run_cli("plan", "--verify-lock", "--lock", str(lock), "--tree", "declared")
+    assert declared.returncode == 2 and "tree: computed -> declared" in declared.stderr
 
     # a lock whose sets the metadata no longer gives: say what changed
     layer[0]["evr"] = "0:0.1-1.el9"
@@ -50,6 +112,29 @@ def test_plan_json_contract_and_lock_round_trip(tmp_path):
     lock.write_text(lock.read_text()[:500])
     truncated = run_cli("plan", "--verify-lock", "--lock", str(lock))
     assert truncated.returncode == 2 and "truncated" in truncated.stderr and "Traceback" not in truncated.stderr
+
+
+def test_declared_tree_and_the_computed_one_beside_it():
+    done = run_cli("plan", "--tree", "declared", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["tree"] == "declared" and data["images"]["nova-compute"]["parent"] == "nova-base"
+    assert data["bloat"] == 0
+    # the declared tree is dearer; the suggestion says by how much the computed one saves
+    (suggestion,) = data["suggestions"]
+    assert suggestion["kind"] == "computed-tree"
+    assert suggestion["saves"] == data["objective"] - data["computed_objective"] > 0
+
+
+def test_bloat_budget_is_solved_and_kept(tmp_path):
+    done = run_cli("plan", "--max-bloat", "40", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert 0 < data["bloat"] <= 40_000_000 and data["solver"]["proven"]
+    strict = json.loads(run_cli("plan", "--format", "json").stdout)
+    assert data["objective"] < strict["objective"]
+    per_image = json.loads(run_cli("plan", "--max-image-bloat", "5", "--format", "json").stdout)
+    assert all(image["bloat"] <= 5_000_000 for image in per_image["images"].values())
 
 
 def test_lock_is_written_atomically(tmp_path):

@@ -125,3 +125,24 @@ def test_obsoleted_request_is_replaced_as_dnf_does_not_a_conflict(bundled_repos)
     request, package, text = resolution.replaced[0]
     assert (request, package) == ("systemd-udev", "systemd-boot-unsigned")
     assert "is obsoleted by systemd-boot-unsigned" in text and "Obsoletes: systemd-udev < 252-8" in text
+
+
+def test_metadata_facts_are_kept_under_the_repomd_digest(tmp_path):
+    """Requirements looked up in one run are read back in the next on the same metadata, and
+    never paired with other metadata: changed repomd.xml, other key."""
+    cache = tmp_path / "cache"
+    with RepoSet(repo_specs([str(BASEOS_2022)]), cache_dir=cache) as repos:
+        closure = repos.resolve(["openssh-clients"]).closure
+        first = {p.name: repos.requirements(p) for p in closure}
+    (kept,) = (cache / "metadata").iterdir()
+    with RepoSet(repo_specs([str(BASEOS_2022)]), cache_dir=cache) as repos:
+        assert {p.name: repos.requirements(p) for p in closure} == first
+    copy = tmp_path / "baseos"
+    shutil.copytree(BASEOS_2022, copy)
+    repomd = copy / "repodata" / "repomd.xml"
+    repomd.chmod(0o644)
+    repomd.write_text(repomd.read_text() + "<!-- regenerated -->\n")
+    with RepoSet(repo_specs([str(copy)]), cache_dir=cache) as repos:
+        for package in repos.resolve(["bash"]).closure:
+            repos.requirements(package)
+    assert len(list((cache / "metadata").iterdir())) == 2 and kept.exists()

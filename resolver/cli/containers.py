@@ -11,10 +11,9 @@ from pathlib import Path
 
 from ..files import check_writable, write_atomically
 from ..lock import repo_digests
-from ..plan import plan_layers
 from ..platforms import DEFAULT_PLATFORM, platform
 from ..repos import RepoSet, RepoSpec
-from ..resolution import TreeResolver, resolve_tree
+from ..resolution import TreeResolver
 from .common import FORMATTER, emit, load_site
 
 
@@ -47,9 +46,11 @@ def register(sub, common: argparse.ArgumentParser) -> None:
 @contextlib.contextmanager
 def _staged(args: argparse.Namespace):
     """What `build` and `render` share: repositories (the demo distribution unless some are
-    named), the tree, the strict plan, stage plans and content keys."""
+    named), the tree, the plan `resolver plan` makes (computed tree, zero bloat), stage plans and
+    content keys."""
     from ..containers.demo import DEMO_DATA, demo_repo
     from ..containers.stages import content_keys, stage_plans
+    from ..treeplan import plan_tree
 
     demo = not args.repos
     site = load_site(args, DEMO_DATA / "images" if demo else None, DEMO_DATA / "profiles" if demo else None,
@@ -60,14 +61,11 @@ def _staged(args: argparse.Namespace):
     target = platform((args.platforms or [DEFAULT_PLATFORM])[0])
     with RepoSet(specs, cache_dir=args.cache_dir) as repos:
         strict = True if args.strict is None else args.strict
-        resolver, inputs, _ = resolve_tree(
-            lambda providers: TreeResolver(tree, profiles, target, repos, strict, args.cache_dir, None, providers))
-        plan = plan_layers(inputs.shape, inputs.needs, inputs.sizes, "strict", headers=inputs.headers)
-        stages = stage_plans(plan, inputs.packages,
-                             {n: tuple(r.name for r in resolver.image(n).build_only) for n in tree.names()},
-                             {n: tree.spec(n).build for n in tree.names()})
+        resolver = TreeResolver(tree, profiles, target, repos, strict, args.cache_dir, None, choose_providers=True)
+        result = plan_tree(resolver)
+        stages = stage_plans(result.plan, result.inputs.packages, result.build_only, result.steps)
         keys = content_keys(stages, json.dumps(repo_digests(specs), sort_keys=True))
-        yield specs, target, repos, inputs, stages, keys
+        yield specs, target, repos, result.inputs, stages, keys
 
 
 def run_build(args: argparse.Namespace) -> int:

@@ -1,31 +1,44 @@
 """`resolver plan`, `lock` and `report`: the layer plan of the whole tree, its lock file and its
-report with the Kolla and TCIB baselines."""
+report with the Kolla and TCIB baselines and the Pareto curve (total against bloat)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from ..baselines import resolve_baseline
+from ..errors import InputError
 from ..files import check_writable
-from ..lock import compare, lock_from_plan, read_lock, write_lock
 from ..overrides import Site
-from ..plan import plan_json, plan_layers, suggest_tree_changes
-from ..report import write_report
+from ..planning.tree import EXACT_LIMIT
 from ..repos import RepoSet
-from ..resolution import TreeResolver, resolve_tree
+from ..resolution import TreeResolver
+from ..treeplan import TREE_MODES, plan_tree
 from .common import FORMATTER, Progress, emit, is_strict, load_site, overrides_text, target_platforms
+
+
+def _megabytes(text: str) -> int:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of megabytes") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("a bloat budget cannot be negative")
+    return round(value * 1_000_000)
 
 
 def planning_options() -> argparse.ArgumentParser:
     planning = argparse.ArgumentParser(add_help=False)
-    planning.add_argument("--mode", choices=("strict", "relaxed"), default="strict",
-                          help="strict: no deployed image gets an RPM it does not need (default); "
-                               "relaxed: hoist an RPM when --hoist of an image's deployed descendants need it")
-    planning.add_argument("--hoist", type=float, default=0.5, metavar="SHARE",
-                          help="relaxed mode: share of deployed descendants that must need an RPM (default 0.5)")
-    planning.add_argument("--apply-suggestions", action="store_true",
-                          help="plan on the tree with the suggested changes applied")
+    planning.add_argument("--tree", choices=TREE_MODES, default="computed",
+                          help="computed: intermediate layers computed from the deployed images (default); "
+                               "declared: the parents written in images/")
+    planning.add_argument("--max-bloat", type=_megabytes, default=None, metavar="MB",
+                          help="bloat budget in total (MB of packages deployed images hold without needing "
+                               "them); solved exactly on the tree (0 = strict, also exact)")
+    planning.add_argument("--max-image-bloat", type=_megabytes, default=None, metavar="MB",
+                          help="bloat budget per deployed image (MB)")
+    planning.add_argument("--exact-limit", type=int, default=EXACT_LIMIT, metavar="N",
+                          help=f"compute the tree exactly up to N distinct deployed sets per group, "
+                               f"agglomeratively beyond (default {EXACT_LIMIT}; each one more triples the time)")
     planning.add_argument("--no-provider-choice", action="store_true",
                           help="keep dnf's providers (no automatic coreutils-single, curl-minimal... choices)")
     planning.add_argument("--lock", type=Path, default=Path("resolver.lock"), metavar="FILE",
@@ -33,16 +46,24 @@ def planning_options() -> argparse.ArgumentParser:
     return planning
 
 
+PLAN_EXAMPLES = """examples:
+  resolver plan
+  resolver plan --format json
+  resolver plan --tree declared      # the parents written in images/
+  resolver plan --max-bloat 50       # at most 50 MB of bloat in total, solved exactly
+  resolver plan --pareto             # objective against bloat, each point proven
+  resolver plan --verify-lock        # fail, naming what changed, when resolver.lock is stale"""
+
+
 def register(sub, common: argparse.ArgumentParser) -> None:
     planning = planning_options()
     plan = sub.add_parser("plan", parents=[common, planning], help="layer plan of the whole tree, with totals",
-                          epilog="examples:\n  resolver plan\n  resolver plan --mode relaxed --hoist 0.6 "
-                                 "--format json\n  resolver plan --apply-suggestions\n  resolver plan "
-                                 "--verify-lock   # fail, saying what changed, when resolver.lock is stale",
-                          formatter_class=FORMATTER)
+                          epilog=PLAN_EXAMPLES, formatter_class=FORMATTER)
     plan.add_argument("--verify-lock", action="store_true", help="check the plan still gives the locked sets")
+    plan.add_argument("--pareto", action="store_true",
+                      help="also solve the Pareto curve of total against bloat on the tree (integer programmes)")
     report = sub.add_parser("report", parents=[common, planning],
-                            help="Markdown + SVG report of the plan, with Kolla and TCIB baselines",
+                            help="Markdown + SVG report: the plan, Kolla and TCIB baselines, the Pareto curve",
                             epilog="example: resolver report --output report/", formatter_class=FORMATTER)
     report.add_argument("--output", type=Path, default=Path("report"), metavar="DIR")
     lock = sub.add_parser("lock", parents=[common, planning],
@@ -53,34 +74,41 @@ def register(sub, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.exact_limit < 0 or args.exact_limit > 22:
+        raise InputError("--exact-limit must be between 0 and 22 (the exact method's memory grows as 2^N)")
     if args.command == "lock":
         check_writable(args.lock)
     elif args.command == "report":
         check_writable(args.output, directory=True)
     site = load_site(args)
     target = target_platforms(args)[0]
-    progress = Progress(args, total=len(site.tree.names()))
+    progress = Progress(args, total=len(site.tree.deployed()))
     try:
         with RepoSet(site.repos, cache_dir=args.cache_dir) as repos:
-
-            def make(providers):
-                return TreeResolver(site.tree, site.profiles, target, repos, is_strict(args), args.cache_dir,
-                                    progress, providers)
-
-            return _plan(args, make, progress, site)
+            resolver = TreeResolver(site.tree, site.profiles, target, repos, is_strict(args), args.cache_dir,
+                                    progress, choose_providers=not args.no_provider_choice)
+            return _plan(args, resolver, progress, site)
     finally:
         progress.stop()
 
 
-def _plan(args: argparse.Namespace, make, progress: Progress, site: Site) -> int:
-    resolver, inputs, providers = resolve_tree(make, args.mode, args.hoist, not args.no_provider_choice)
+def _plan(args: argparse.Namespace, resolver: TreeResolver, progress: Progress, site: Site) -> int:
+    from ..lock import compare, lock_from_plan, read_lock, write_lock
+    from ..planning.budget import Budget
+
+    budget = Budget(args.max_bloat, args.max_image_bloat)
+    budgeted = args.max_bloat is not None or args.max_image_bloat is not None
+    result = plan_tree(resolver, args.tree, args.exact_limit, budget if budgeted else None)
     progress.stage("planning the layers")
-    first = plan_layers(inputs.shape, inputs.needs, inputs.sizes, args.mode, args.hoist, inputs.headers)
-    suggestions, improved = suggest_tree_changes(first, inputs.needs, inputs.sizes, inputs.headers)
-    chosen = improved if args.apply_suggestions else first
+    pareto = None
+    if args.command == "report" or getattr(args, "pareto", False):
+        from ..treeplan import pareto_of
+
+        pareto = pareto_of(result)
     progress.stop()
     overrides = site.overrides_json()
-    fresh = lock_from_plan(chosen, inputs.packages, resolver.target.name, resolver.repos.specs, overrides)
+    fresh = lock_from_plan(result.plan, result.inputs.packages, resolver.target.name, resolver.repos.specs,
+                           result.tree, budget.describe() if budgeted else "none", overrides)
     if args.command == "lock":
         write_lock(fresh, args.lock)
         total = sum(len(layer.packages) for layer in fresh.layers.values())
@@ -89,11 +117,15 @@ def _plan(args: argparse.Namespace, make, progress: Progress, site: Site) -> int
         return 0
     if getattr(args, "verify_lock", False):
         compare(read_lock(args.lock), fresh, args.lock)
-    data = plan_json(chosen, inputs.graph, suggestions, first if args.apply_suggestions else None)
-    data["provider_choices"] = [c.to_json() for c in providers]
+    data = result.to_json()
     data["overrides"] = overrides
+    if pareto is not None:
+        data["pareto"] = [point.to_json() for point in pareto]
     if args.command == "report":
-        deployed = sorted(inputs.shape.deployed)
+        from ..baselines import resolve_baseline
+        from ..report import write_report
+
+        deployed = sorted(result.inputs.needs)
         baselines = [resolve_baseline(name, deployed, resolver.repos) for name in ("kolla", "tcib")]
         written = write_report(args.output, data, baselines, resolver.target.name)
         emit(args, {"written": [str(p) for p in written], "overrides": overrides},
@@ -104,23 +136,35 @@ def _plan(args: argparse.Namespace, make, progress: Progress, site: Site) -> int
 
 
 def plan_text(data: dict) -> str:
-    lines = [f"{'image':34} {'parent':26} {'layer':>5} {'layer MB':>9} {'image MB':>9}  request"]
+    lines = [f"{'image':40} {'parent':40} {'layer':>5} {'layer MB':>9} {'image MB':>9}  request"]
     for name, image in data["images"].items():
         role = "" if image["deployed"] else " (i)"
-        lines.append(f"{name + role:34} {image['parent'] or '-':26} {len(image['layer_packages']):5} "
+        lines.append(f"{name + role:40} {image['parent'] or '-':40} {len(image['layer_packages']):5} "
                      f"{image['layer_size'] / 1e6:9.1f} {image['image_size'] / 1e6:9.1f}  "
                      f"{' '.join(image['layer_request'])}")
-    lines += ["", f"mode {data['mode']}: total set {data['total_set_size'] / 1e6:.1f} MB, lower bound "
-                  f"{data['lower_bound'] / 1e6:.1f} MB (ratio {data['ratio']:.3f}), "
-                  f"bloat {data['bloat'] / 1e6:.1f} MB, rpmdb/dnf overhead {data['overhead'] / 1e6:.1f} MB"]
-    if data.get("before_suggestions"):
-        before = data["before_suggestions"]
-        lines.append(f"with the suggestions applied; the shipped tree gives {before['total_set_size'] / 1e6:.1f} MB "
-                     f"(ratio {before['ratio']:.3f})")
+    lines += ["", f"{data['tree']} tree ({data['method'] or 'as written in images/'}), budget {data['budget']}: "
+                  f"objective {data['objective'] / 1e6:.1f} MB = packages {data['total_set_size'] / 1e6:.1f} MB "
+                  f"+ rpmdb/dnf overhead {data['overhead'] / 1e6:.1f} MB; bloat {data['bloat'] / 1e6:.1f} MB",
+              f"lower bounds: packages {data['lower_bound'] / 1e6:.1f} MB (ratio {data['ratio']:.3f}), "
+              f"objective {data['objective_lower_bound'] / 1e6:.1f} MB"]
+    if data["optimum"] is not None:
+        lines.append(f"proven optimum of the zero-bloat objective over all trees: {data['optimum'] / 1e6:.1f} MB")
+    if data.get("solver"):
+        solver = data["solver"]
+        lines.append(f"budget solve: objective {solver['objective'] / 1e6:.1f} MB, proven bound "
+                     f"{solver['bound'] / 1e6:.1f} MB (gap {solver['gap'] * 100:.3f} %)")
     lines += ["", "Provider choices:" if data["provider_choices"] else "Provider choices: none (dnf's own)"]
     lines += [f"  {c['use']} instead of {c['instead_of']} ({c['where']}: {c['reason']})"
-              + (f", saves {c['saves'] / 1e6:.1f} MB" if c["saves"] else "") for c in data["provider_choices"]]
-    lines += ["", "Suggested tree changes (greedy, each on top of the previous):" if data["suggestions"]
-              else "No tree change saves bytes."]
-    lines += [f"  {s['description']}" for s in data["suggestions"]]
+              + (f", {c['saves'] / 1e6:.1f} MB off the deployed sets" if c["saves"] else "")
+              for c in data["provider_choices"]]
+    lines += [f"  withdrawn: {w['use']} instead of {w['instead_of']} ({w['reason']})"
+              for w in data.get("providers_withdrawn", [])]
+    if data["provider_splits"]:
+        lines.append(f"Provider splits (one requirement, several providers across images): "
+                     f"{len(data['provider_splits'])}, e.g. {data['provider_splits'][0]['description']}")
+    lines += [f"Suggestion: {s['description']}" for s in data["suggestions"]]
+    for point in data.get("pareto", []):
+        lines.append(f"  pareto: bloat <= {point['budget'] / 1e6:8.1f} MB  objective {point['objective'] / 1e6:8.1f} MB"
+                     f"  bloat {point['bloat'] / 1e6:7.1f} MB  gap {point['gap'] * 100:.3f} %")
     return "\n".join(lines)
+

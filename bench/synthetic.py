@@ -1,0 +1,93 @@
+"""A seeded synthetic image tree for the scaling benchmark, made of real parts: each deployed image
+takes the projects, backend profiles and packages of one shipped deployed image (its whole declared
+chain) plus a few real packages of the bundled metadata, drawn from those that resolve on it.
+
+    python bench/synthetic.py DIR --images 1000 --seed 9     # writes DIR/tree.yaml
+
+The tree: a root holding the shipped base's packages, families of about a dozen deployed images
+under it (intermediates, for ``--tree declared``), the deployed images under their family.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from pathlib import Path
+
+import yaml
+
+from resolver.config import load_images
+from resolver.repos import RepoSet
+
+ROOT = Path(__file__).resolve().parent.parent
+FAMILY_SIZE = 12
+
+
+def package_pool(repos: RepoSet, rng: random.Random, wanted: int = 150, most: int = 120) -> list[str]:
+    """Real package names that resolve alone on these repositories, with at most ``most`` packages."""
+    names = repos.names_providing("*")
+    rng.shuffle(names)
+    pool = []
+    for name in names:
+        if name.endswith(("-devel", "-debuginfo", "-doc", "-static")):
+            continue
+        resolution = repos.resolve([name])
+        if not resolution.unresolved and len(resolution.closure) <= most:
+            pool.append(name)
+            if len(pool) == wanted:
+                break
+    return sorted(pool)
+
+
+def synthetic_tree(images: int, seed: int, repos: RepoSet) -> list[dict]:
+    """``images`` image entries (the root, the families, the deployed images) as images/ holds them."""
+    rng = random.Random(seed)
+    shipped = load_images(ROOT / "images")
+    templates = []
+    for name in shipped.deployed():
+        chain = [shipped.spec(n) for n in [*shipped.ancestors(name), name]]
+        projects: dict[str, list[str]] = {}
+        for spec in chain:
+            for project, chosen in spec.projects.items():
+                projects.setdefault(project, [])
+                projects[project] += [p for p in chosen if p not in projects[project]]
+        packages = [{"name": e.name, "reason": e.reason or "as the shipped image"} for s in chain for e in s.packages]
+        templates.append((projects, packages))
+    pool = package_pool(repos, rng)
+    root = shipped.spec(shipped.ancestors(shipped.deployed()[0])[0] if shipped.ancestors(shipped.deployed()[0])
+                        else shipped.deployed()[0])
+    families = max(1, (images - 1) // (FAMILY_SIZE + 1))
+    deployed = images - 1 - families
+    entries = [{"name": "synthetic-base", "parent": None,
+                "packages": [{"name": e.name, "reason": e.reason} for e in root.packages]}]
+    entries += [{"name": f"family-{f:03d}", "parent": "synthetic-base"} for f in range(families)]
+    for index in range(deployed):
+        projects, packages = rng.choice(templates)
+        extras = rng.sample(pool, rng.randint(1, 4))
+        entries.append({
+            "name": f"service-{index:04d}", "parent": f"family-{index % families:03d}", "deployed": True,
+            "projects": {p: list(v) for p, v in projects.items()},
+            "packages": packages + [{"name": e, "reason": "synthetic: a real package of the metadata"} for e in extras],
+        })
+    return entries
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("directory", type=Path)
+    parser.add_argument("--images", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=9)
+    args = parser.parse_args()
+    from resolver.repos import repo_specs
+
+    with RepoSet(repo_specs([])) as repos:
+        entries = synthetic_tree(args.images, args.seed, repos)
+    args.directory.mkdir(parents=True, exist_ok=True)
+    (args.directory / "tree.yaml").write_text(yaml.safe_dump(entries, sort_keys=False), encoding="utf-8")
+    print(f"wrote {args.directory / 'tree.yaml'}: {len(entries)} images")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,276 @@
+"""The two tree searches of ``resolver.planning.tree`` (numpy): the exact subset dynamic
+programme and the agglomerative joins."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .tree import TreeProblem, _Class, _Node
+
+#: elements of one vectorised step of the exact method (bounds its memory)
+_CHUNK = 1 << 21
+
+
+class _Weights:
+    """Item weights of the classes' needs, indexed by which classes need an item."""
+
+    def __init__(self, classes: list[_Class], top: frozenset[str], problem: TreeProblem):
+        self.universe = sorted(set().union(*(c.need for c in classes)) - top)
+        self.size = np.array([problem.sizes[x] for x in self.universe], dtype=np.float64)
+        self.header = np.array([problem.per_item.get(x, 0) for x in self.universe], dtype=np.float64)
+        self.top_size = float(sum(problem.sizes[x] for x in top))
+        self.top_header = float(sum(problem.per_item.get(x, 0) for x in top))
+        self.top_count = len(top)
+        self.per_layer = float(problem.per_layer)
+
+
+class Exact(_Weights):
+    """Subset dynamic programme. For a set T of classes under one real node of content I(T)
+    (what they all share), P[T, k] is the cheapest split of T into k blocks, each block costed
+    as if its parent held nothing (E[block]); a node with content I(T) then pays, for k children,
+    P[T, k] - k * w(I(T)). Carrying k keeps nodes with any number of children exact."""
+
+    def __init__(self, classes: list[_Class], top: frozenset[str], problem: TreeProblem):
+        super().__init__(classes, top, problem)
+        self.classes = classes
+        m = self.m = len(classes)
+        masks: dict[str, int] = {}
+        for index, cls in enumerate(classes):
+            for item in cls.need - top:
+                masks[item] = masks.get(item, 0) | (1 << index)
+        by_mask = np.array([masks[x] for x in self.universe], dtype=np.int64)
+        # w(I(T)), header bytes and item count of I(T) for every subset T: sums over supersets
+        self.w, self.h, self.c = (self._superset_sums(by_mask, values) for values in
+                                  (self.size, self.header, np.ones(len(self.universe))))
+        self.w += self.top_size
+        self.h += self.top_header
+        self.c += self.top_count
+        everything = np.arange(1 << m, dtype=np.int64)
+        self.popcount = np.zeros(1 << m, dtype=np.int64)
+        for bit in range(m):
+            self.popcount += (everything >> bit) & 1
+        internal = np.array([c.internal for c in classes])
+        self.internal_sum = np.zeros(1 << m)
+        for bit in range(m):
+            self.internal_sum[everything & (1 << bit) != 0] += internal[bit]
+
+    def _superset_sums(self, by_mask: np.ndarray, values: np.ndarray) -> np.ndarray:
+        table = np.zeros(1 << self.m)
+        np.add.at(table, by_mask, values)
+        for bit in range(self.m):
+            view = table.reshape(-1, 2, 1 << bit)
+            view[:, 0, :] += view[:, 1, :]
+        return table
+
+    def solve(self) -> tuple[float, list[_Node]]:
+        m = self.m
+        size = 1 << m
+        self.E = np.full(size, np.inf)
+        self.P = np.full((size, m + 1), np.inf)
+        self.P[0, 0] = 0.0
+        self.block = np.zeros((size, m + 1), dtype=np.int64)
+        self.kbest = np.zeros(size, dtype=np.int64)
+        self.zero = np.zeros(size, dtype=np.int64)
+        for bit in range(m):
+            single = 1 << bit
+            overhead = self.per_layer + self.h[single] if self.c[single] > 0 else 0.0
+            self.E[single] = self.w[single] + overhead + self.classes[bit].internal
+            self.P[single, 1] = self.E[single]
+        for level in range(2, m + 1):
+            subsets = np.nonzero(self.popcount == level)[0]
+            step = max(1, _CHUNK // ((1 << (level - 1)) * level))
+            for start in range(0, len(subsets), step):
+                self._split(subsets[start:start + step], level)
+            self._node(subsets)
+        full = size - 1
+        cost, k, zero = self._children_cost(np.array([full]), float(self.top_size), float(self.top_count), 1)
+        return float(cost[0]), self._children(full, int(k[0]), int(zero[0]))
+
+    def _split(self, subsets: np.ndarray, level: int) -> None:
+        """P[T, k] for k >= 2: the block holding T's lowest class, plus the best k-1 blocks of the rest."""
+        m = self.m
+        low = subsets & -subsets
+        rest = subsets ^ low
+        bits = ((rest[:, None] >> np.arange(m)) & 1).astype(bool)
+        positions = np.nonzero(bits)[1].reshape(len(subsets), level - 1)
+        pattern = np.arange((1 << (level - 1)) - 1, dtype=np.int64)  # every sub-block except T itself
+        subs = np.zeros((len(subsets), len(pattern)), dtype=np.int64)
+        for j in range(level - 1):
+            subs |= ((pattern >> j) & 1)[None, :] << positions[:, j:j + 1]
+        blocks = low[:, None] | subs
+        others = subsets[:, None] ^ blocks
+        # k blocks of a level-t subset: 2 <= k <= t (the rest, of t-1 classes or fewer, in k-1)
+        candidates = self.E[blocks][:, :, None] + self.P[others[:, :, None], np.arange(1, level)]
+        best = candidates.argmin(axis=1)
+        self.P[subsets, 2:level + 1] = np.take_along_axis(candidates, best[:, None, :], axis=1)[:, 0, :]
+        self.block[subsets, 2:level + 1] = np.take_along_axis(blocks, best, axis=1)
+
+    def _children_cost(self, subsets: np.ndarray, content_size, content_count, least: int):
+        """Cheapest children of nodes holding ``content``: k >= ``least`` blocks of the subset, or
+        the classes whose needs equal the content (empty layers) beside k >= 0 blocks of the rest."""
+        m = self.m
+        ks = np.arange(m + 1)
+        lam = np.broadcast_to(np.asarray(content_size, dtype=np.float64), subsets.shape)
+        count = np.broadcast_to(np.asarray(content_count, dtype=np.float64), subsets.shape)
+        plain = self.P[subsets, least:] - ks[least:] * lam[:, None]
+        k_plain = plain.argmin(axis=1) + least
+        cost = plain.min(axis=1)
+        zero = np.zeros(len(subsets), dtype=np.int64)
+        for bit in range(m):
+            single = 1 << bit
+            zero |= (((subsets >> bit) & 1) * (self.c[single] == count)).astype(np.int64) << bit
+        rest = subsets & ~zero
+        with_zero = self.P[rest, :] - ks * lam[:, None]
+        k_zero = with_zero.argmin(axis=1)
+        zero_cost = self.internal_sum[zero] + with_zero.min(axis=1)
+        use_zero = (zero != 0) & (zero_cost < cost)
+        return np.where(use_zero, zero_cost, cost), np.where(use_zero, k_zero, k_plain), np.where(use_zero, zero, 0)
+
+    def _node(self, subsets: np.ndarray) -> None:
+        """E[T]: T's classes under one node holding I(T) (no node at all when I(T) is empty)."""
+        cost, k, zero = self._children_cost(subsets, self.w[subsets], self.c[subsets], 2)
+        self.kbest[subsets], self.zero[subsets] = k, zero
+        real = self.c[subsets] > 0
+        self.E[subsets] = np.where(real, self.w[subsets] + self.per_layer + self.h[subsets] + cost, cost)
+        self.P[subsets, 1] = self.E[subsets]
+
+    def _children(self, subset: int, k: int, zero: int) -> list[_Node]:
+        """The children chosen for a node over ``subset``: k blocks, beside the ``zero`` classes."""
+        nodes = [member.node() for bit in range(self.m) if zero >> bit & 1 for member in self.classes[bit].members]
+        rest = subset & ~zero
+        while k > 1:
+            block = int(self.block[rest, k])
+            nodes += self._block(block)
+            rest ^= block
+            k -= 1
+        if k == 1:
+            nodes += self._block(rest)
+        return nodes
+
+    def _block(self, block: int) -> list[_Node]:
+        if block & (block - 1) == 0:
+            return [self.classes[block.bit_length() - 1].node()]
+        children = self._children(block, int(self.kbest[block]), int(self.zero[block]))
+        return [_Node(None, children)] if self.c[block] > 0 else children
+
+
+class Agglomerative(_Weights):
+    """Greedy joins on shared bytes (numpy: one row of the pair matrices per join)."""
+
+    def __init__(self, classes: list[_Class], top: frozenset[str], problem: TreeProblem):
+        super().__init__(classes, top, problem)
+        self.classes = classes
+        self.top = top
+        self.problem = problem
+        index = {x: i for i, x in enumerate(self.universe)}
+        self.content = np.zeros((len(classes), len(self.universe)))
+        for row, cls in enumerate(classes):
+            self.content[row, [index[x] for x in cls.need - top]] = 1.0
+        self.weights = np.stack([self.size, self.header, np.ones(len(self.universe))])
+
+    def _pairs(self, rows: np.ndarray) -> np.ndarray:
+        """Shared bytes, shared header bytes and shared item count of ``rows`` with every group."""
+        if len(rows) == 1:  # one join's row: matrix-vector products on the contiguous matrix
+            return np.stack([(self.content @ (self.content[rows[0]] * weight))[None, :] for weight in self.weights])
+        chosen = self.content[rows]
+        return np.stack([(chosen * weight) @ self.content.T for weight in self.weights])
+
+    def _savings(self, pairs: np.ndarray, mine: np.ndarray, count: np.ndarray) -> np.ndarray:
+        """Bytes a join saves: the shared part stored once, minus a new layer's overhead unless one
+        group's content is the shared part (that group takes the other as a child)."""
+        shared, headers, counts = pairs
+        contained = (counts == mine[:, None]) | (counts == count[None, :])
+        saving = np.where(contained, shared, shared - self.per_layer - self.top_header - headers)
+        return np.where(counts > 0, saving, -np.inf)
+
+    def solve(self) -> tuple[float, list[_Node]]:
+        n = len(self.classes)
+        if n == 0:
+            return 0.0, []
+        nodes = [c.node() for c in self.classes]
+        # a node that can take children: a shared layer of several members, or a join
+        hosts = [len(c.members) > 1 for c in self.classes]
+        alive = np.ones(n, dtype=bool)
+        pairs = self._pairs(np.arange(n))
+        count = np.diag(pairs[2]).copy()
+        saving = self._savings(pairs, count, count)
+        np.fill_diagonal(saving, -np.inf)
+        while True:
+            i, j = divmod(int(np.argmax(saving)), n)
+            if not saving[i, j] > 0:
+                break
+            if pairs[2, i, j] == count[j] and pairs[2, i, j] != count[i]:
+                i, j = j, i  # j's content is the shared part: j takes i
+            if pairs[2, i, j] != count[i]:
+                self.content[i] *= self.content[j]
+                nodes[i] = _Node(None, [nodes[i], nodes[j]])
+            elif hosts[i]:
+                nodes[i].children.append(nodes[j])
+            else:
+                nodes[i] = _Node(None, [nodes[i], nodes[j]])
+            hosts[i] = True
+            alive[j] = False
+            self.content[j] = 0.0
+            row = self._pairs(np.array([i]))[:, 0, :]
+            pairs[:, i, :], pairs[:, :, i] = row, row
+            pairs[:, j, :], pairs[:, :, j] = 0.0, 0.0
+            count[i], count[j] = row[2, i], 0.0
+            new = self._savings(row[:, None, :], count[i:i + 1], count)[0]
+            new[~alive] = -np.inf
+            new[i] = -np.inf
+            saving[i, :], saving[:, i] = new, new
+            saving[j, :], saving[:, j] = -np.inf, -np.inf
+        layout = _Layout(self.classes, self.problem)
+        roots = layout.dissolve([nodes[i] for i in np.nonzero(alive)[0]], self.top)
+        return layout.cost(roots, self.top), roots
+
+
+class _Layout:
+    """Contents and costs of a built (sub)tree, with Python sets: what the agglomerative method
+    reports and what it uses to dissolve layers that do not pay for themselves."""
+
+    def __init__(self, classes: list[_Class], problem: TreeProblem):
+        self.members = {m.name: m for c in classes for m in c.members}
+        self.problem = problem
+        self._contents: dict[int, frozenset[str]] = {}
+
+    def content(self, node: _Node) -> frozenset[str]:
+        if id(node) not in self._contents:
+            self._contents[id(node)] = (self.members[node.name].need if node.name is not None else
+                                        frozenset.intersection(*(self.content(c) for c in node.children)))
+        return self._contents[id(node)]
+
+    def size(self, items) -> int:
+        return sum(self.problem.sizes[x] for x in items)
+
+    def overhead(self, content: frozenset[str]) -> int:
+        return self.problem.per_layer + sum(self.problem.per_item.get(x, 0) for x in content)
+
+    def dissolve(self, nodes: list[_Node], parent: frozenset[str]) -> list[_Node]:
+        """Top-down: a computed layer goes when its children pay less without it (or it is empty)."""
+        kept: list[_Node] = []
+        queue = list(nodes)
+        while queue:
+            node = queue.pop(0)
+            if node.name is None:
+                mine = self.content(node)
+                layer = self.size(mine - parent)
+                newly_paying = sum(self.content(c) == mine for c in node.children) * self.overhead(mine)
+                if mine == parent or (len(node.children) - 1) * layer + newly_paying < self.overhead(mine):
+                    queue.extend(node.children)
+                    continue
+                node.children = self.dissolve(node.children, mine)
+            kept.append(node)
+        return kept
+
+    def cost(self, nodes: list[_Node], parent: frozenset[str]) -> float:
+        total = 0.0
+        for node in nodes:
+            mine = self.content(node)
+            if mine != parent:
+                total += self.size(mine - parent) + self.overhead(mine)
+            if node.name is None:
+                total += self.cost(node.children, mine)
+            else:
+                total += self.members[node.name].internal
+        return total
