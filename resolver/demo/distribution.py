@@ -61,6 +61,8 @@ class ElPackage:
     exclude: tuple[str, ...] = ()
     links: Mapping[str, str] = field(default_factory=dict)
     copies: Mapping[str, str] = field(default_factory=dict)
+    #: owns its directories too (EL's filesystem package: /tmp with its sticky bit, /run...)
+    directories: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ def load_mapping(path: Path = MAPPING) -> tuple[ElPackage, ...]:
         where = f"{path}: {name}"
         if not isinstance(name, str) or not _EL_NAME.match(name) or not isinstance(row, dict):
             raise InputError(f"{where}: an EL package name with a table (debs, source, requires...)")
-        unknown = set(row) - {"debs", "source", "requires", "provides", "exclude", "links", "copies"}
+        unknown = set(row) - {"debs", "source", "requires", "provides", "exclude", "links", "copies", "directories"}
         if unknown:
             raise InputError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
 
@@ -108,7 +110,8 @@ def load_mapping(path: Path = MAPPING) -> tuple[ElPackage, ...]:
         if not isinstance(source, str) or not _EL_NAME.match(source):
             raise InputError(f"{where}: 'source' must be an EL package name")
         packages.append(ElPackage(name, debs, source, names("requires", _EL_NAME), names("provides", _CAPABILITY),
-                                  names("exclude", _PATH), paths("links"), paths("copies")))
+                                  names("exclude", _PATH), paths("links"), paths("copies"),
+                                  bool(row.get("directories", False))))
     known = {p.name for p in packages}
     for package in packages:
         if package.source not in known:
@@ -223,11 +226,14 @@ def _stage(package: ElPackage, extracted: Path, root: Path) -> None:
     for deb in package.debs:
         tree = extracted / deb
         for path in sorted(tree.rglob("*")):
-            if path.is_dir() and not path.is_symlink():
-                continue
             relative = path.relative_to(tree).as_posix()
             if relative.split("/", 1)[0] in _MERGED:
                 relative = f"usr/{relative}"
+            if path.is_dir() and not path.is_symlink():
+                if package.directories:
+                    (root / relative).mkdir(parents=True, exist_ok=True)
+                    (root / relative).chmod(path.stat().st_mode & 0o7777)
+                continue
             if any(fnmatch.fnmatch(f"/{relative}", pattern) for pattern in excluded):
                 continue
             destination = root / relative
@@ -289,13 +295,17 @@ def _spec(source: str, packages: Sequence[ElPackage], versions: Mapping[str, str
     lines += ["%install", *(f"cp -a {sources / p.name}/. %{{buildroot}}/" for p in packages), ""]
     for package in packages:
         listing = sources / f"{package.name}.files"
-        listing.write_text("".join(f'"{_file_entry(path)}"\n' for path in _payload(sources / package.name)))
+        listing.write_text("".join(f'{"%dir " if is_dir else ""}"{_file_entry(path)}"\n'
+                                   for path, is_dir in _payload(sources / package.name, package.directories)))
         lines += [f"%files{'' if package is main else ' -n ' + package.name} -f {listing}", ""]
     return "\n".join(lines) + "\n"
 
 
-def _payload(root: Path) -> list[str]:
-    return sorted(f"/{p.relative_to(root).as_posix()}" for p in root.rglob("*") if p.is_symlink() or not p.is_dir())
+def _payload(root: Path, directories: bool) -> list[tuple[str, bool]]:
+    """(path, is a directory) of what the package owns: its files and links, and its directories
+    when it owns them."""
+    return sorted((f"/{p.relative_to(root).as_posix()}", p.is_dir() and not p.is_symlink()) for p in root.rglob("*")
+                  if directories or p.is_symlink() or not p.is_dir())
 
 
 def _file_entry(path: str) -> str:
