@@ -158,6 +158,8 @@ class FileMetadata:
     compiles: bool = False
     #: bytes once unpacked (a wheel: its files; an sdist: an estimate of its wheel)
     unpacked: int = 0
+    #: bytes of its .py files (pip compiles each to a .pyc at install)
+    py_bytes: int = 0
 
 
 _COMPILED_SUFFIXES = (".c", ".cc", ".cpp", ".cxx", ".pyx", ".rs")
@@ -177,17 +179,19 @@ def _wheel_metadata(path: Path) -> FileMetadata:
         name = next(n for n in wheel.namelist() if re.fullmatch(r"[^/]+\.dist-info/METADATA", n))
         headers = HeaderParser().parsestr(wheel.read(name).decode("utf-8", "replace"))
         unpacked = sum(info.file_size for info in wheel.infolist())
+        py_bytes = sum(info.file_size for info in wheel.infolist() if info.filename.endswith(".py"))
     return FileMetadata(tuple(headers.get_all("Requires-Dist") or ()), headers.get("Requires-Python"),
-                        unpacked=unpacked)
+                        unpacked=unpacked, py_bytes=py_bytes)
 
 
 def _sdist_metadata(path: Path) -> FileMetadata:
     members: dict[str, bytes] = {}
-    compiles, unpacked = False, 0
+    compiles, unpacked, py_bytes = False, 0, 0
     with _open_sdist(path) as (names, read):
         for name, size in names:
             parts = name.split("/")
             unpacked += size
+            py_bytes += size if name.endswith(".py") else 0
             compiles = compiles or (name.endswith(_COMPILED_SUFFIXES) and "test" not in name.lower())
             if len(parts) == 2 and parts[1] in ("PKG-INFO", "pyproject.toml"):
                 members[parts[1]] = read(name)
@@ -203,7 +207,7 @@ def _sdist_metadata(path: Path) -> FileMetadata:
 
         table = tomllib.loads(members["pyproject.toml"].decode("utf-8", "replace")).get("build-system") or {}
         build = tuple(table.get("requires", _DEFAULT_BUILD))
-    return FileMetadata(requires, headers.get("Requires-Python"), build, compiles, unpacked)
+    return FileMetadata(requires, headers.get("Requires-Python"), build, compiles, unpacked, py_bytes)
 
 
 class _open_sdist:

@@ -262,6 +262,8 @@ class TreeBuilder:
         if stage.deployed:  # every requirement of every installed distribution is there, at a fitting version
             self.engine.run(final, [*pip, "check", "--disable-pip-version-check"], f"{stage.image}: pip check",
                             volumes=mounts)
+        for mount_point in mounts.values():  # buildah leaves the (empty) mount points behind
+            (root / mount_point.lstrip("/")).rmdir()
 
     def _runtime_libraries(self, stage: StagePlan, needed: Sequence[Needed], inherited: set[str]) -> list[ElfAddition]:
         """Packages providing the sonames the builder's artifacts and the wheels need, unless the
