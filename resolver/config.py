@@ -292,7 +292,7 @@ def _release(value: Any, where: str) -> Release | None:
     if not match:
         raise InputError(f"{where}: 'release' must be a PyPI pin such as nova==31.3.1 or keystone[ldap]==27.1.0, "
                          f"got {value!r}")
-    return Release(match["name"], match["version"], tuple((match["extras"] or "").split(",")) if match["extras"] else ())
+    return Release(match["name"], match["version"], tuple(match["extras"].split(",")) if match["extras"] else ())
 
 
 def load_images(directory: Path) -> ImageTree:

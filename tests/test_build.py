@@ -101,6 +101,21 @@ def path_to(images, name):
     return chain
 
 
+def test_demo_rpms_carry_the_dependencies_rpm_generated_from_debian_binaries():
+    repo = demo_repo().path
+
+    def query(name, what):
+        (rpm,) = repo.glob(f"x86_64/{name}-[0-9]*.rpm")
+        return set(subprocess.run(["rpm", "-qp", f"--{what}", str(rpm)], capture_output=True, text=True,
+                                  check=True).stdout.splitlines())
+
+    assert "libldap-2.5.so.0()(64bit)" in query("openldap", "provides")
+    assert "libsasl2.so.2()(64bit)" in query("openldap", "requires")
+    assert "libevent-2.1.so.7()(64bit)" in query("memcached", "requires")
+    assert "python(abi) = 3.11" in query("python3", "provides")
+    assert "python(abi) = 3.11" in query("python3-libs", "requires")
+
+
 def test_final_images_hold_exactly_their_plan(first_build, planned):
     tree = {i["name"]: i for i in yaml.safe_load((DEMO_DATA / "images" / "tree.yaml").read_text())}
     assert {i["status"] for i in first_build.values()} == {"built"}
