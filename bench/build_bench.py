@@ -25,7 +25,9 @@ import uuid
 from pathlib import Path
 
 from resolver.containers.buildah import DBPATH
+from resolver.demo.distribution import demo_repo
 from resolver.plan import DNF_STATE_BYTES, RPMDB_BASE_BYTES
+from resolver.repos import RepoSet, RepoSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,19 +51,17 @@ def remove_images(prefix: str) -> None:
         subprocess.run(["podman", "rmi", "-f", *mine], capture_output=True)
 
 
-def rpm_state(ref: str) -> tuple[int, int, int]:
-    """(rpmdb.sqlite bytes, dnf state bytes, summed header bytes of the installed packages)."""
+def rpm_state(ref: str, packages: list[str], repos: RepoSet) -> tuple[int, int, int]:
+    """(rpmdb.sqlite bytes, dnf state bytes, the model's header bytes of the installed packages:
+    ``hdr_end`` from the repository metadata, as the plan counts them)."""
     root = Path(subprocess.run(["podman", "image", "mount", ref], capture_output=True, text=True,
                                check=True).stdout.strip())
     try:
         rpmdb = sum(p.stat().st_size for p in (root / DBPATH.lstrip("/")).glob("rpmdb.sqlite*"))
         dnf = sum(p.stat().st_size for p in (root / "var/lib/dnf").rglob("*") if p.is_file())
-        headers = subprocess.run(["rpm", "--root", str(root), "--dbpath", DBPATH, "-qa", "--qf",
-                                  "%{HEADERIMMUTABLE:arraysize}\\n"], capture_output=True, text=True)
-        header_bytes = sum(int(x) for x in headers.stdout.split() if x.isdigit())
-        return rpmdb, dnf, header_bytes
     finally:
         subprocess.run(["podman", "image", "unmount", ref], capture_output=True)
+    return rpmdb, dnf, sum(p.header_size for p in repos.resolve(sorted(packages)).closure)
 
 
 def main() -> int:
@@ -87,12 +87,14 @@ def main() -> int:
             print("per-layer rpmdb/dnf state (measured in the images; model: "
                   f"RPMDB_BASE_BYTES {RPMDB_BASE_BYTES} + headers, DNF_STATE_BYTES {DNF_STATE_BYTES}):")
             bases, dnfs = [], []
-            for image in rebuilt:
-                rpmdb, dnf, headers = rpm_state(image["reference"])
-                bases.append(rpmdb - headers)
-                dnfs.append(dnf)
-                print(f"  {image['name']:16} rpmdb {rpmdb / 1024:8.0f} KiB  headers {headers / 1024:8.0f} KiB  "
-                      f"rpmdb - headers {(rpmdb - headers) / 1024:6.0f} KiB  dnf state {dnf / 1024:6.0f} KiB")
+            repo = demo_repo(cache / "resolver").path
+            with RepoSet([RepoSpec("demo", str(repo))], cache_dir=cache / "resolver") as repos:
+                for image in rebuilt:
+                    rpmdb, dnf, headers = rpm_state(image["reference"], image["packages"], repos)
+                    bases.append(rpmdb - headers)
+                    dnfs.append(dnf)
+                    print(f"  {image['name']:16} rpmdb {rpmdb / 1024:6.0f} KiB  headers (hdr_end) {headers / 1024:6.0f} "
+                          f"KiB  rpmdb - headers {(rpmdb - headers) / 1024:6.0f} KiB  dnf state {dnf / 1024:5.0f} KiB")
             print(f"  measured: rpmdb base {min(bases) / 1024:.0f}..{max(bases) / 1024:.0f} KiB, "
                   f"dnf state {min(dnfs) / 1024:.0f}..{max(dnfs) / 1024:.0f} KiB")
         finally:
