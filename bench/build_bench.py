@@ -93,7 +93,7 @@ def main() -> int:
                     rpmdb, dnf, headers = rpm_state(image["reference"], image["packages"], repos)
                     bases.append(rpmdb - headers)
                     dnfs.append(dnf)
-                    print(f"  {image['name']:16} rpmdb {rpmdb / 1024:6.0f} KiB  headers (hdr_end) {headers / 1024:6.0f} "
+                    print(f"  {image['name']:16} rpmdb {rpmdb / 1024:6.0f} KiB  headers {headers / 1024:6.0f} "
                           f"KiB  rpmdb - headers {(rpmdb - headers) / 1024:6.0f} KiB  dnf state {dnf / 1024:5.0f} KiB")
             print(f"  measured: rpmdb base {min(bases) / 1024:.0f}..{max(bases) / 1024:.0f} KiB, "
                   f"dnf state {min(dnfs) / 1024:.0f}..{max(dnfs) / 1024:.0f} KiB")
