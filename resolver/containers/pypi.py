@@ -21,7 +21,13 @@ from dataclasses import dataclass
 from email.parser import HeaderParser
 from pathlib import Path
 
-from packaging.utils import canonicalize_name
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
 
 from ..errors import ResolverError
 
@@ -121,18 +127,11 @@ def _parse_listing(data: dict, canonical: str) -> list[IndexFile]:
 
 def file_version(filename: str, canonical: str) -> str | None:
     """The version a wheel's or sdist's file name carries (None when it is another project's)."""
-    from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
-
     try:
         if filename.endswith(".whl"):
             name, version, _, _ = parse_wheel_filename(filename)
-        elif filename.endswith(".tar.gz"):
-            name, version = parse_sdist_filename(filename)
-        else:
-            stem = filename.removesuffix(".zip")
-            name, _, version_text = stem.rpartition("-")
-            from packaging.version import Version
-            name, version = canonicalize_name(name), Version(version_text)
+        else:  # NAME-VERSION.tar.gz or .zip (packaging parses only the first; both split the same way)
+            name, version = parse_sdist_filename(re.sub(r"\.zip$", ".tar.gz", filename))
     except (InvalidWheelFilename, InvalidSdistFilename, ValueError):
         return None
     return str(version) if name == canonical else None
@@ -187,7 +186,7 @@ def _wheel_metadata(path: Path) -> FileMetadata:
 def _sdist_metadata(path: Path) -> FileMetadata:
     members: dict[str, bytes] = {}
     compiles, unpacked, py_bytes = False, 0, 0
-    with _open_sdist(path) as (names, read):
+    with _SdistArchive(path) as (names, read):
         for name, size in names:
             parts = name.split("/")
             unpacked += size
@@ -210,7 +209,7 @@ def _sdist_metadata(path: Path) -> FileMetadata:
     return FileMetadata(requires, headers.get("Requires-Python"), build, compiles, unpacked, py_bytes)
 
 
-class _open_sdist:
+class _SdistArchive:
     """(member names with sizes, reader) of a .tar.gz or .zip sdist."""
 
     def __init__(self, path: Path):
