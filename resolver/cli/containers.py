@@ -201,7 +201,8 @@ def _build_text(results, smoke, totals: dict, wheels) -> str:
             if addition.file:
                 lines.append(f"{'':16} + {addition.package}: {addition.file} needs {addition.capability}")
         for check in smoke.get(r.name, ()):
-            lines.append(f"{'':16} {'ok  ' if check.ok else 'FAIL'} {check.check[:70]}: {check.detail[:120]}")
+            lines.append(f"{'':16} {'ok  ' if check.ok else 'FAIL'} {check.check}")
+            lines.append(f"{'':21} {check.detail[:160]}")
         if r.error:
             lines.append(f"{'':16} ! {r.error}")
     lines.append(f"planned total set: RPM {totals['rpm_planned'] / 1e6:.1f} MB + Python "

@@ -323,17 +323,23 @@ def plan_wheels(tree: ImageTree, profiles: Profiles, shape: TreeShape, packages:
     layers = python_layers(shape, {i: [d.key for d in ds] for i, ds in needs.items()},
                            {k: d.installed_size for k, d in dists.items()})
     pip = resolver.closure([Requirement("pip")], build=True)[0]
-    images = {}
+    images, problems = {}, []
     for name in shape.top_down():
         layer = tuple(sorted((dists[k] for k in layers.images[name].layer_packages), key=lambda d: d.name))
         built = tuple(d for d in layer if not d.binary)
         deployed_below = [i for i in shape.deployed if name in shape.path(i)]
         declared = sorted({p for i in deployed_below for a in shape.path(i) for p in build_only.get(a, ())})
-        needed = _build_packages(name, built, table, declared)
+        try:
+            needed = _build_packages(name, built, table, declared)
+        except WheelPlanError as error:
+            problems.append(str(error))
+            continue
         build_requires = (resolver.closure([Requirement(r) for d in built for r in d.metadata.build_requires],
                                            build=True) + [pip]) if built else []
         images[name] = ImageWheels(name, layer, built, needed, tuple(build_requires),
                                    sum(d.installed_size for d in layer))
+    if problems:  # every image's, before any build starts
+        raise WheelPlanError("\n".join(problems))
     return WheelPlan(target, series, needs, images, layers, pip)
 
 
