@@ -80,13 +80,16 @@ class ProjectProfile:
 
 @dataclass(frozen=True)
 class Release:
-    """A project's pinned release on PyPI (``nova==31.3.1``; the name is the PyPI distribution)."""
+    """A project's pinned release on PyPI (``nova==31.3.1``; the name is the PyPI distribution),
+    with the extras the service installs (``keystone[ldap]==27.1.0``)."""
 
     name: str
     version: str
+    extras: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        return f"{self.name}=={self.version}"
+        extras = f"[{','.join(self.extras)}]" if self.extras else ""
+        return f"{self.name}{extras}=={self.version}"
 
 
 @dataclass(frozen=True)
@@ -480,7 +483,8 @@ def _load_project(path: Path) -> ProjectProfile:
     )
 
 
-_RELEASE = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[0-9][A-Za-z0-9.+!_-]*)\Z")
+_RELEASE = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[(?P<extras>[A-Za-z0-9._-]+(?:,[A-Za-z0-9._-]+)*)\])?"
+                      r"==(?P<version>[0-9][A-Za-z0-9.+!_-]*)\Z")
 
 
 def _release(value: Any, where: str) -> Release | None:
@@ -488,8 +492,9 @@ def _release(value: Any, where: str) -> Release | None:
         return None
     match = _RELEASE.match(value) if isinstance(value, str) else None
     if not match:
-        raise InputError(f"{where}: 'release' must be a PyPI pin such as nova==31.3.1, got {value!r}")
-    return Release(match["name"], match["version"])
+        raise InputError(f"{where}: 'release' must be a PyPI pin such as nova==31.3.1 or keystone[ldap]==27.1.0, "
+                         f"got {value!r}")
+    return Release(match["name"], match["version"], tuple(match["extras"].split(",")) if match["extras"] else ())
 
 
 def load_images(directory: Path) -> ImageTree:

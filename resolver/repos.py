@@ -627,6 +627,19 @@ class RepoSet:
         pkg = self._package(info)
         return sorted({path.rpartition("/")[2] for path in pkg.files if path.rpartition("/")[0] in COMMAND_DIRS})
 
+    def unmet_requires(self) -> list[tuple[str, str]]:
+        """(package, requirement) for every Requires no package of the repositories satisfies."""
+        available = self._sack.query().available()
+        unmet = []
+        for pkg in available:
+            for requirement in pkg.requires:
+                text = str(requirement)
+                if text.startswith("rpmlib(") or available.filter(provides=requirement):
+                    continue
+                if not (text.startswith("/") and available.filter(file=text)):
+                    unmet.append((pkg.name, text))
+        return sorted(set(unmet))
+
     def providers_of(self, capability: str) -> list[str]:
         """Names of packages that provide a capability (a soname such as ``libfoo.so.1()(64bit)``)."""
         query = self._sack.query().available().filter(provides=capability)

@@ -43,3 +43,27 @@ def test_artifacts_map_to_the_cs9_packages_that_provide_them(tmp_path, bundled_r
     assert providers["libz.so.1()(64bit)"] == ["zlib"]
     assert providers["libselinux.so.1()(64bit)"] == ["libselinux"]
     assert providers["libc.so.6()(64bit)"] == ["glibc"]
+
+
+def test_wheel_needs_leave_out_the_libraries_the_wheel_bundles(tmp_path):
+    """A manylinux-style wheel: an extension linking zlib, with zlib bundled in ``*.libs``."""
+    import zipfile
+
+    from resolver.containers.elf import needed_in_wheel
+
+    source = tmp_path / "ext.c"
+    source.write_text("#include <zlib.h>\n#include <math.h>\nconst char *v(void) { return zlibVersion(); }\n"
+                      "double c(double x) { return cos(x); }\n")
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(tmp_path / "_ext.so"), str(source), "-lz", "-lm"],
+                   check=True)
+    wheel = tmp_path / "demo-1.0-cp311-cp311-manylinux_2_17_x86_64.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.write(tmp_path / "_ext.so", "demo/_ext.so")
+        archive.writestr("demo/__init__.py", "")
+    assert {"libz.so.1", "libm.so.6"} <= {n.soname for n in needed_in_wheel(wheel)}
+    with zipfile.ZipFile(wheel, "a") as archive:
+        archive.write(tmp_path / "_ext.so", "demo.libs/libz.so.1")  # bundled (any file by that name)
+    needs = needed_in_wheel(wheel)
+    assert "libz.so.1" not in {n.soname for n in needs} and "libm.so.6" in {n.soname for n in needs}
+    assert "libm.so.6()(64bit)" in {n.capability for n in needs}
+    assert any(n.path.endswith(".whl:demo/_ext.so") for n in needs)

@@ -13,7 +13,7 @@ import sqlite3
 import subprocess
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..errors import ResolverError
@@ -109,8 +109,36 @@ class Buildah:
             elif target.exists():
                 target.unlink()
 
-    def run(self, container: str, script: str, what: str) -> None:
-        self._run(["buildah", "run", "--isolation", "chroot", container, "--", "/bin/sh", "-c", script], what)
+    def run(self, container: str, argv: Sequence[str], what: str, volumes: Mapping[str, str] | None = None,
+            env: Mapping[str, str] | None = None) -> str:
+        """A command in the container (no shell unless ``argv`` asks for one); ``volumes`` maps
+        host directories to where they are bind-mounted (read-only unless the target ends in
+        ``:rw``): what they hold is never part of a layer."""
+        return self._run(["buildah", "run", "--isolation", "chroot", *_run_options(volumes, env), container,
+                          "--", *argv], what)
+
+    def start(self, container: str, argv: Sequence[str], env: Mapping[str, str] | None = None) -> subprocess.Popen:
+        """A long-running command (a service) on the host's network; the caller stops it."""
+        command = ["buildah", "run", "--isolation", "chroot", "--network", "host", *_run_options(None, env),
+                   container, "--", *argv]
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        with self._lock:
+            self._running.add(process)
+        return process
+
+    def stop(self, process: subprocess.Popen, timeout: float = 15) -> tuple[int | None, str]:
+        """SIGTERM, then wait; (exit code, output), exit code None when it had to be killed."""
+        process.terminate()
+        try:
+            output, _ = process.communicate(timeout=timeout)
+            code = process.returncode
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+            code = None
+        with self._lock:
+            self._running.discard(process)
+        return code, output
 
     def copy_from(self, source: str, path: str, container: str, what: str) -> None:
         self._run(["buildah", "copy", "--from", source, container, f"{path.rstrip('/')}/", "/"], what)
@@ -155,6 +183,16 @@ class Buildah:
 
     def close(self) -> None:
         self._home.cleanup()
+
+
+def _run_options(volumes: Mapping[str, str] | None, env: Mapping[str, str] | None) -> list[str]:
+    options = []
+    for host, target in (volumes or {}).items():
+        mode = "rw" if target.endswith(":rw") else "ro"
+        options += ["--volume", f"{host}:{target.removesuffix(':rw')}:{mode}"]
+    for key, value in (env or {}).items():
+        options += ["--env", f"{key}={value}"]
+    return options
 
 
 def _checkpoint(*databases: Path) -> None:

@@ -5,6 +5,13 @@ A Containerfile installs with the package manager *inside* the image, so the ren
 expect dnf (or microdnf, ``--package-manager``) in the tree's root image; the root image itself is
 staged with ``dnf --installroot`` in a tools stage (``TOOLS_IMAGE``), then copied onto scratch.
 The buildah path (`resolver build`) needs no package manager in any image.
+
+An image with a venv layer gets a builder that fetches exactly the planned files from the index
+(``requirements.txt`` beside the Containerfile: every pin with its sha256, ``--require-hashes``)
+and runs ``pip wheel`` with the build-only packages installed; the final stage mounts the builder's
+wheels and pip (``RUN --mount=type=bind,from=builder``, podman and BuildKit) and installs exactly
+those into the venv, so no wheel, pip or cache is left in a layer. Build from the output directory
+(it is the context: ``podman build -f keystone/Containerfile .``).
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import shlex
 from collections.abc import Mapping
 
 from .stages import StagePlan
+from .wheels import VENV, Dist
 
 DEFAULT_TOOLS_IMAGE = "quay.io/centos/centos:stream9"
 _DNF_OPTIONS = "--setopt=install_weak_deps=False --setopt=tsflags=nodocs"
@@ -23,20 +31,33 @@ def image_name(image: str) -> str:
     return f"resolver/{image}"
 
 
-def containerfile(stage: StagePlan, key: str, package_manager: str = "dnf") -> str:
+def containerfile(stage: StagePlan, key: str, package_manager: str = "dnf", pip: Dist | None = None) -> dict[str, str]:
+    """The image's Containerfile, and its ``requirements.txt`` when it has a venv layer."""
     pm = package_manager
+    wheels = stage.wheels
+    files = {}
     lines = [f"# Rendered by `resolver render`: {stage.image} (parent {stage.parent or 'none'}), key {key[:16]}"]
     parent = image_name(stage.parent) if stage.parent else None
-    if stage.has_builder:
+    if stage.has_builder or wheels:
         if parent is None:
             raise ValueError(f"{stage.image}: the root image cannot have a builder stage in a Containerfile")
-        lines += ["# Builder stage: build-only packages and the build step; none of it reaches the final stage.",
-                  f"FROM {parent} AS builder"]
-        if stage.build_only:
-            lines.append(f"RUN {pm} -y install {_DNF_OPTIONS} {shlex.join(stage.build_only)} && {pm} clean all")
+        lines += ["# Builder stage: build-only packages, the wheels of the venv layer; none of it reaches the final "
+                  "stage.", f"FROM {parent} AS builder"]
+        tools = ["python3-pip"] if wheels else []
+        if stage.build_only or tools:
+            lines.append(f"RUN {pm} -y install {_DNF_OPTIONS} {shlex.join([*tools, *stage.build_only])} "
+                         f"&& {pm} clean all")
+        if wheels:
+            assert pip is not None
+            files["requirements.txt"] = "".join(f"{d.key} --hash=sha256:{d.file.sha256}\n" for d in wheels.layer)
+            files["tools.txt"] = f"{pip.key} --hash=sha256:{pip.file.sha256}\n"
+            lines += [f"COPY {stage.image}/requirements.txt {stage.image}/tools.txt /",
+                      "RUN python3 -m pip wheel --no-deps --require-hashes --no-cache-dir --wheel-dir /wheels "
+                      "-r /requirements.txt && python3 -m pip download --no-deps --require-hashes --no-cache-dir "
+                      "--dest /tools -r /tools.txt"]
         if stage.step:
             lines.append(f"RUN mkdir -p {shlex.quote(stage.step.artifacts)} && {stage.step.run}")
-    lines.append("# Final stage: the parent, exactly the planned layer, the builder's artifacts.")
+    lines.append("# Final stage: the parent, exactly the planned layer, the builder's wheels in the venv.")
     if parent is None:
         lines += ["ARG TOOLS_IMAGE=" + DEFAULT_TOOLS_IMAGE, "FROM ${TOOLS_IMAGE} AS tools",
                   f"RUN dnf -y --installroot=/rootfs --releasever=9 {_DNF_OPTIONS} install "
@@ -46,10 +67,18 @@ def containerfile(stage: StagePlan, key: str, package_manager: str = "dnf") -> s
         lines.append(f"FROM {parent}")
         if stage.layer:
             lines.append(f"RUN {pm} -y install {_DNF_OPTIONS} {shlex.join(stage.layer)} && {pm} clean all")
+    if wheels:
+        assert pip is not None
+        lines.append("RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels "
+                     "--mount=type=bind,from=builder,source=/tools,target=/tools \\\n"
+                     f"    {{ test -x {VENV}/bin/python3 || python3 -m venv --without-pip {VENV}; }} && \\\n"
+                     f"    {VENV}/bin/python3 /tools/{pip.file.filename}/pip install --no-index --no-deps "
+                     f"--no-cache-dir --find-links /wheels {shlex.join(d.key for d in wheels.layer)}")
     if stage.step:
         lines.append(f"COPY --from=builder {stage.step.artifacts.rstrip('/')}/ /")
     lines.append(f'LABEL io.resolver.key="{key}"')
-    return "\n".join(lines) + "\n"
+    files["Containerfile"] = "\n".join(lines) + "\n"
+    return files
 
 
 def bake_file(stages: Mapping[str, StagePlan], keys: Mapping[str, str], tag_prefix: str) -> dict:

@@ -82,3 +82,23 @@ def needed_in_tree(root: Path, relative_to: Path | None = None) -> list[Needed]:
         found.extend(Needed(f"/{path.relative_to(base)}", s, capability(s, is64)) for s in sonames)
     return found
 
+
+
+def needed_in_wheel(path: Path) -> list[Needed]:
+    """NEEDED entries of the ELF files inside a wheel, less the libraries the wheel bundles
+    (manylinux wheels carry theirs in ``*.libs/``, found through their RPATH)."""
+    import zipfile
+
+    found = []
+    with zipfile.ZipFile(path) as wheel:
+        bundled = {name.rsplit("/", 1)[-1] for name in wheel.namelist()}
+        for info in wheel.infolist():
+            if info.is_dir() or info.file_size < 64:
+                continue
+            with wheel.open(info) as stream:
+                if stream.read(4) != b"\x7fELF":
+                    continue
+            sonames, is64 = needed_sonames(wheel.read(info))
+            found.extend(Needed(f"{path.name}:{info.filename}", s, capability(s, is64))
+                         for s in sonames if s not in bundled)
+    return found

@@ -1,20 +1,29 @@
 """Building the tree: each image in topological order, independent branches concurrently, each in
-a builder stage (build-only packages + build step) and a final stage (parent + the planned layer +
-the builder's artifacts + the runtime libraries those artifacts need). Progress goes to a reporter.
+a builder stage (build-only packages, then ``pip wheel`` of the sdists its venv layer needs, or a
+build step) and a final stage (parent + the planned layer + the runtime libraries the wheels link
++ ``pip install --no-index`` of exactly the layer's wheels into the venv). Progress goes to a reporter.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import shutil
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from ..repos import PackageInfo, RepoSet
 from .buildah import PREFIX, Buildah, BuildError, Interrupted
-from .elf import needed_in_tree
+from .elf import Needed, needed_in_tree, needed_in_wheel
+from .pypi import PyPI, file_version
 from .stages import DEFAULT_TAG_PREFIX, StagePlan, reference
+from .wheels import VENV, Dist
 
 
 class BuildReporter(Protocol):
@@ -42,6 +51,16 @@ class BuiltImage:
     estimate: int = 0
     seconds: float = 0.0
     error: str | None = None
+    #: installed bytes of this layer's RPMs (metadata) and of its venv files (measured)
+    rpm_bytes: int = 0
+    python_bytes: int | None = None
+    #: the whole venv of the image (parents' layers included)
+    python_total: int | None = None
+    #: name==version of the wheels this layer installs, and of the sdists its builder compiled
+    wheels: tuple[str, ...] = ()
+    compiled: tuple[str, ...] = ()
+    #: bindep build-only packages nothing the builder compiles needs (a finding, not installed)
+    unused_build_only: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
         return {"name": self.name, "reference": self.reference, "status": self.status, "key": self.key,
@@ -49,17 +68,22 @@ class BuiltImage:
                 "elf_added": [{"package": a.package, "capability": a.capability, "file": a.file}
                               for a in self.elf_added],
                 "size": self.size, "layer_size": self.layer_size, "estimate": self.estimate,
-                "seconds": round(self.seconds, 2), "error": self.error}
+                "seconds": round(self.seconds, 2), "error": self.error,
+                "rpm_bytes": self.rpm_bytes, "python_bytes": self.python_bytes, "python_total": self.python_total,
+                "wheels": list(self.wheels), "compiled": list(self.compiled),
+                "unused_build_only": list(self.unused_build_only)}
 
 
-_LABEL_BUILD_ONLY = "io.resolver.build-only"
-_LABEL_ELF = "io.resolver.elf-added"
+#: what a build measured, kept on the image so that a skipped image reports the same
+_LABEL = "io.resolver.build"
+_WHEEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+!-]*\.whl$")
 
 
 class TreeBuilder:
     def __init__(self, stages: Mapping[str, StagePlan], keys: Mapping[str, str], engine: Buildah, repos: RepoSet,
                  packages: Mapping[str, PackageInfo], reporter: BuildReporter, jobs: int = 2,
-                 rebuild: bool = False, tag_prefix: str = DEFAULT_TAG_PREFIX):
+                 rebuild: bool = False, tag_prefix: str = DEFAULT_TAG_PREFIX, index: PyPI | None = None,
+                 pip: Dist | None = None):
         self.stages = stages
         self.keys = keys
         self.engine = engine
@@ -69,6 +93,8 @@ class TreeBuilder:
         self.jobs = max(1, jobs)
         self.rebuild = rebuild
         self.tag_prefix = tag_prefix
+        self.index = index
+        self.pip = pip
 
     def _top_down(self, names: Sequence[str]) -> list[str]:
         order: list[str] = []
@@ -143,73 +169,151 @@ class TreeBuilder:
         name, engine = stage.image, self.engine
         base = parent.reference if parent else None
         containers = []
-        try:
-            build_only: list[str] = []
-            needed = []
-            if stage.has_builder:
-                builder = engine.new_container(f"{PREFIX}{name}-{key[:12]}-builder", base)
-                containers.append(builder)
-                root = engine.mount(builder)
-                before = engine.installed(root) if base else set()
-                engine.install(root, stage.build_only, f"{name}: installing the builder stage")
-                build_only = sorted(engine.installed(root) - before)
+        with tempfile.TemporaryDirectory(prefix="resolver-wheels-") as work:
+            try:
+                build_only: list[str] = []
+                needed: list[Needed] = []
+                built: list[Path] = []
+                if stage.has_builder:
+                    builder = engine.new_container(f"{PREFIX}{name}-{key[:12]}-builder", base)
+                    containers.append(builder)
+                    root = engine.mount(builder)
+                    before = engine.installed(root) if base else set()
+                    wheels = stage.wheels.built if stage.wheels else ()
+                    engine.install(root, [*stage.build_only, *(["python3"] if wheels else [])],
+                                   f"{name}: installing the builder stage")
+                    build_only = sorted(engine.installed(root) - before - stage.content)
+                    if wheels:
+                        built = self._build_wheels(stage, builder, Path(work))
+                    if stage.step:
+                        artifacts = stage.step.artifacts
+                        engine.run(builder, ["/bin/sh", "-c", f"mkdir -p {artifacts} && {stage.step.run}"],
+                                   f"{name}: build step")
+                        needed = needed_in_tree(root / artifacts.lstrip("/"))
+                wheelhouse = self._wheelhouse(stage, built, Path(work)) if stage.wheels else {}
+                for wheel in wheelhouse.values():
+                    needed += needed_in_wheel(wheel)
+                final = engine.new_container(f"{PREFIX}{name}-{key[:12]}-final", base)
+                containers.append(final)
+                root = engine.mount(final)
+                inherited = set(parent.packages) if parent else set()
+                additions = self._runtime_libraries(stage, needed, inherited)
+                engine.install(root, [*stage.layer, *sorted({a.package for a in additions})],
+                               f"{name}: installing the final stage")
                 if stage.step:
-                    artifacts = stage.step.artifacts
-                    engine.run(builder, f"mkdir -p {artifacts} && {stage.step.run}", f"{name}: build step")
-                    needed = needed_in_tree(root / artifacts.lstrip("/"))
-            final = engine.new_container(f"{PREFIX}{name}-{key[:12]}-final", base)
-            containers.append(final)
-            root = engine.mount(final)
-            additions = self._runtime_libraries(stage, needed)
-            engine.install(root, [*stage.layer, *sorted({a.package for a in additions})],
-                           f"{name}: installing the final stage")
-            if stage.step:
-                engine.copy_from(containers[0], stage.step.artifacts, final, f"{name}: copying artifacts")
-            installed = engine.installed(root)
-            self._check(stage, installed, additions, build_only)
-            engine.label(final, {_LABEL_BUILD_ONLY: ",".join(build_only),
-                                 _LABEL_ELF: ",".join(sorted({a.package for a in additions}))})
-            engine.commit(final, ref)
-        finally:
-            for container in containers:
-                engine.remove(container)
-        return self._measured(BuiltImage(name, "built", ref, key, tuple(sorted(installed)), tuple(build_only),
-                                         tuple(additions), estimate=stage.estimate), parent)
+                    engine.copy_from(containers[0], stage.step.artifacts, final, f"{name}: copying artifacts")
+                if wheelhouse:
+                    self._install_wheels(stage, final, root, Path(work) / "wheelhouse", wheelhouse)
+                python_total = _tree_bytes(root / VENV.lstrip("/"))
+                installed = engine.installed(root)
+                self._check(stage, installed, additions, build_only, inherited)
+                measured = {"build_only": build_only, "elf_added": [a.__dict__ for a in additions],
+                            "python_total": python_total,
+                            "python_bytes": python_total - ((parent.python_total or 0) if parent else 0)}
+                engine.label(final, {_LABEL: json.dumps(measured, sort_keys=True)})
+                engine.commit(final, ref)
+            finally:
+                for container in containers:
+                    engine.remove(container)
+        return self._measured(self._result(stage, "built", key, ref, tuple(sorted(installed)), measured), parent)
 
-    def _runtime_libraries(self, stage: StagePlan, needed) -> list[ElfAddition]:
-        """Packages providing the sonames the builder's artifacts need, unless the image has them."""
-        additions = []
+    def _build_wheels(self, stage: StagePlan, builder: str, work: Path) -> list[Path]:
+        """``pip wheel`` of the layer's sdists in the builder, from a host-side directory of exactly
+        the files the plan chose (sdists, their build requirements, pip): no index is reached."""
+        wheels = stage.wheels
+        assert wheels is not None and self.index is not None and self.pip is not None
+        sources = work / "sources"
+        _link_files(sources, [self.index.download(d.file) for d in (*wheels.built, *wheels.build_requires)])
+        out = work / "built"
+        out.mkdir()
+        self.engine.run(builder, ["python3", f"/sources/{self.pip.file.filename}/pip", "wheel", "--no-index",
+                                  "--find-links", "/sources", "--no-deps", "--no-cache-dir",
+                                  "--disable-pip-version-check", "--wheel-dir", "/wheels",
+                                  *[d.key for d in wheels.built]],
+                        f"{stage.image}: pip wheel {' '.join(d.key for d in wheels.built)}",
+                        volumes={str(sources): "/sources", str(out): "/wheels:rw"})
+        made = sorted(out.iterdir())
+        for dist in wheels.built:
+            if not [p for p in made if _WHEEL_NAME.match(p.name) and file_version(p.name, dist.name) == dist.version]:
+                raise BuildError(f"{stage.image}: pip wheel made no wheel for {dist.key} (made: "
+                                 f"{', '.join(p.name for p in made) or 'nothing'})")
+        return made
+
+    def _wheelhouse(self, stage: StagePlan, built: Sequence[Path], work: Path) -> dict[str, Path]:
+        """The layer's wheels, by file name: binary wheels from the download cache, the rest built."""
+        assert stage.wheels is not None and self.index is not None
+        files = [self.index.download(d.file) for d in stage.wheels.layer if d.binary] + list(built)
+        _link_files(work / "wheelhouse", files)
+        return {path.name: work / "wheelhouse" / path.name for path in files}
+
+    def _install_wheels(self, stage: StagePlan, final: str, root: Path, wheelhouse: Path,
+                        wheels: Mapping[str, Path]) -> None:
+        """The venv (made by the first image that has one) gets exactly the layer's wheels, with pip
+        run from its wheel on a read-only mount: no pip, cache or wheel file stays in the image."""
+        assert self.pip is not None and self.index is not None
+        if not (root / VENV.lstrip("/") / "bin" / "python3").exists():
+            self.engine.run(final, ["python3", "-m", "venv", "--without-pip", VENV], f"{stage.image}: making {VENV}")
+        pip = [f"{VENV}/bin/python3", f"/pip/{self.pip.file.filename}/pip"]
+        mounts = {str(wheelhouse): "/wheels", str(self.index.download(self.pip.file).parent): "/pip"}
+        self.engine.run(final, [*pip, "install", "--no-index", "--no-deps", "--no-cache-dir",
+                                "--disable-pip-version-check", "--no-warn-script-location",
+                                *[f"/wheels/{n}" for n in sorted(wheels)]],
+                        f"{stage.image}: pip install into {VENV}", volumes=mounts)
+        if stage.deployed:  # every requirement of every installed distribution is there, at a fitting version
+            self.engine.run(final, [*pip, "check", "--disable-pip-version-check"], f"{stage.image}: pip check",
+                            volumes=mounts)
+        for mount_point in mounts.values():  # buildah leaves the (empty) mount points behind
+            (root / mount_point.lstrip("/")).rmdir()
+
+    def _runtime_libraries(self, stage: StagePlan, needed: Sequence[Needed], inherited: set[str]) -> list[ElfAddition]:
+        """Packages providing the sonames the builder's artifacts and the wheels need, unless the
+        image has them."""
+        additions: list[ElfAddition] = []
         for item in needed:
             providers = self.repos.providers_of(item.capability)
             if not providers:
                 raise BuildError(f"{stage.image}: {item.path} needs {item.soname} ({item.capability}), "
                                  "which no package in the repositories provides")
-            if not set(providers) & (stage.content | {a.package for a in additions}):
+            if not set(providers) & (stage.content | inherited | {a.package for a in additions}):
                 additions.append(ElfAddition(providers[0], item.capability, item.path))
         return additions
 
     def _check(self, stage: StagePlan, installed: set[str], additions: Sequence[ElfAddition],
-               build_only: Sequence[str]) -> None:
-        """The final rpm database holds the planned content, plus only what the ELF additions pull in."""
+               build_only: Sequence[str], inherited: set[str]) -> None:
+        """The final rpm database holds the planned content, plus only what the parent holds and
+        what the ELF additions pull in; no build-only package."""
         missing = stage.content - installed
-        extra = installed - stage.content
+        extra = installed - stage.content - inherited
         allowed: set[str] = set()
         if additions:
             pinned = [self.packages[n] for n in stage.content]
             allowed = set(self.repos.resolve([a.package for a in additions], pinned=pinned).names()) - stage.content
         unexpected = extra - allowed
-        leaked = (set(build_only) - stage.content) & installed
+        # a library the builder installed for a -devel may stay when a compiled wheel links it
+        leaked = (set(build_only) - stage.content - inherited - allowed) & installed
         if missing or unexpected or leaked:
             raise BuildError(f"{stage.image}: the final image does not hold its plan: missing {sorted(missing)}, "
                              f"unplanned {sorted(unexpected)}, build-only {sorted(leaked)}")
 
+    def _result(self, stage: StagePlan, status: str, key: str, ref: str, packages: tuple[str, ...],
+                measured: Mapping) -> BuiltImage:
+        wheels = stage.wheels
+        layer = set(stage.layer)
+        rpm_bytes = sum(info.installsize for info in self.packages.values() if info.nevra in layer)
+        rpm_bytes += sum(self.packages[a["package"]].installsize for a in measured.get("elf_added", ())
+                         if a["package"] in self.packages)
+        return BuiltImage(
+            stage.image, status, ref, key, packages, tuple(measured.get("build_only", ())),
+            tuple(ElfAddition(**a) for a in measured.get("elf_added", ())), estimate=stage.estimate,
+            rpm_bytes=rpm_bytes, python_bytes=measured.get("python_bytes"), python_total=measured.get("python_total"),
+            wheels=tuple(d.key for d in wheels.layer) if wheels else (),
+            compiled=tuple(d.key for d in wheels.built if d.compiles) if wheels else (),
+            unused_build_only=stage.unused_build_only)
+
     def _skipped(self, stage: StagePlan, key: str, ref: str, parent: BuiltImage | None) -> BuiltImage:
-        labels = self.engine.labels(ref)
-        additions = tuple(ElfAddition(p, "", "") for p in _label_names(labels, _LABEL_ELF))
+        measured = json.loads(self.engine.labels(ref).get(_LABEL) or "{}")
         packages = tuple(sorted(self.engine.image_packages(ref)))
-        return self._measured(BuiltImage(stage.image, "skipped", ref, key, packages,
-                                         _label_names(labels, _LABEL_BUILD_ONLY), additions,
-                                         estimate=stage.estimate), parent)
+        return self._measured(self._result(stage, "skipped", key, ref, packages, measured), parent)
 
     def _measured(self, result: BuiltImage, parent: BuiltImage | None) -> BuiltImage:
         size = self.engine.size(result.reference)
@@ -217,8 +321,25 @@ class TreeBuilder:
         return BuiltImage(**{**result.__dict__, "size": size, "layer_size": layer})
 
 
-def _label_names(labels: Mapping[str, str], label: str) -> tuple[str, ...]:
-    return tuple(name for name in labels.get(label, "").split(",") if name)
+def _link_files(directory: Path, files: Sequence[Path]) -> None:
+    """Hard links (copies across file systems) of cached files, so a mount shows exactly these."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for path in files:
+        target = directory / path.name
+        if target.exists():
+            continue
+        try:
+            os.link(path, target)
+        except OSError:
+            shutil.copyfile(path, target)
+
+
+def _tree_bytes(root: Path) -> int:
+    """Bytes of the files under ``root`` (apparent sizes, symlinks as links)."""
+    total = 0
+    for directory, _, names in os.walk(root):
+        total += sum(os.lstat(os.path.join(directory, n)).st_size for n in names)
+    return total
 
 
 def _with_seconds(result: BuiltImage, seconds: float) -> BuiltImage:

@@ -1,5 +1,6 @@
-"""What each image's build does, as plain data: the final stage's locked packages, the builder
-stage's build-only packages and step, and the content key that names the result. Pure.
+"""What each image's build does, as plain data: the final stage's locked packages and venv layer,
+the builder stage's build-only packages, the wheels it builds (or a step), and the content key that
+names the result. Pure.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from dataclasses import dataclass
 from ..config import BuildStep
 from ..plan import LayerPlan
 from ..repos import PackageInfo
+from .wheels import VENV, ImageWheels
 
 #: bump when what a build does for the same inputs changes (a new key for every image)
-BUILD_FORMAT = 2
+BUILD_FORMAT = 3
 
 
 @dataclass(frozen=True)
@@ -29,35 +31,58 @@ class StagePlan:
     #: names the builder stage installs (never in the final image)
     build_only: tuple[str, ...]
     step: BuildStep | None
-    #: the plan's estimate of the image's size (installed sizes + rpmdb/dnf model)
+    #: the plan's estimate of the image's size (installed sizes + rpmdb/dnf model + wheels)
     estimate: int
+    #: the image's venv layer and the wheels its builder builds (None: no Python in this layer)
+    wheels: ImageWheels | None = None
+    #: bindep build-only packages that nothing this image's builder compiles needs (a finding)
+    unused_build_only: tuple[str, ...] = ()
 
     @property
     def has_builder(self) -> bool:
-        return bool(self.build_only) or self.step is not None
+        return self.step is not None or bool(self.wheels and self.wheels.has_builder)
 
 
 def stage_plans(plan: LayerPlan, packages: Mapping[str, PackageInfo], build_only: Mapping[str, tuple[str, ...]],
-                steps: Mapping[str, BuildStep | None]) -> dict[str, StagePlan]:
+                steps: Mapping[str, BuildStep | None],
+                wheels: Mapping[str, ImageWheels] | None = None) -> dict[str, StagePlan]:
+    """An image's builder installs what its build step needs (all its bindep build-only packages)
+    or, for wheels, what compiling them needs; with neither, it has no builder."""
+    wheels = wheels or {}
     result = {}
     for name, image in plan.images.items():
-        overhead = sum(plan.images[n].overhead for n in plan.shape.path(name))
+        path = plan.shape.path(name)
+        overhead = sum(plan.images[n].overhead for n in path)
+        python = sum(wheels[n].size for n in path if n in wheels)
+        own = wheels.get(name)
+        declared = tuple(sorted(build_only.get(name, ())))
+        if steps.get(name) is not None:
+            chosen = declared
+        else:
+            chosen = own.build_only if own else ()
         result[name] = StagePlan(
             image=name, parent=image.parent, deployed=image.deployed,
             layer=tuple(sorted(packages[p].nevra for p in image.layer_packages)),
             content=image.content,
-            build_only=tuple(sorted(build_only.get(name, ()))),
+            build_only=tuple(chosen),
             step=steps.get(name),
-            estimate=image.image_size + overhead)
+            estimate=image.image_size + overhead + python,
+            wheels=own if own and own.layer else None,
+            unused_build_only=tuple(p for p in declared if p not in chosen))
     return result
 
 
 def content_key(stage: StagePlan, parent_key: str | None, repos_digest: str) -> str:
-    """A key over everything the image is made of: its parent's key, its locked layer, its
-    builder stage (packages and step) and the repositories' metadata."""
+    """A key over everything the image is made of: its parent's key, its locked layer, its venv
+    layer (the wheel set), its builder stage (packages, wheels, step) and the repositories' metadata."""
+    wheels = stage.wheels
     inputs = {"format": BUILD_FORMAT, "parent": parent_key, "layer": list(stage.layer),
               "build_only": list(stage.build_only), "repos": repos_digest,
-              "step": None if stage.step is None else [stage.step.run, stage.step.artifacts]}
+              "step": None if stage.step is None else [stage.step.run, stage.step.artifacts],
+              # the venv layer: every wheel (or sdist) by its file's digest, what builds them, where
+              "wheels": None if wheels is None else {
+                  "venv": VENV, "layer": [[d.file.filename, d.file.sha256] for d in wheels.layer],
+                  "build_requires": [[d.file.filename, d.file.sha256] for d in wheels.build_requires]}}
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
 
