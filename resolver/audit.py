@@ -10,11 +10,15 @@ import difflib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from .bindepfile import BindepFile, Rule
 from .config import Defaults
 from .platforms import Platform
+from .unresolved import NameCatalogue, diagnose
+
+if TYPE_CHECKING:
+    from .repos import RepoSpec
 
 #: distribution ids bindep's platform detection knows (bindep.depends.Depends.platform_profiles)
 _DISTRO_IDS = ("debian", "ubuntu", "pop", "amzn", "amazonami", "centos", "rhel", "redhatenterpriseserver",
@@ -42,8 +46,8 @@ SEVERITY = {
 }
 
 
-class Metadata(Protocol):
-    def names_providing(self, spec: str) -> list[str]: ...
+class Metadata(NameCatalogue, Protocol):
+    specs: Sequence[RepoSpec]
 
     def resolve(self, requests: Sequence[str]): ...
 
@@ -172,11 +176,15 @@ def audit_file(
     rpm_names = set()
     for profile in (None, *defined):
         rpm_names |= {r.name for r in bindep.active([*target.profiles, *([profile] if profile else [])])}
+    searched = ", ".join(spec.repo_id for spec in metadata.specs)
     for name in sorted(rpm_names):
         if not metadata.names_providing(name):
             rule = next(r for r in bindep.rules if r.name == name)
-            add(rule, "unresolvable", f"no package in the {target.name} metadata provides {name}",
-                "check the name on the target, or limit the line with a platform selector")
+            diagnosis = diagnose(name, metadata)
+            check = "check the name on the target, or limit the line with a platform selector"
+            add(rule, "unresolvable", f"no package in the {target.name} metadata provides {name} (repositories "
+                f"searched: {searched})", f"not a typo: {diagnosis.hint()}" if diagnosis.elsewhere else
+                f"{diagnosis.hint()} {check}" if diagnosis.did_you_mean else check)
 
     rpm_closure: set[str] | None = None
     for rule in bindep.rules:

@@ -8,7 +8,7 @@ lacks, such as RDO's openstack-* RPMs or release packages of extra repos, are co
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -38,10 +38,48 @@ class BaselineResult:
     layer_sizes: Mapping[str, int]  # every baseline image involved (matches and their ancestors)
     image_sizes: Mapping[str, int]
     unresolved: Mapping[str, tuple[str, ...]]
+    #: the parent of every baseline image involved
+    parents: Mapping[str, str | None] = field(default_factory=dict)
 
     @property
     def total_set_size(self) -> int:
         return sum(self.layer_sizes.values())
+
+
+def set_size(parents: Mapping[str, str | None], layer_sizes: Mapping[str, int], leaves: Iterable[str]) -> int:
+    """Bytes of every layer these images stand on, each layer once (as copy-on-write storage keeps them)."""
+    held: set[str] = set()
+    for leaf in leaves:
+        node: str | None = leaf
+        while node is not None and node not in held:
+            held.add(node)
+            node = parents.get(node)
+    return sum(layer_sizes[name] for name in held)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Our plan against a baseline on the same deployed images: each side's total set over them."""
+
+    baseline: str
+    images: tuple[str, ...]
+    ours: int
+    theirs: int
+
+    @property
+    def ratio(self) -> float | None:
+        return self.ours / self.theirs if self.theirs else None
+
+
+def compare_on(baseline: BaselineResult, plan: Mapping, images: Iterable[str]) -> Comparison:
+    """Our total set (``plan``: `resolver plan --format json`) against the baseline's, both over the
+    ``images`` the baseline has a counterpart for."""
+    names = tuple(sorted(i for i in images if i in baseline.matched))
+    planned = plan["images"]
+    ours = set_size({n: i["parent"] for n, i in planned.items()}, {n: i["layer_size"] for n, i in planned.items()},
+                    names)
+    theirs = set_size(baseline.parents, baseline.layer_sizes, [baseline.matched[n] for n in names])
+    return Comparison(baseline.name, names, ours, theirs)
 
 
 def load_baseline(name: str) -> dict[str, BaselineImage]:
@@ -86,4 +124,5 @@ def resolve_baseline(name: str, ours: Iterable[str], repos: RepoSet) -> Baseline
         inherited = set(closures[parent]) if parent else set()
         layer_sizes[image] = sum(p.installsize for p in packages if p not in inherited)
     return BaselineResult(name, matched, missing, layer_sizes,
-                          {i: sum(p.installsize for p in c) for i, c in closures.items()}, unresolved)
+                          {i: sum(p.installsize for p in c) for i, c in closures.items()}, unresolved,
+                          {i: images[i].parent for i in closures})

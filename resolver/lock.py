@@ -1,7 +1,9 @@
 """The lock file: NEVRA, repository and checksum of every package of every planned layer.
 
 JSON, written atomically (a reader never sees half a lock). Reading checks the shape and says
-what is wrong; ``compare`` says what changed between a lock and a fresh plan.
+what is wrong; ``compare`` says what changed between a lock and a fresh plan. A lock is committed
+and shared: paths under the lock's own directory (the checkout, by default) are stored relative to
+it, so the same plan locked in two checkouts gives the same file.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .errors import InputError
 from .files import write_atomically
 from .plan import LayerPlan
 from .repos import PackageInfo, RepoSpec
+from .unresolved import UnresolvedRequest
 
 LOCK_VERSION = 2
 
@@ -26,6 +30,8 @@ class LockedLayer:
     parent: str | None
     deployed: bool
     packages: tuple[PackageInfo, ...]
+    #: requests of the image that did not resolve (best effort): ``name``, ``kind``, ``origin``
+    unresolved: tuple[Mapping[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -51,14 +57,33 @@ def repo_digests(specs: Sequence[RepoSpec]) -> tuple[dict, ...]:
     return tuple(result)
 
 
+def relative_paths(value: Any, base: Path) -> Any:
+    """``value`` (JSON data) with every path under ``base`` written relative to it."""
+    prefix = str(base.resolve()).rstrip("/") + "/"
+    if isinstance(value, str):
+        return value.replace(prefix, "")
+    if isinstance(value, Mapping):
+        return {key: relative_paths(item, base) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(relative_paths(item, base) for item in value)
+    return value
+
+
 def lock_from_plan(plan: LayerPlan, packages: Mapping[str, PackageInfo], platform: str,
-                   specs: Sequence[RepoSpec], tree: str, budget: str, overrides: Mapping | None = None) -> Lock:
+                   specs: Sequence[RepoSpec], tree: str, budget: str, overrides: Mapping | None = None,
+                   unresolved: Mapping[str, Sequence[UnresolvedRequest]] | None = None,
+                   base: Path = Path(".")) -> Lock:
+    """The plan as a lock; ``base``: the lock's directory (paths under it are kept relative)."""
+    unresolved = unresolved or {}
     layers = {
         name: LockedLayer(name, image.parent, image.deployed,
-                          tuple(sorted((packages[p] for p in image.layer_packages), key=lambda p: p.name)))
+                          tuple(sorted((packages[p] for p in image.layer_packages), key=lambda p: p.name)),
+                          relative_paths(tuple({"name": u.name, "kind": u.diagnosis.kind, "origin": str(u.origin)}
+                                               for u in unresolved.get(name, ())), base))
         for name, image in plan.images.items()
     }
-    return Lock(platform, tree, budget, repo_digests(specs), layers, overrides or {})
+    return Lock(platform, tree, budget, relative_paths(repo_digests(specs), base), layers,
+                relative_paths(overrides or {}, base))
 
 
 def write_lock(lock: Lock, path: Path) -> None:
@@ -72,7 +97,8 @@ def write_lock(lock: Lock, path: Path) -> None:
         "images": {
             name: {"parent": layer.parent, "deployed": layer.deployed,
                    "packages": [{"name": p.name, "evr": p.evr, "arch": p.arch, "repo": p.repo,
-                                 "checksum": p.checksum, "installsize": p.installsize} for p in layer.packages]}
+                                 "checksum": p.checksum, "installsize": p.installsize} for p in layer.packages],
+                   "unresolved": [dict(u) for u in layer.unresolved]}
             for name, layer in lock.layers.items()
         },
     }
@@ -94,7 +120,9 @@ def read_lock(path: Path) -> Lock:
         for name, layer in data["images"].items():
             packages = tuple(PackageInfo(p["name"], p["evr"], p["arch"], p["repo"], int(p["installsize"]),
                                          p["checksum"], "") for p in layer["packages"])
-            layers[name] = LockedLayer(name, layer["parent"], bool(layer["deployed"]), packages)
+            unresolved = tuple({"name": str(u["name"]), "kind": str(u["kind"]), "origin": str(u["origin"])}
+                               for u in layer.get("unresolved", ()))
+            layers[name] = LockedLayer(name, layer["parent"], bool(layer["deployed"]), packages, unresolved)
         written = data.get("overrides") or {}
         overrides = {"files": [{"path": str(f["path"]), "sha256": str(f["sha256"])} for f in written.get("files", [])],
                      "applied": list(written.get("applied", []))}
@@ -123,6 +151,10 @@ def compare(lock: Lock, fresh: Lock, path: Path) -> None:
         if name not in fresh.layers or name not in lock.layers:
             changes.append(f"image {name} {'removed' if name not in fresh.layers else 'added'}")
             continue
+        missing_before = {u["name"] for u in lock.layers[name].unresolved}
+        missing_after = {u["name"] for u in fresh.layers[name].unresolved}
+        changes += [f"{name}: {n} now resolves" for n in sorted(missing_before - missing_after)]
+        changes += [f"{name}: {n} no longer resolves" for n in sorted(missing_after - missing_before)]
         before = {p.name: p for p in lock.layers[name].packages}
         after = {p.name: p for p in fresh.layers[name].packages}
         for package in sorted(set(before) | set(after)):

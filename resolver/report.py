@@ -1,6 +1,10 @@
 """The plan as a report: Markdown with a table per image, the tree as a Graphviz picture (drawn
 through networkx), the Kolla and TCIB baselines resolved on the same metadata, and the Pareto curve
-of the objective against bloat (a table and an SVG plot)."""
+of the objective against bloat (a table and an SVG plot).
+
+Images with requests that did not resolve (best effort) are marked everywhere (``!`` in tables,
+red in the picture) and compared with the baselines apart: their sets lack what did not resolve,
+so their figures are lower bounds, never set against a baseline's as if complete."""
 
 from __future__ import annotations
 
@@ -11,9 +15,10 @@ from pathlib import Path
 
 import networkx as nx
 
-from .baselines import BaselineResult
+from .baselines import BaselineResult, compare_on
 from .errors import InputError
 from .files import write_atomically
+from .unresolved import UNINSTALLABLE, first_cause
 
 
 def _mb(size: int) -> str:
@@ -31,7 +36,12 @@ def tree_graph(plan: dict) -> nx.DiGraph:
     for name, image in plan["images"].items():
         label = f"{name}\\nlayer {_mb(image['layer_size'])} MB ({len(image['layer_packages'])} rpms)\\n" \
                 f"image {_mb(image['image_size'])} MB"
-        graph.add_node(name, label=f'"{label}"', shape="box", style="solid" if image["deployed"] else "dashed")
+        marks = {}
+        if image.get("unresolved"):  # incomplete: its sizes lack what did not resolve
+            label += f"\\n! {len(image['unresolved'])} unresolved (incomplete)"
+            marks = {"color": "red", "fontcolor": "red", "penwidth": "2"}
+        graph.add_node(name, label=f'"{label}"', shape="box", style="solid" if image["deployed"] else "dashed",
+                       **marks)
         if image["parent"]:
             graph.add_edge(image["parent"], name)
     return graph
@@ -67,11 +77,13 @@ def markdown(plan: dict, baselines: Sequence[BaselineResult], pictures: Sequence
              f"{_mb(plan['optimum']) if plan['optimum'] is not None else 'not computed (agglomerative)'} |",
              f"| bloat (RPMs in deployed images that do not need them) | {_mb(plan['bloat'])} |",
              f"| rpmdb and dnf state per layer (model) | {_mb(plan['overhead'])} |"]
-    for baseline in baselines:
-        unresolved = sum(len(v) for v in baseline.unresolved.values())
-        ours = plan["total_set_size"] / baseline.total_set_size
-        lines.append(f"| {baseline.name} lists, total set ({len(baseline.matched)} matching images, "
-                     f"{unresolved} names unresolvable); ours / theirs {ours:.3f} | {_mb(baseline.total_set_size)} |")
+    incomplete = plan.get("incomplete", [])
+    deployed = sum(1 for image in plan["images"].values() if image["deployed"])
+    if incomplete:
+        lines += ["", f"**Incomplete:** {len(incomplete)} of {deployed} deployed images have requests that "
+                      "did not resolve on this metadata (best effort; marked ! and listed under *Unresolved "
+                      "requests*): their sets, and the totals above, lack them."]
+    lines += comparison_lines(plan, baselines)
     if "tree.svg" in pictures:
         lines += ["", "![image tree](tree.svg)"]
     if plan.get("pareto"):
@@ -87,17 +99,24 @@ def markdown(plan: dict, baselines: Sequence[BaselineResult], pictures: Sequence
         if "pareto.svg" in pictures:
             lines += ["", "![objective against bloat](pareto.svg)"]
     names = {b.name: b for b in baselines}
-    header = "| image | parent | deployed | layer rpms | layer MB | image MB | bloat MB |"
+    header = "| image | parent | deployed | layer rpms | layer MB | image MB | bloat MB | unresolved |"
     header += "".join(f" {b} image MB |" for b in names)
-    lines += ["", "## Images", "", header, "|---" * (7 + len(names)) + "|"]
+    lines += ["", "## Images", "",
+              "Image MB is the image's packages in this plan (the tree's provider choices applied); `resolver "
+              "packages IMAGE` solves one image alone with the pins only and can say more. ! marks an incomplete "
+              "image: at least that much.", "", header, "|---" * (8 + len(names)) + "|"]
     for name, image in plan["images"].items():
-        row = (f"| {name} | {image['parent'] or '-'} | {'yes' if image['deployed'] else 'no'} | "
-               f"{len(image['layer_packages'])} | {_mb(image['layer_size'])} | {_mb(image['image_size'])} | "
-               f"{_mb(image['bloat'])} |")
+        missing = len(image.get("unresolved", ()))
+        at_least = "≥ " if missing else ""
+        mark = " !" if missing else ""
+        row = (f"| {name}{mark} | {image['parent'] or '-'} | {'yes' if image['deployed'] else 'no'} | "
+               f"{len(image['layer_packages'])} | {_mb(image['layer_size'])} | {at_least}{_mb(image['image_size'])} | "
+               f"{_mb(image['bloat'])} | {missing or ''} |")
         for baseline in baselines:
             theirs = baseline.matched.get(name)
             row += f" {_mb(baseline.image_sizes[theirs]) if theirs else '-'} |"
         lines.append(row)
+    lines += unresolved_lines(plan)
     for baseline in baselines:
         lines += ["", f"## {baseline.name}: what could not be compared", ""]
         if baseline.missing:
@@ -116,6 +135,56 @@ def markdown(plan: dict, baselines: Sequence[BaselineResult], pictures: Sequence
         lines += ["", "## Suggestions", ""]
         lines += [f"1. {s['description']}" for s in plan["suggestions"]]
     return "\n".join(lines) + "\n"
+
+
+def comparison_lines(plan: dict, baselines: Sequence[BaselineResult]) -> list[str]:
+    """Ours against each baseline on the images both have: the complete ones compared, the
+    incomplete ones apart (our figure is a lower bound there)."""
+    if not baselines:
+        return []
+    deployed = [name for name, image in plan["images"].items() if image["deployed"]]
+    incomplete = set(plan.get("incomplete", ()))
+    lines = ["", "## Ours against Kolla's and TCIB's lists (same metadata)", "",
+             "Total sets over the deployed images both sides have (each side's layers once). Only images whose "
+             "requests all resolved are compared: an incomplete set is smaller than the real image, which would "
+             "flatter ours. The baselines' own unresolvable names (listed at the end) can only make their figure "
+             "smaller, which understates our gain; they are kept.", "",
+             "| baseline | images | ours MB | theirs MB | ours / theirs |", "|---|---|---|---|---|"]
+    for baseline in baselines:
+        for complete in (True, False):
+            compared = compare_on(baseline, plan, [n for n in deployed if (n in incomplete) != complete])
+            if not compared.images:
+                continue
+            shown = ", ".join(compared.images)
+            if complete:
+                ratio = f"{compared.ratio:.3f}" if compared.ratio is not None else "-"
+                lines.append(f"| {baseline.name} | {len(compared.images)} complete: {shown} | {_mb(compared.ours)} | "
+                             f"{_mb(compared.theirs)} | {ratio} |")
+            else:
+                lines.append(f"| {baseline.name} | {len(compared.images)} incomplete (!), not compared: {shown} | "
+                             f"≥ {_mb(compared.ours)} | {_mb(compared.theirs)} | - |")
+        if baseline.missing:
+            lines.append(f"| {baseline.name} | no counterpart: {', '.join(baseline.missing)} | | | |")
+    return lines
+
+
+def unresolved_lines(plan: dict) -> list[str]:
+    """Every request that did not resolve, once per name and origin, with the images lacking it."""
+    found: dict[tuple[str, str], tuple[dict, list[str]]] = {}
+    for name, image in plan["images"].items():
+        for item in image.get("unresolved", ()):
+            found.setdefault((item["name"], item["origin"]), (item, []))[1].append(name)
+    if not found:
+        return []
+    lines = ["", "## Unresolved requests (best effort)", "",
+             "*uninstallable*: the repositories have the name but libsolv cannot install it (its reason); "
+             "*unknown*: no package has or provides the name.", "",
+             "| request | kind | images | origin | why |", "|---|---|---|---|---|"]
+    for item, images in found.values():
+        why = first_cause(item["problem"]) if item["kind"] == UNINSTALLABLE else item["hint"]
+        lines.append(f"| {_cell(item['name'])} | {item['kind']} | {', '.join(images)} | {_cell(item['origin'])} | "
+                     f"{_cell(why)} |")
+    return lines
 
 
 def pareto_svg(points: Sequence[dict], width: int = 640, height: int = 400) -> str:

@@ -286,6 +286,9 @@ class RepoSet:
         self._facts_path = (cache_dir or default_cache_dir()) / "metadata" / f"{self._metadata_digest()}.json"
         self._facts: dict[str, dict] = {"requirements": {}, "dropins": {}, "problems": {}}
         self._facts_loaded = self._facts_changed = False
+        # what a name the repositories lack is diagnosed against (resolver/unresolved.py), when asked
+        self._known_names: frozenset[str] | None = None
+        self._source_names: frozenset[str] | None = None
 
     def _metadata_digest(self) -> str:
         """sha256 over the repositories' ids, base URLs and repomd.xml files."""
@@ -653,6 +656,24 @@ class RepoSet:
     def names_providing(self, spec: str) -> list[str]:
         """Names dnf would consider for ``dnf install SPEC`` (by name, provide or file)."""
         return sorted({p.name for p in self._query_spec(spec)})
+
+    def known_names(self) -> frozenset[str]:
+        """Every package name and provide name of the repositories (module streams aside, no
+        sonames or files): what a "did you mean" for a name they lack chooses from."""
+        if self._known_names is None:
+            names: set[str] = set()
+            for pkg in self._sack.query(flags=hawkey.IGNORE_MODULAR_EXCLUDES).available():
+                names.add(pkg.name)
+                names.update(str(provide).partition(" ")[0] for provide in pkg.provides)
+            self._known_names = frozenset(n for n in names if "(" not in n and "/" not in n)
+        return self._known_names
+
+    def source_names(self) -> frozenset[str]:
+        """The source package names of the repositories' binary packages."""
+        if self._source_names is None:
+            self._source_names = frozenset(_source_name(pkg.sourcerpm or "") for pkg in self._sack.query(
+                flags=hawkey.IGNORE_MODULAR_EXCLUDES).available())
+        return self._source_names
 
 
 def _info(pkg) -> PackageInfo:

@@ -44,6 +44,7 @@ from .selection import (
     unique_requests,
 )
 from .sources import read_bindep
+from .unresolved import UNINSTALLABLE, Diagnosis, UnresolvedRequest, diagnose, unresolvable_message
 
 
 class Reporter(Protocol):
@@ -60,13 +61,6 @@ class SilentReporter:
 
     def finished(self, image: str) -> None:
         pass
-
-
-@dataclass(frozen=True)
-class UnresolvedRequest:
-    name: str
-    problem: str
-    origin: Origin
 
 
 @dataclass(frozen=True)
@@ -134,7 +128,7 @@ class ImagePackages:
             "layer_installsize": self.layer_installsize,
             "build_only": [r.name for r in self.build_only],
             "excluded": [{"name": e.name, "reason": e.reason, "origin": e.origin.detail} for e in self.excluded],
-            "unresolved": [{"name": u.name, "problem": u.problem, "origin": str(u.origin)} for u in self.unresolved],
+            "unresolved": [u.to_json() for u in self.unresolved],
             "replaced": [{"request": r, "package": p, "reason": t} for r, p, t in self.replaced],
             "lines": [line.to_json() for line in self.upstream_lines()],
         }
@@ -204,6 +198,7 @@ class TreeResolver:
         self._unified: dict[str, list[Request]] = {}
         self.unified: dict[tuple[str, str], str] = {}
         self._images: dict[str, ImagePackages] = {}
+        self._diagnoses: dict[str, Diagnosis] = {}
 
     def bindep_of(self, project: str, where: str = "") -> BindepFile:
         if project not in self._bindep:
@@ -261,10 +256,6 @@ class TreeResolver:
             choice = next(c for c in choices if (c.instead_of, c.use) == (instead_of, use))
             requests.append(Request(use, Origin("provider", choice.where, None, None,
                                                 f"installed instead of {instead_of}: {choice.reason}")))
-        if self.strict and (resolution.unresolved or no_library):
-            origins = {r.name: r.origin for r in requests}
-            raise UnresolvableError(_unresolved_message(name, [UnresolvedRequest(u.name, u.problem, origins[u.name])
-                                                               for u in resolution.unresolved] + no_library))
         self._resolved[name] = (requests, selection, resolution)
         self.reporter.finished(name)
         return self._resolved[name]
@@ -362,6 +353,28 @@ class TreeResolver:
         return [ProviderChoice(c.instead_of, c.use, c.reason, c.where, saves.get((c.instead_of, c.use), 0))
                 for c in self.providers if (c.instead_of, c.use) in saves or c.where != "automatic"]
 
+    def unresolved_of(self, name: str) -> tuple[UnresolvedRequest, ...]:
+        """The image's requests the repositories could not give (its solve's, and the runtime
+        libraries of its build-only -devel packages that cannot be named), each diagnosed."""
+        requests, _, resolution = self._resolve(name)
+        origins = {r.name: r.origin for r in requests}
+        return tuple(UnresolvedRequest(u.name, u.problem, origins[u.name], self.diagnosis(u.name))
+                     for u in resolution.unresolved) + self._no_library[name]
+
+    def diagnosis(self, name: str) -> Diagnosis:
+        if name not in self._diagnoses:
+            self._diagnoses[name] = diagnose(name, self.repos)
+        return self._diagnoses[name]
+
+    def check_strict(self, names: Sequence[str]) -> None:
+        """On strict repositories, every unresolved request of every one of these images is an error
+        (all listed at once); best effort lets them through, listed."""
+        if not self.strict:
+            return
+        per_image = {name: self.unresolved_of(name) for name in names}
+        if any(per_image.values()):
+            raise UnresolvableError(unresolvable_message(per_image, [s.repo_id for s in self.repos.specs]))
+
     def closure_of(self, name: str) -> tuple[PackageInfo, ...]:
         """The image's resolved set (no ancestor is solved for it)."""
         return self._resolve(name)[2].closure
@@ -371,12 +384,10 @@ class TreeResolver:
         if name in self._images:
             return self._images[name]
         spec = self.tree.spec(name)
-        for ancestor in self.tree.ancestors(name):  # root first: the first unresolvable one stops it
-            self._resolve(ancestor)
+        self.check_strict([*self.tree.ancestors(name), name])
         parent_names = self._resolve(spec.parent)[2].names() if spec.parent else frozenset()
         requests, selection, resolution = self._resolve(name)
         check_drops(spec, resolution.names(), parent_names, lambda n: sorted(resolution.graph.predecessors(n)))
-        origins = {r.name: r.origin for r in requests}
         result = ImagePackages(
             image=name,
             platform=self.target.name,
@@ -386,8 +397,7 @@ class TreeResolver:
             layer=tuple(p for p in resolution.closure if p.name not in parent_names),
             build_only=selection.build_only,
             excluded=selection.excluded,
-            unresolved=tuple(UnresolvedRequest(u.name, u.problem, origins[u.name]) for u in resolution.unresolved)
-            + self._no_library[name],
+            unresolved=self.unresolved_of(name),
             resolution=resolution,
             inherited=parent_names,
             lines=selection.lines,
@@ -420,13 +430,15 @@ class TreeResolver:
             missing.append(UnresolvedRequest(request.name, (
                 f"{request.name} is not in the repositories, so the runtime library a build against "
                 "it would link cannot be named"), Origin("runtime-library", origin.detail, origin.project,
-                                                        origin.profile, f"build-only {request.name}")))
+                                                        origin.profile, f"build-only {request.name}"),
+                self.diagnosis(request.name)))
         for soname, providers in libraries:
             if not providers:
                 missing.append(UnresolvedRequest(soname, f"no package in the repositories provides {soname}",
                                                  Origin("runtime-library", origin.detail, origin.project,
                                                         origin.profile,
-                                                        f"runtime library of build-only {request.name}")))
+                                                        f"runtime library of build-only {request.name}"),
+                                                 Diagnosis(UNINSTALLABLE)))
             for library in providers[:1]:  # dnf would pick one provider too
                 kept.append(Request(library, Origin(
                     "runtime-library", origin.detail, origin.project, origin.profile,
@@ -434,59 +446,11 @@ class TreeResolver:
         return kept, missing
 
     def why(self, image: str, package: str) -> list[str]:
-        """Lines explaining how PACKAGE enters IMAGE: the request and the Requires chain."""
-        result = self.image(image)
-        if result.package(package) is None:
-            dropped = next((e for e in result.excluded if e.name == package), None)
-            if dropped is not None:
-                return [f"{package} is not in {image}: excluded by {dropped.origin.detail}: {dropped.reason}"]
-            unresolved = next((u for u in result.unresolved if u.name == package), None)
-            if unresolved is not None:
-                return [f"{package} is requested for {image} but cannot be resolved on these repositories",
-                        f"requested: {package} <- {unresolved.origin}",
-                        *(f"  {line}" for line in unresolved.problem.splitlines()[:6])]
-            raise InputError(f"{package!r} is not in image {image}; `resolver packages {image}` lists what is")
-        if result.parent and self.image(result.parent).package(package) is not None:
-            return [f"{package} is inherited from the parent image {result.parent}",
-                    *self.why(result.parent, package)]
-        answers = {package_name: request for request, package_name in reversed(result.satisfied_by)}
-        best: list[str] | None = None
-        for start in answers:
-            try:
-                path = nx.shortest_path(result.graph, start, package)
-            except nx.NetworkXNoPath:
-                continue
-            if best is None or len(path) < len(best):
-                best = path
-        if best is None:
-            return [f"{package} is in {image}'s layer but no Requires chain from a request reaches it "
-                    "(pulled in by a rich or file dependency the graph does not model)"]
-        request = next(r for r in result.requests if r.name == answers[best[0]])
-        asked = request.name if request.name == best[0] else f"{request.name} (provided by {best[0]})"
-        lines = [f"{package} is in {image}'s own layer",
-                 f"requested: {asked} <- {request.origin}"]
-        for before, after in zip(best, best[1:]):
-            lines.append(f"  {before} requires {result.graph.edges[before, after]['requires']} -> {after}")
-        return lines + self._stream_lines(image, result.package(package))
+        """Lines explaining how PACKAGE enters IMAGE (the request and the Requires chain), or which
+        rule keeps it out; ``resolver.why.explain`` gives the same as fields."""
+        from .why import explain
 
-    def _stream_lines(self, image: str, package: PackageInfo) -> list[str]:
-        """Where a package comes from a module stream: which, and the override that enabled it."""
-        stream = self.repos.module_of(package)
-        if stream is None:
-            return []
-        enabled = next((s for s in inherited_streams(self.tree, image) if str(s) == stream), None)
-        by = f", enabled by {enabled.where}: {enabled.reason}" if enabled else ""
-        return [f"{package.nevra} is from module stream {stream}{by}"]
-
-
-def _unresolved_message(image: str, unresolved: Sequence[UnresolvedRequest]) -> str:
-    lines = [f"{len(unresolved)} request(s) of image {image} cannot be resolved "
-             "(use --best-effort to list them and go on):"]
-    for item in unresolved:
-        lines.append(f"  {item.name} <- {item.origin}")
-        lines.extend(f"      {line}" for line in item.problem.splitlines()[:6])
-    return "\n".join(lines)
-
+        return list(explain(self, image, package).text)
 
 
 @dataclass(frozen=True)
@@ -514,8 +478,10 @@ def _conditional(requirement: str) -> bool:
 
 
 def plan_inputs(resolver: TreeResolver, deployed: Sequence[str]) -> PlanInputs:
-    """Resolve the deployed images (settling the provider choices first) and gather their sets."""
+    """Resolve the deployed images (settling the provider choices first) and gather their sets;
+    on strict repositories every unresolved request of every deployed image is one error."""
     resolver.settle_providers(deployed)
+    resolver.check_strict(deployed)
     needs: dict[str, frozenset[str]] = {}
     packages: dict[str, PackageInfo] = {}
     found_in: dict[str, str] = {}

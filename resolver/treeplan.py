@@ -21,6 +21,7 @@ from .overrides import inherited_streams
 from .plan import LAYER_BASE_BYTES, LayerPlan, TreeShape, layer_request, layered_plan, plan_json, plan_layers
 from .planning.tree import EXACT_LIMIT, ComputedTree, TreeProblem
 from .resolution import PlanInputs, ProviderChoice, TreeResolver, plan_inputs
+from .unresolved import UnresolvedRequest
 
 if TYPE_CHECKING:
     from .planning.budget import Budget, BudgetSolution, ParetoPoint
@@ -57,6 +58,13 @@ class TreePlan:
     #: the budget solve (objective, proven bound, gap), when there is a budget
     solution: BudgetSolution | None = None
     withdrawn: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    #: each deployed image's requests that did not resolve (best effort): its sets lack them
+    unresolved: Mapping[str, tuple[UnresolvedRequest, ...]] = field(default_factory=dict)
+
+    @property
+    def incomplete(self) -> list[str]:
+        """Deployed images whose sets are incomplete: a request of theirs did not resolve."""
+        return sorted(name for name, unresolved in self.unresolved.items() if unresolved)
 
     def to_json(self) -> dict:
         """`resolver plan --format json` (its documented keys are a contract)."""
@@ -83,6 +91,9 @@ class TreePlan:
                                  for (a, b), reason in sorted(self.withdrawn.items())],
             provider_splits=splits)
         data["suggestions"] = suggestions
+        for name, image in data["images"].items():
+            image["unresolved"] = [u.to_json() for u in self.unresolved.get(name, ())]
+        data["incomplete"] = self.incomplete
         return data
 
 
@@ -129,7 +140,7 @@ def plan_tree(resolver: TreeResolver, tree: str = "computed", exact_limit: int =
         build_only={n: _build_only(resolver, n, kept) for n in kept},
         steps={n: images.spec(n).build for n in kept},
         computed_objective=at_computed, budget=budget, solution=solution,
-        withdrawn=dict(resolver.withdrawn))
+        withdrawn=dict(resolver.withdrawn), unresolved={n: resolver.unresolved_of(n) for n in deployed})
 
 
 def _build_only(resolver: TreeResolver, name: str, kept: set[str]) -> tuple[str, ...]:

@@ -4,9 +4,11 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
@@ -46,3 +48,30 @@ def run_cli(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.Co
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     return subprocess.run([sys.executable, "-m", "resolver", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def run_main(*argv: str) -> tuple[int, str, str]:
+    """The command line in this process: exit code, stdout, stderr."""
+    from resolver.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            code = main(list(argv))
+        except SystemExit as exit_:  # argparse refuses a value before any work
+            code = int(exit_.code)
+    return code, out.getvalue(), err.getvalue()
+
+
+#: a two-image tree on BaseOS 2022, and the same with a request no repository can give
+TINY_TREE = """\
+- name: base
+  packages:
+    - {name: bash, reason: a shell}
+- name: shell
+  parent: base
+  deployed: true
+  packages:
+    - {name: sudo, reason: privileges}
+"""
+TINY_TREE_MISSING = TINY_TREE + "    - {name: no-such-package, reason: a name no repository has}\n"

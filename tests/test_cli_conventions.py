@@ -64,7 +64,7 @@ def test_a_silent_mirror_is_given_up_with_one_clear_error(tmp_path):
     listener.listen(8)
     try:
         env = dict(os.environ, PYTHONPATH=str(ROOT), RESOLVER_NET_TIMEOUT="1", TMPDIR=str(tmp_path))
-        done = subprocess.run([sys.executable, "-m", "resolver", "closure", "bash", "--repos",
+        done = subprocess.run([sys.executable, "-m", "resolver", "closure", "bash", "--quiet", "--repos",
                                f"http://127.0.0.1:{listener.getsockname()[1]}/", "--cache-dir", str(tmp_path / "c")],
                               cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     finally:

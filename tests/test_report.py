@@ -25,7 +25,12 @@ def test_report_writes_markdown_and_the_tree_picture(tmp_path):
     done = run_cli("report", "--output", str(tmp_path))
     assert done.returncode == 0, done.stderr
     report = (tmp_path / "report.md").read_text()
-    assert "| lower bound, packages |" in report and "kolla lists, total set" in report and "tcib lists" in report
+    assert "| lower bound, packages |" in report and "## Ours against Kolla's and TCIB's lists" in report
+    # the images compared are the complete ones; nova-libvirt (libvirt, qemu-kvm unresolved) is apart
+    for baseline in ("kolla", "tcib"):
+        assert f"| {baseline} | 2 complete: mariadb, memcached |" in report
+    assert "incomplete (!), not compared:" in report and "| nova-libvirt ! |" in report
+    assert "## Unresolved requests (best effort)" in report and "| qemu-kvm | uninstallable | nova-libvirt |" in report
     assert "![image tree](tree.svg)" in report
     # the Pareto curve: a table of proven points and the plot beside it
     assert "## Objective against bloat" in report and "![objective against bloat](pareto.svg)" in report

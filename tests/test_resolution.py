@@ -89,7 +89,12 @@ def test_strict_mode_refuses_unresolvable_requests(bundled_repos):
                           platform("centos-9"), bundled_repos, strict=True)
     with pytest.raises(UnresolvableError) as error:
         strict.image("nova-compute")
-    # the first ancestor with an unresolvable request stops it: oslo.db's build-only mariadb-devel,
-    # whose runtime library cannot be named because the repositories lack it
+    # every unresolved request of the image and its ancestors, at once: names the repositories have
+    # but cannot install (nova's postgresql, python3-libvirt), then names they have never seen
+    # (oslo.db's build-only mariadb-devel, in CRB on EL), each with the images that lack it
     message = str(error.value)
-    assert "image openstack-base" in message and "mariadb-devel <- " in message and "oslo.db.txt:" in message
+    uninstallable = message.index("the repositories have these but cannot install them")
+    unknown = message.index("the repositories have never seen these")
+    assert uninstallable < message.index("postgresql ") < message.index("python3-libvirt ") < unknown
+    assert message.index("mariadb-devel ") > unknown and "oslo.db.txt:" in message
+    assert "(openstack-base, nova-base, nova-compute)" in message and "CodeReady Builder (CRB)" in message

@@ -50,6 +50,22 @@ def common_options() -> argparse.ArgumentParser:
     return common
 
 
+def whole_number(low: int, high: int | None = None, why: str = ""):
+    """An option type: a whole number from ``low`` to ``high``, refused by the parser (exit 2,
+    before any work) otherwise."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low or (high is not None and value > high):
+            bounds = f"from {low} to {high}" if high is not None else f"{low} or more"
+            raise argparse.ArgumentTypeError(f"{value} is out of range: {bounds}{why}")
+        return value
+
+    return parse
+
+
 class Progress:
     """Progress of long work on stderr: a spinner with counts and elapsed time on a terminal, plain
     log lines elsewhere (CI logs), nothing with --quiet. Library code reports through it."""
@@ -108,10 +124,14 @@ def emit(args: argparse.Namespace, data: object, text: str) -> None:
 
 
 def load_site(args: argparse.Namespace, images: Path | None = None, profiles: Path | None = None,
-              specs=None, exclude: Path | None = None):
+              specs=None, exclude: Path | None = None, distribution: str | None = None,
+              strict: bool | None = None, announce_tree: bool = True):
     """The tree, profiles and repositories with the site overrides applied (``images`` and
     ``profiles``: the directories when --images/--profiles is not given; ``exclude``: an override
-    file not to apply, such as the one an import rewrites)."""
+    file not to apply, such as the one an import rewrites). Says first, on stderr, which tree and
+    which distribution the command works on (``distribution``: what ``specs`` are, when given;
+    ``strict``: the command's own default when --strict/--best-effort is not given;
+    ``announce_tree`` False: the command says it)."""
     from ..overrides import load_site as load
     from ..overrides import override_paths
     from ..repos import repo_specs
@@ -119,8 +139,50 @@ def load_site(args: argparse.Namespace, images: Path | None = None, profiles: Pa
     paths = [] if args.no_overrides else override_paths(args.overrides)
     if exclude is not None:
         paths = [p for p in paths if p.resolve() != exclude.resolve()]
-    return load(args.images or images or default_dir("images"), args.profiles or profiles or default_dir("profiles"),
-                paths, repo_specs(args.repos) if specs is None else specs, args.cache_dir)
+    images_dir = args.images or images or default_dir("images")
+    profiles_dir = args.profiles or profiles or default_dir("profiles")
+    site = load(images_dir, profiles_dir, paths, repo_specs(args.repos) if specs is None else specs, args.cache_dir)
+    strict = is_strict(args) if strict is None or args.strict is not None else strict
+    if announce_tree:
+        announce(args, f"{tree_text(images_dir, profiles_dir, site.tree, site.files)} for "
+                       f"{', '.join(args.platforms or [DEFAULT_PLATFORM])} on "
+                       f"{distribution or distribution_text(site.repos)}, {'strict' if strict else 'best effort'}")
+    return site
+
+
+def announce(args: argparse.Namespace, text: str) -> None:
+    """A command's first line on stderr (which tree, which distribution); --quiet leaves it out."""
+    if not getattr(args, "quiet", False):
+        print(f"resolver: {args.command}: {text}", file=sys.stderr, flush=True)
+
+
+def shown_path(path: Path) -> str:
+    """A directory as the user would write it: relative to the current one when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve())) or "."
+    except ValueError:
+        return str(path)
+
+
+def tree_text(images: Path, profiles: Path, tree, overrides=()) -> str:
+    """Which tree: the shipped one (the checkout's images/ and profiles/) or another, and the site
+    override files applied."""
+    shipped = images.resolve() == (_CHECKOUT / "images").resolve() and \
+        profiles.resolve() == (_CHECKOUT / "profiles").resolve()
+    text = (f"{'the shipped tree' if shipped else 'the tree'} ({shown_path(images)}, {shown_path(profiles)}: "
+            f"{len(tree.names())} images")
+    if overrides:
+        text += f", site overrides {', '.join(shown_path(f.path) for f in overrides)}"
+    return text + ")"
+
+
+def distribution_text(specs) -> str:
+    from ..repos import repo_specs
+
+    ids = ", ".join(spec.repo_id for spec in specs)
+    if tuple(specs) == repo_specs([]):
+        return f"the bundled CentOS Stream 9 metadata ({ids})"
+    return f"the repositories {ids}"
 
 
 def overrides_text(site, images=None) -> str:
@@ -151,3 +213,12 @@ def target_platforms(args: argparse.Namespace, several: bool = False) -> list:
 def is_strict(args: argparse.Namespace) -> bool:
     """Named repositories are strict, the bundled (partly inconsistent) pair best effort."""
     return bool(args.repos) if args.strict is None else args.strict
+
+
+def warn_unresolved(args: argparse.Namespace, per_image) -> None:
+    """The end of a best-effort run: what did not resolve, summed up on stderr (even with --quiet:
+    it is a warning, not progress)."""
+    from ..unresolved import warning_lines
+
+    for line in warning_lines(per_image):
+        print(line, file=sys.stderr)

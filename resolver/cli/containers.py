@@ -16,7 +16,7 @@ from ..lock import repo_digests
 from ..platforms import DEFAULT_PLATFORM, platform
 from ..repos import RepoSet, RepoSpec
 from ..resolution import TreeResolver
-from .common import FORMATTER, emit, load_site
+from .common import FORMATTER, announce, emit, load_site, whole_number
 
 
 def register(sub, common: argparse.ArgumentParser) -> None:
@@ -30,7 +30,7 @@ def register(sub, common: argparse.ArgumentParser) -> None:
                "2 bad input (or a compiled requirement whose build packages no bindep declares), 130 interrupted",
         formatter_class=FORMATTER)
     build.add_argument("build_images", nargs="*", metavar="IMAGE", help="images to build (with their parents)")
-    build.add_argument("--jobs", type=int, default=2, help="images built at once (default 2)")
+    build.add_argument("--jobs", type=whole_number(1), default=2, help="images built at once (default 2)")
     build.add_argument("--rebuild", action="store_true", help="build even when an image with the same key exists")
     build.add_argument("--smoke", nargs="?", const=True, default=None, metavar="FILE",
                        help="then prove the images run: the checks in FILE (default: the demo's smoke.yaml)")
@@ -42,7 +42,8 @@ def register(sub, common: argparse.ArgumentParser) -> None:
         formatter_class=FORMATTER)
     render.add_argument("--output", type=Path, default=Path("containerfiles"), metavar="DIR")
     render.add_argument("--bake", action="store_true", help="also write docker-bake.json (targets, contexts)")
-    render.add_argument("--package-manager", default="dnf", help="dnf or microdnf inside the images")
+    render.add_argument("--package-manager", choices=("dnf", "microdnf"), default="dnf",
+                        help="dnf or microdnf inside the images")
     render.set_defaults(run=run_render)
     for sub_parser in (build, render):
         sub_parser.add_argument("--tag-prefix", default="localhost/resolver", metavar="PREFIX",
@@ -62,8 +63,11 @@ def _staged(args: argparse.Namespace):
     from ..treeplan import plan_tree
 
     demo = not args.repos
+    if demo:  # said, and the names checked, before the demo distribution is made (minutes, the first time)
+        _demo_first(args, DEMO_DATA)
     site = load_site(args, DEMO_DATA / "images" if demo else None, DEMO_DATA / "profiles" if demo else None,
-                     (RepoSpec("demo", str(demo_repo(args.cache_dir).path)),) if demo else None)
+                     (RepoSpec("demo", str(demo_repo(args.cache_dir).path)),) if demo else None,
+                     strict=True, announce_tree=not demo)
     tree, profiles, specs = site.tree, site.profiles, site.repos
     for name in getattr(args, "build_images", ()):
         tree.spec(name)  # an unknown image is a clear error before anything runs
@@ -79,6 +83,29 @@ def _staged(args: argparse.Namespace):
                              wheels.images if wheels else None)
         keys = content_keys(stages, json.dumps(repo_digests(specs), sort_keys=True))
         yield _Staged(specs, target, repos, result.inputs, stages, keys, result.plan, wheels, index, demo)
+
+
+def _demo_first(args: argparse.Namespace, demo_data: Path) -> None:
+    """Without --repos, build and render work on the demo tree and distribution: say so first, and
+    send an image of the shipped tree to the command that builds it."""
+    from ..config import load_images
+    from ..errors import InputError, UnknownNameError
+    from .common import default_dir, shown_path
+
+    demo_images = shown_path(args.images or demo_data / "images")
+    announce(args, f"the demo tree ({demo_images}) on the demo distribution (Debian 12 binaries packaged as "
+                   "EL-named RPMs, made on first use), strict; the shipped tree (images/, profiles/) needs a "
+                   f"distribution's repositories: resolver {args.command} --repos FILE.repo")
+    names = load_images(args.images or demo_data / "images").names()
+    for name in getattr(args, "build_images", ()):
+        if name in names:
+            continue
+        if args.images is None and name in load_images(default_dir("images")).names():
+            raise InputError(f"{name} is an image of the shipped tree (images/), not of the demo tree `resolver "
+                             f"build` works on without --repos ({demo_images}: {', '.join(names)}); build the "
+                             f"shipped tree on a distribution's repositories: resolver build {name} --repos "
+                             "FILE.repo (a .repo file or a directory holding repodata/)")
+        raise UnknownNameError("image", name, names, f"the demo tree ({demo_images})")
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,18 @@ from ..evidence import (
 )
 from ..repos import RepoSet, repo_specs
 from ..resolution import TreeResolver
-from .common import FORMATTER, Progress, default_dir, emit, is_strict, target_platforms
+from .common import (
+    FORMATTER,
+    Progress,
+    announce,
+    default_dir,
+    distribution_text,
+    emit,
+    is_strict,
+    target_platforms,
+    tree_text,
+    warn_unresolved,
+)
 
 EPILOG = """examples:
   resolver evidence nova-compute
@@ -60,9 +71,12 @@ def code_loader(resolver: TreeResolver, cache_dir, progress: Progress):
 def run(args: argparse.Namespace) -> int:
     tree = load_images(args.images or default_dir("images"))
     target = target_platforms(args)[0]
-    progress = Progress()
+    specs = repo_specs(args.repos)
+    announce(args, f"{tree_text(args.images or default_dir('images'), args.profiles or default_dir('profiles'), tree)} "
+                   f"for {target.name} on {distribution_text(specs)}, {'strict' if is_strict(args) else 'best effort'}")
+    progress = Progress(args)
     try:
-        with RepoSet(repo_specs(args.repos), cache_dir=args.cache_dir) as repos:
+        with RepoSet(specs, cache_dir=args.cache_dir) as repos:
             profiles = load_profiles(args.profiles or default_dir("profiles"))
             resolver = TreeResolver(tree, profiles, target, repos, is_strict(args), args.cache_dir, progress)
             context = EvidenceContext(resolver, code_loader(resolver, args.cache_dir, progress))
@@ -78,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
             project_views = [project_view(context, p) for p in projects]
             findings = evidence_findings([e for e in images if tree.spec(e.image).deployed])
             suggestions = suggested_lines(images, resolver)
+            unresolved = {e.image: resolver.image(e.image).unresolved for e in images}
     finally:
         progress.stop()
     data = {"images": [e.to_json() for e in images], "projects": [v[0] for v in project_views],
@@ -92,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
     if findings:
         text += "\n\nFindings:\n" + "\n".join(f"  {f.severity}: {f.kind}: {f.message}" for f in findings)
     emit(args, data, text)
+    warn_unresolved(args, unresolved)
     return 1 if any(f.severity == "error" for f in findings) else 0
 
 

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     shipped = load(args.images or default_dir("images"), args.profiles or default_dir("profiles"), [],
                    repo_specs(args.repos), args.cache_dir)
     target = target_platforms(args)[0]
-    progress = Progress()
+    progress = Progress(args)
     try:
         with contextlib.ExitStack() as stack:
             site_repos = stack.enter_context(RepoSet(site.repos, cache_dir=args.cache_dir))

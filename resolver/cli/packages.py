@@ -9,7 +9,22 @@ from ..names import package_name
 from ..overrides import Site
 from ..repos import RepoSet
 from ..resolution import ImagePackages, TreeResolver
-from .common import FORMATTER, Progress, emit, is_strict, load_site, overrides_text, size_text, target_platforms
+from ..selection import Origin
+from ..unresolved import UnresolvedRequest, diagnose, grouped_lines
+from ..why import explain
+from .common import (
+    FORMATTER,
+    Progress,
+    announce,
+    distribution_text,
+    emit,
+    is_strict,
+    load_site,
+    overrides_text,
+    size_text,
+    target_platforms,
+    warn_unresolved,
+)
 
 
 def register(sub, common: argparse.ArgumentParser) -> None:
@@ -44,11 +59,13 @@ def run_image(args: argparse.Namespace) -> int:
                 emit(args, {**result.to_json(), "overrides": site.overrides_json(lineage)},
                      packages_text(result, resolver, site))
             else:
-                lines = resolver.why(args.image, args.package)
+                answer = explain(resolver, args.image, args.package)
+                result = resolver.image(args.image)
                 progress.stop()
-                emit(args, {"image": args.image, "package": args.package, "chain": lines}, "\n".join(lines))
+                emit(args, answer.to_json(), "\n".join(answer.text))
     finally:
         progress.stop()
+    warn_unresolved(args, {args.image: result.unresolved})
     return 0
 
 
@@ -56,22 +73,30 @@ def run_closure(args: argparse.Namespace) -> int:
     for name in args.names:
         package_name(name, "command line")
     target_platforms(args)
-    with RepoSet(load_site(args).repos, cache_dir=args.cache_dir) as repos:
+    specs = load_site(args, announce_tree=False).repos
+    announce(args, f"{distribution_text(specs)}, {'strict' if is_strict(args) else 'best effort'}")
+    with RepoSet(specs, cache_dir=args.cache_dir) as repos:
         resolution = repos.resolve(args.names)
+        unresolved = [UnresolvedRequest(u.name, u.problem, Origin("command-line", "command line"),
+                                        diagnose(u.name, repos)) for u in resolution.unresolved]
     data = {
         "request": list(args.names),
         "closure": [p.to_json() for p in resolution.closure],
         "installsize": sum(p.installsize for p in resolution.closure),
-        "unresolved": [{"name": u.name, "problem": u.problem} for u in resolution.unresolved],
+        "unresolved": [u.to_json() for u in unresolved],
         "replaced": [{"request": r, "package": p, "reason": t} for r, p, t in resolution.replaced],
     }
     lines = [f"{p.name:40} {p.evr:32} {p.arch:8} {p.repo:28} {size_text(p.installsize):>10}"
              for p in resolution.closure]
     lines.append(f"{len(resolution.closure)} packages, {size_text(data['installsize'])} installed")
     lines += [f"replaced: {request} -> {package}: {text}" for request, package, text in resolution.replaced]
-    lines += [f"unresolved: {u.name}: {u.problem}" for u in resolution.unresolved]
+    if unresolved:
+        lines += ["unresolved:", *grouped_lines({"": unresolved}, images=False)]
     emit(args, data, "\n".join(lines))
-    return 1 if is_strict(args) and resolution.unresolved else 0
+    if is_strict(args):
+        return 1 if unresolved else 0
+    warn_unresolved(args, {"": unresolved})
+    return 0
 
 
 def packages_text(result: ImagePackages, resolver: TreeResolver, site: Site) -> str:
@@ -82,7 +107,10 @@ def packages_text(result: ImagePackages, resolver: TreeResolver, site: Site) -> 
     lines += [f"  {name:32} <- {origins[name]}" for name in result.minimal_request] or ["  (nothing new)"]
     layer_names = {p.name for p in result.layer}
     lines += ["", f"Closure: {len(result.closure)} packages, {size_text(result.installsize)} installed; "
-                  f"this layer {len(result.layer)} packages, {size_text(result.layer_installsize)} (marked *)"]
+                  f"this layer {len(result.layer)} packages, {size_text(result.layer_installsize)} (marked *)",
+              "  (this image solved alone, with the provider pins of profiles/defaults.yaml; `resolver plan` also "
+              "applies the whole tree's provider choices (coreutils-single for coreutils...), so its image size "
+              "can be smaller)"]
     for p in result.closure:
         mark = "*" if p.name in layer_names else " "
         lines.append(f" {mark}{p.name:38} {p.evr:30} {p.arch:7} {p.repo:27} {size_text(p.installsize):>9}")
@@ -104,14 +132,10 @@ def packages_text(result: ImagePackages, resolver: TreeResolver, site: Site) -> 
                 key = line.reason.split(" (")[0] if line.reason.startswith("not for") else line.reason
                 reasons[key] = reasons.get(key, 0) + 1
         lines += [f"  excluded {count:3}: {reason}" for reason, count in sorted(reasons.items())]
-    lines += ["", "Unresolved (skipped; best effort):" if result.unresolved else "Unresolved: none"]
-    for u in result.unresolved:
-        lines.append(f"  {u.name:32} <- {u.origin}")
-        lines.append(f"  {'':32}    {first_cause(u.problem)}")
+    if result.unresolved:
+        lines += ["", f"Unresolved: {len(result.unresolved)} requests (skipped, best effort: the closure above "
+                      "lacks them and what they need, so its size is incomplete):",
+                  *grouped_lines({result.image: result.unresolved}, images=False, full=False)]
+    else:
+        lines += ["", "Unresolved: none"]
     return "\n".join(lines) + overrides_text(site, [*site.tree.ancestors(result.image), result.image])
-
-
-def first_cause(problem: str) -> str:
-    """The first line of libsolv's text that names a package (skips 'Problem: conflicting requests')."""
-    causes = [line.strip(" -") for line in problem.splitlines()]
-    return next((c for c in causes if c.startswith(("nothing", "package", "no package"))), causes[0])

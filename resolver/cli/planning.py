@@ -4,16 +4,28 @@ report with the Kolla and TCIB baselines and the Pareto curve (total against blo
 from __future__ import annotations
 
 import argparse
+import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from ..errors import InputError
 from ..files import check_writable
 from ..overrides import Site
 from ..planning.tree import EXACT_LIMIT
 from ..repos import RepoSet
 from ..resolution import TreeResolver
 from ..treeplan import TREE_MODES, plan_tree
-from .common import FORMATTER, Progress, emit, is_strict, load_site, overrides_text, target_platforms
+from ..unresolved import UnresolvedRequest, grouped_lines
+from .common import (
+    FORMATTER,
+    Progress,
+    emit,
+    is_strict,
+    load_site,
+    overrides_text,
+    target_platforms,
+    warn_unresolved,
+    whole_number,
+)
 
 
 def _megabytes(text: str) -> int:
@@ -21,8 +33,9 @@ def _megabytes(text: str) -> int:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of megabytes") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("a bloat budget cannot be negative")
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a bloat budget is a number of megabytes, 0 or more "
+                                         "(leave the option out for no budget)")
     return round(value * 1_000_000)
 
 
@@ -36,7 +49,8 @@ def planning_options() -> argparse.ArgumentParser:
                                "them); solved exactly on the tree (0 = strict, also exact)")
     planning.add_argument("--max-image-bloat", type=_megabytes, default=None, metavar="MB",
                           help="bloat budget per deployed image (MB)")
-    planning.add_argument("--exact-limit", type=int, default=EXACT_LIMIT, metavar="N",
+    planning.add_argument("--exact-limit", type=whole_number(0, 22, " (the exact method's memory grows as 2^N)"),
+                          default=EXACT_LIMIT, metavar="N",
                           help=f"compute the tree exactly up to N distinct deployed sets per group, "
                                f"agglomeratively beyond (default {EXACT_LIMIT}; each one more triples the time)")
     planning.add_argument("--no-provider-choice", action="store_true",
@@ -74,8 +88,6 @@ def register(sub, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.exact_limit < 0 or args.exact_limit > 22:
-        raise InputError("--exact-limit must be between 0 and 22 (the exact method's memory grows as 2^N)")
     if args.command == "lock":
         check_writable(args.lock)
     elif args.command == "report":
@@ -108,12 +120,18 @@ def _plan(args: argparse.Namespace, resolver: TreeResolver, progress: Progress, 
     progress.stop()
     overrides = site.overrides_json()
     fresh = lock_from_plan(result.plan, result.inputs.packages, resolver.target.name, resolver.repos.specs,
-                           result.tree, budget.describe() if budgeted else "none", overrides)
+                           result.tree, budget.describe() if budgeted else "none", overrides, result.unresolved,
+                           args.lock.parent)
     if args.command == "lock":
         write_lock(fresh, args.lock)
         total = sum(len(layer.packages) for layer in fresh.layers.values())
-        emit(args, {"lock": str(args.lock), "images": len(fresh.layers), "packages": total, "overrides": overrides},
-             f"wrote {args.lock}: {len(fresh.layers)} images, {total} locked packages" + overrides_text(site))
+        incomplete = f"; incomplete (requests that did not resolve): {', '.join(result.incomplete)}" \
+            if result.incomplete else ""
+        emit(args, {"lock": str(args.lock), "images": len(fresh.layers), "packages": total, "overrides": overrides,
+                    "incomplete": result.incomplete},
+             f"wrote {args.lock}: {len(fresh.layers)} images, {total} locked packages{incomplete}"
+             + overrides_text(site))
+        warn_unresolved(args, result.unresolved)
         return 0
     if getattr(args, "verify_lock", False):
         compare(read_lock(args.lock), fresh, args.lock)
@@ -130,15 +148,17 @@ def _plan(args: argparse.Namespace, resolver: TreeResolver, progress: Progress, 
         written = write_report(args.output, data, baselines, resolver.target.name)
         emit(args, {"written": [str(p) for p in written], "overrides": overrides},
              "wrote " + ", ".join(str(p) for p in written) + overrides_text(site))
+        warn_unresolved(args, result.unresolved)
         return 0
-    emit(args, data, plan_text(data) + overrides_text(site))
+    emit(args, data, plan_text(data, result.unresolved) + overrides_text(site))
+    warn_unresolved(args, result.unresolved)
     return 0
 
 
-def plan_text(data: dict) -> str:
+def plan_text(data: dict, unresolved: Mapping[str, Sequence[UnresolvedRequest]] | None = None) -> str:
     lines = [f"{'image':40} {'parent':40} {'layer':>5} {'layer MB':>9} {'image MB':>9}  request"]
     for name, image in data["images"].items():
-        role = "" if image["deployed"] else " (i)"
+        role = (" !" if image["unresolved"] else "") + ("" if image["deployed"] else " (i)")
         lines.append(f"{name + role:40} {image['parent'] or '-':40} {len(image['layer_packages']):5} "
                      f"{image['layer_size'] / 1e6:9.1f} {image['image_size'] / 1e6:9.1f}  "
                      f"{' '.join(image['layer_request'])}")
@@ -146,7 +166,13 @@ def plan_text(data: dict) -> str:
                   f"objective {data['objective'] / 1e6:.1f} MB = packages {data['total_set_size'] / 1e6:.1f} MB "
                   f"+ rpmdb/dnf overhead {data['overhead'] / 1e6:.1f} MB; bloat {data['bloat'] / 1e6:.1f} MB",
               f"lower bounds: packages {data['lower_bound'] / 1e6:.1f} MB (ratio {data['ratio']:.3f}), "
-              f"objective {data['objective_lower_bound'] / 1e6:.1f} MB"]
+              f"objective {data['objective_lower_bound'] / 1e6:.1f} MB",
+              "(i) intermediate. image MB: the image's packages in this plan, with the tree's provider choices "
+              "(`resolver packages IMAGE` solves one image with the pins only, so it can say more)"]
+    if data["incomplete"]:
+        deployed = sum(1 for image in data["images"].values() if image["deployed"])
+        lines.append(f"! incomplete: {len(data['incomplete'])} of {deployed} deployed images have requests that did "
+                     "not resolve (best effort, listed at the end): their sets, and the totals above, lack them")
     if data["optimum"] is not None:
         lines.append(f"proven optimum of the zero-bloat objective over all trees: {data['optimum'] / 1e6:.1f} MB")
     if data.get("solver"):
@@ -166,5 +192,8 @@ def plan_text(data: dict) -> str:
     for point in data.get("pareto", []):
         lines.append(f"  pareto: bloat <= {point['budget'] / 1e6:8.1f} MB  objective {point['objective'] / 1e6:8.1f} MB"
                      f"  bloat {point['bloat'] / 1e6:7.1f} MB  gap {point['gap'] * 100:.3f} %")
+    if unresolved and any(unresolved.values()):
+        lines += ["", "Unresolved requests (images marked !; `resolver packages IMAGE` shows each with its origin):",
+                  *grouped_lines(unresolved, full=False)]
     return "\n".join(lines)
 
