@@ -6,7 +6,6 @@ what is wrong; ``compare`` says what changed between a lock and a fresh plan.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from pathlib import Path
 from .errors import InputError
 from .files import write_atomically
 from .plan import LayerPlan
-from .repos import PackageInfo, RepoSpec
+from .repos import PackageInfo
 
 LOCK_VERSION = 2
 
@@ -40,25 +39,16 @@ class Lock:
     overrides: Mapping = field(default_factory=dict)
 
 
-def repo_digests(specs: Sequence[RepoSpec]) -> tuple[dict, ...]:
-    """Each repository with the sha256 of its repomd.xml (when local), to tell metadata changes."""
-    result = []
-    for spec in specs:
-        directory = spec.local_dir
-        repomd = directory / "repodata" / "repomd.xml" if directory else None
-        digest = hashlib.sha256(repomd.read_bytes()).hexdigest() if repomd and repomd.is_file() else None
-        result.append({"id": spec.repo_id, "baseurl": spec.baseurl, "repomd_sha256": digest})
-    return tuple(result)
-
-
 def lock_from_plan(plan: LayerPlan, packages: Mapping[str, PackageInfo], platform: str,
-                   specs: Sequence[RepoSpec], tree: str, budget: str, overrides: Mapping | None = None) -> Lock:
+                   repos: Sequence[dict], tree: str, budget: str, overrides: Mapping | None = None) -> Lock:
+    """``repos``: each repository with the digest of the repomd.xml the packages came from
+    (``RepoSet.digests()``)."""
     layers = {
         name: LockedLayer(name, image.parent, image.deployed,
                           tuple(sorted((packages[p] for p in image.layer_packages), key=lambda p: p.name)))
         for name, image in plan.images.items()
     }
-    return Lock(platform, tree, budget, repo_digests(specs), layers, overrides or {})
+    return Lock(platform, tree, budget, tuple(repos), layers, overrides or {})
 
 
 def write_lock(lock: Lock, path: Path) -> None:

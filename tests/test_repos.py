@@ -76,17 +76,6 @@ def test_directory_without_repodata_is_a_clear_error(tmp_path):
         RepoSet(repo_specs([str(tmp_path)]))
 
 
-def test_corrupt_primary_is_a_clear_error(tmp_path):
-    copy = tmp_path / "baseos"
-    shutil.copytree(BASEOS_2022, copy)
-    primary = next((copy / "repodata").glob("*-primary.xml.gz"))
-    data = primary.read_bytes()
-    primary.chmod(0o644)
-    primary.write_bytes(data[: len(data) // 2])
-    with pytest.raises(RepoError, match="corrupt primary"):
-        RepoSet(repo_specs([str(copy)]))
-
-
 def test_repo_file_is_read(tmp_path):
     repo_file = tmp_path / "cs9.repo"
     repo_file.write_text(f"[baseos]\nname=BaseOS\nbaseurl=file://{BASEOS_2022}\nenabled=1\n"

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..files import check_writable, write_atomically
-from ..lock import repo_digests
 from ..platforms import DEFAULT_PLATFORM, platform
 from ..repos import RepoSet, RepoSpec
 from ..resolution import TreeResolver
-from .common import FORMATTER, emit, load_site
+from .common import FORMATTER, emit, load_site, open_repos
 
 
 def register(sub, common: argparse.ArgumentParser) -> None:
@@ -68,7 +67,7 @@ def _staged(args: argparse.Namespace):
     for name in getattr(args, "build_images", ()):
         tree.spec(name)  # an unknown image is a clear error before anything runs
     target = platform((args.platforms or [DEFAULT_PLATFORM])[0])
-    with RepoSet(specs, cache_dir=args.cache_dir) as repos:
+    with open_repos(args, specs) as repos:
         strict = True if args.strict is None else args.strict
         resolver = TreeResolver(tree, profiles, target, repos, strict, args.cache_dir, None, choose_providers=True)
         result = plan_tree(resolver)
@@ -77,7 +76,7 @@ def _staged(args: argparse.Namespace):
         wheels = plan_wheels(tree, profiles, result.plan.shape, result.inputs.packages, chain_build_only, index)
         stages = stage_plans(result.plan, result.inputs.packages, result.build_only, result.steps,
                              wheels.images if wheels else None)
-        keys = content_keys(stages, json.dumps(repo_digests(specs), sort_keys=True))
+        keys = content_keys(stages, json.dumps(repos.digests(), sort_keys=True))
         yield _Staged(specs, target, repos, result.inputs, stages, keys, result.plan, wheels, index, demo)
 
 

@@ -19,9 +19,9 @@ from ..evidence import (
     scopes_of_command,
     suggested_lines,
 )
-from ..repos import RepoSet, repo_specs
+from ..repos import repo_specs
 from ..resolution import TreeResolver
-from .common import FORMATTER, Progress, default_dir, emit, is_strict, target_platforms
+from .common import FORMATTER, Progress, default_dir, emit, is_strict, open_repos, target_platforms
 
 EPILOG = """examples:
   resolver evidence nova-compute
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     target = target_platforms(args)[0]
     progress = Progress()
     try:
-        with RepoSet(repo_specs(args.repos), cache_dir=args.cache_dir) as repos:
+        with open_repos(args, repo_specs(args.repos)) as repos:
             profiles = load_profiles(args.profiles or default_dir("profiles"))
             resolver = TreeResolver(tree, profiles, target, repos, is_strict(args), args.cache_dir, progress)
             context = EvidenceContext(resolver, code_loader(resolver, args.cache_dir, progress))

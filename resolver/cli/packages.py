@@ -7,9 +7,18 @@ import argparse
 
 from ..names import package_name
 from ..overrides import Site
-from ..repos import RepoSet
 from ..resolution import ImagePackages, TreeResolver
-from .common import FORMATTER, Progress, emit, is_strict, load_site, overrides_text, size_text, target_platforms
+from .common import (
+    FORMATTER,
+    Progress,
+    emit,
+    is_strict,
+    load_site,
+    open_repos,
+    overrides_text,
+    size_text,
+    target_platforms,
+)
 
 
 def register(sub, common: argparse.ArgumentParser) -> None:
@@ -35,7 +44,7 @@ def run_image(args: argparse.Namespace) -> int:
     target = target_platforms(args)[0]
     progress = Progress(args, total=len(site.tree.ancestors(args.image)) + 1)
     try:
-        with RepoSet(site.repos, cache_dir=args.cache_dir) as repos:
+        with open_repos(args, site.repos) as repos:
             resolver = TreeResolver(site.tree, site.profiles, target, repos, is_strict(args), args.cache_dir, progress)
             if args.command == "packages":
                 result = resolver.image(args.image)
@@ -56,7 +65,7 @@ def run_closure(args: argparse.Namespace) -> int:
     for name in args.names:
         package_name(name, "command line")
     target_platforms(args)
-    with RepoSet(load_site(args).repos, cache_dir=args.cache_dir) as repos:
+    with open_repos(args, load_site(args).repos) as repos:
         resolution = repos.resolve(args.names)
     data = {
         "request": list(args.names),
