@@ -358,10 +358,11 @@ class RepoSet:
         exactly the module streams ``modules`` enabled (``mariadb:10.11``; none: dnf's default).
 
         What ``dnf --installroot ROOT install NAMES`` would install into a root holding the pinned
-        packages, with install_weak_deps set to ``weak_deps`` (None: the RepoSet's). Requests that cannot be satisfied are skipped and reported
-        with libsolv's problem text; callers decide whether that is an error. ``substitutions``
-        (instead_of, use): where the solve brings in ``instead_of``, solve again asking for ``use``
-        too, and keep that when ``instead_of`` is then gone (``use`` replaced it as the provider).
+        packages, with install_weak_deps set to ``weak_deps`` (None: the RepoSet's). Requests that
+        cannot be satisfied are skipped and reported with libsolv's problem text; callers decide
+        whether that is an error. ``substitutions`` (instead_of, use): where the solve brings in
+        ``instead_of``, solve again asking for ``use`` too, and keep that when ``instead_of`` is
+        then gone (``use`` replaced it as the provider).
         ``proven`` substitutions (ones that worked on other sets) are asked for in the first solve,
         and kept where the set needs what ``use`` provides: one solve instead of two."""
         self._use_modules(tuple(modules))
@@ -416,7 +417,7 @@ class RepoSet:
         closure = tuple(sorted((self._info(p) for p in installed), key=lambda p: (p.name, p.arch)))
         unresolved = tuple(Unresolved(n, problems[n]) for n in requests if n in problems)
         return Resolution(requests, tuple(satisfied_by), closure, unresolved, tuple(substituted), tuple(saved),
-                          self.requirements, tuple(replaced))
+                          self._with_recommends if self._weak else self.requirements, tuple(replaced))
 
     def _solve_proven(self, pinned: Sequence, wanted: list[str],
                       proven: Sequence[tuple[str, str]]) -> tuple[list | None, list, list]:
@@ -557,9 +558,18 @@ class RepoSet:
             self._requirements[info.nevra] = tuple((text, frozenset(providers)) for text, providers in found)
         return self._requirements[info.nevra]
 
-    def _lookup_requirements(self, info: PackageInfo) -> list:
+    def _with_recommends(self, info: PackageInfo) -> Requirements:
+        """Requirements and, for a solve with weak dependencies, Recommends (``Recommends: kpartx``)."""
+        key = f"{info.nevra} recommends"
+        if key not in self._requirements:
+            found = self._fact("requirements", key, lambda: self._lookup_requirements(info, "recommends"))
+            self._requirements[key] = self.requirements(info) + tuple(
+                (f"Recommends: {text}", frozenset(providers)) for text, providers in found)
+        return self._requirements[key]
+
+    def _lookup_requirements(self, info: PackageInfo, kind: str = "requires") -> list:
         found = []
-        for requirement in self._package(info).requires:
+        for requirement in getattr(self._package(info), kind):
             text = str(requirement)
             if text.startswith("rpmlib("):
                 continue
