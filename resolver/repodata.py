@@ -181,8 +181,8 @@ def check_remote(baseurl: str) -> None:
             data = response.read(MAX_REPOMD_BYTES + 1)
     except (urllib.error.URLError, OSError, ValueError) as error:
         reason = getattr(error, "reason", error)
-        raise RepoError(f"{url}: cannot fetch repository metadata ({reason}); check the URL and the network, "
-                        "or use the cached copy with --metadata-expire never") from None
+        raise RepoError(f"{url}: cannot load repository metadata ({reason}); check the URL and the network "
+                        "(with a copy in the cache, --metadata-expire never works offline)") from None
     if len(data) > MAX_REPOMD_BYTES:
         raise RepoError(f"{url}: larger than {MAX_REPOMD_BYTES // 1024} KiB; not a repomd.xml")
     parse_repomd(data, url)

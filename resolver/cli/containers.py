@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..files import check_writable, write_atomically
 from ..platforms import DEFAULT_PLATFORM, platform
-from ..repos import RepoSet, RepoSpec
+from ..repos import RepoSet
 from ..resolution import TreeResolver
 from .common import FORMATTER, emit, load_site, open_repos
 
@@ -62,7 +62,7 @@ def _staged(args: argparse.Namespace):
 
     demo = not args.repos
     site = load_site(args, DEMO_DATA / "images" if demo else None, DEMO_DATA / "profiles" if demo else None,
-                     (RepoSpec("demo", str(demo_repo(args.cache_dir).path)),) if demo else None)
+                     (demo_repo(args.cache_dir).spec,) if demo else None)
     tree, profiles, specs = site.tree, site.profiles, site.repos
     for name in getattr(args, "build_images", ()):
         tree.spec(name)  # an unknown image is a clear error before anything runs
