@@ -244,6 +244,9 @@ class ImageSpec:
     overrides: tuple[AppliedOverride, ...] = ()
     #: an intermediate the computed tree keeps (a pinned grouping of its deployed descendants)
     keep: bool = False
+    #: ``weak_deps: true``: this image and those below it install weak dependencies (Recommends), as
+    #: plain ``dnf install`` does; None: not said here (the parent's setting, else --weak-deps)
+    weak_deps: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -527,7 +530,8 @@ def load_images(directory: Path) -> ImageTree:
 
 def _image_spec(item: Any, where: str) -> ImageSpec:
     item = _expect(item, dict, where, "an image")
-    _check_keys(item, ("name", "parent", "deployed", "projects", "packages", "build", "command", "keep"), where)
+    _check_keys(item, ("name", "parent", "deployed", "projects", "packages", "build", "command", "keep",
+                       "weak_deps"), where)
     name = image_name(item.get("name"), f"{where}: 'name'")
     where = f"{where} ({name})"
     projects = {}
@@ -567,6 +571,7 @@ def _image_spec(item: Any, where: str) -> ImageSpec:
         build=build,
         command=_command(item.get("command"), where),
         keep=_keep(item, where),
+        weak_deps=None if item.get("weak_deps") is None else _expect(item["weak_deps"], bool, where, "'weak_deps'"),
     )
 
 

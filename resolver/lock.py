@@ -8,7 +8,6 @@ it, so the same plan locked in two checkouts gives the same file.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from typing import Any
 from .errors import InputError
 from .files import write_atomically
 from .plan import LayerPlan
-from .repos import PackageInfo, RepoSpec
+from .repos import PackageInfo
 from .unresolved import UnresolvedRequest
 
 LOCK_VERSION = 2
@@ -46,17 +45,6 @@ class Lock:
     overrides: Mapping = field(default_factory=dict)
 
 
-def repo_digests(specs: Sequence[RepoSpec]) -> tuple[dict, ...]:
-    """Each repository with the sha256 of its repomd.xml (when local), to tell metadata changes."""
-    result = []
-    for spec in specs:
-        directory = spec.local_dir
-        repomd = directory / "repodata" / "repomd.xml" if directory else None
-        digest = hashlib.sha256(repomd.read_bytes()).hexdigest() if repomd and repomd.is_file() else None
-        result.append({"id": spec.repo_id, "baseurl": spec.baseurl, "repomd_sha256": digest})
-    return tuple(result)
-
-
 def relative_paths(value: Any, base: Path) -> Any:
     """``value`` (JSON data) with every path under ``base`` written relative to it."""
     prefix = str(base.resolve()).rstrip("/") + "/"
@@ -70,10 +58,12 @@ def relative_paths(value: Any, base: Path) -> Any:
 
 
 def lock_from_plan(plan: LayerPlan, packages: Mapping[str, PackageInfo], platform: str,
-                   specs: Sequence[RepoSpec], tree: str, budget: str, overrides: Mapping | None = None,
+                   repos: Sequence[dict], tree: str, budget: str, overrides: Mapping | None = None,
                    unresolved: Mapping[str, Sequence[UnresolvedRequest]] | None = None,
                    base: Path = Path(".")) -> Lock:
-    """The plan as a lock; ``base``: the lock's directory (paths under it are kept relative)."""
+    """The plan as a lock. ``repos``: each repository with the digest of the repomd.xml the
+    packages came from (``RepoSet.digests()``); ``base``: the lock's directory (paths under it
+    are kept relative)."""
     unresolved = unresolved or {}
     layers = {
         name: LockedLayer(name, image.parent, image.deployed,
@@ -82,7 +72,7 @@ def lock_from_plan(plan: LayerPlan, packages: Mapping[str, PackageInfo], platfor
                                                for u in unresolved.get(name, ())), base))
         for name, image in plan.images.items()
     }
-    return Lock(platform, tree, budget, relative_paths(repo_digests(specs), base), layers,
+    return Lock(platform, tree, budget, relative_paths(tuple(repos), base), layers,
                 relative_paths(overrides or {}, base))
 
 

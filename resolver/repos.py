@@ -1,16 +1,21 @@
 """The dnf adapter: load repository metadata, resolve requests (libsolv through dnf's Python API),
-answer provides queries. Metadata only: nothing is installed, weak dependencies are off.
+answer provides queries. Metadata only: nothing is installed; weak dependencies are off unless asked.
+
+Metadata is checked before dnf reads it (resolver/repodata.py): a local repository on every run, a
+remote one when its cached copy is older than the metadata expiry. Everything kept between runs is
+keyed by the repomd.xml it came from: dnf's copy and libsolv's solv files (libdnf checks them
+against repomd's checksum once dnf has synced the copy), the facts cache, the decompression marks.
 """
 
 from __future__ import annotations
 
 import configparser
 import gc
-import gzip
 import hashlib
 import json
 import re
 import tempfile
+import time
 import urllib.parse
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +31,7 @@ import networkx as nx
 
 from .errors import RepoError
 from .files import default_cache_dir, write_atomically
+from .repodata import check_local, check_remote, default_expiry
 from .sources import network_timeout
 
 BUNDLED_REPOS_DIR = Path(str(resources.files("resolver") / "data" / "repos"))
@@ -47,16 +53,24 @@ def _source_name(sourcerpm: str) -> str:
 
 @dataclass(frozen=True)
 class RepoSpec:
-    """One repository: an id and a baseurl (a local directory holding repodata/ or a URL)."""
+    """One repository: an id and a baseurl (a local directory holding repodata/ or a URL), and
+    whether installing from it checks package signatures (``gpgcheck``; None: on for a remote
+    repository, off for a local directory) against ``gpgkey`` (URLs of public keys)."""
 
     repo_id: str
     baseurl: str
+    gpgcheck: bool | None = None
+    gpgkey: tuple[str, ...] = ()
 
     @property
     def local_dir(self) -> Path | None:
         if self.baseurl.startswith("file://"):
             return Path(self.baseurl.removeprefix("file://"))
         return None if "://" in self.baseurl else Path(self.baseurl)
+
+    @property
+    def checks_signatures(self) -> bool:
+        return self.local_dir is None if self.gpgcheck is None else self.gpgcheck
 
 
 @dataclass(frozen=True)
@@ -194,56 +208,37 @@ def _repo_file(path: Path) -> list[RepoSpec]:
         baseurl = parser.get(section, "baseurl", fallback="").split()
         if not baseurl:
             raise RepoError(f"{path}: [{section}] has no baseurl (metalink/mirrorlist are not read here)")
-        specs.append(RepoSpec(section, baseurl[0]))
+        gpgcheck = parser.get(section, "gpgcheck", fallback="").strip().lower()
+        if gpgcheck not in ("", "0", "1", "true", "false", "yes", "no", "on", "off"):
+            raise RepoError(f"{path}: [{section}] gpgcheck={gpgcheck!r}; write gpgcheck=1 or gpgcheck=0")
+        keys = tuple(parser.get(section, "gpgkey", fallback="").replace(",", " ").split())
+        for key in keys:
+            if not re.match(r"^(file|https?)://[^\s\x00-\x1f\x7f]+$", key):
+                raise RepoError(f"{path}: [{section}] gpgkey {key!r} is not a file://, http:// or https:// URL")
+        specs.append(RepoSpec(section, baseurl[0], gpgcheck in ("1", "true", "yes", "on") if gpgcheck else None,
+                              keys))
     if not specs:
         raise RepoError(f"{path}: no enabled repository")
     return specs
-
-
-def _check_local(spec: RepoSpec, cache_dir: Path | None = None) -> None:
-    """Refuse a directory without repodata or with an unreadable primary before dnf sees it."""
-    directory = spec.local_dir
-    if directory is None:
-        return
-    repomd = directory / "repodata" / "repomd.xml"
-    if not repomd.is_file():
-        raise RepoError(f"{directory}: no repodata/repomd.xml here; give a directory made by createrepo_c")
-    text = repomd.read_text(encoding="utf-8", errors="replace")
-    start = text.find('<data type="primary">')
-    href_at = text.find('href="', start)
-    if start < 0 or href_at < 0:
-        raise RepoError(f"{repomd}: names no primary metadata")
-    primary = directory / text[href_at + 6:text.index('"', href_at + 6)]
-    if not primary.is_file():
-        raise RepoError(f"{repomd}: its primary {primary.name} is missing")
-    if primary.suffix != ".gz":
-        return
-    # checked once per repomd and primary file (its size and time): decompressing it is a tenth of
-    # a second on every run
-    stat = primary.stat()
-    key = hashlib.sha256(f"{primary.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode()
-                         + repomd.read_bytes()).hexdigest()
-    marker = (cache_dir or default_cache_dir()) / "checked" / key
-    if marker.exists():
-        return
-    try:
-        with gzip.open(primary) as stream:
-            while stream.read(1 << 20):
-                pass
-    except (OSError, EOFError) as error:
-        raise RepoError(f"{primary}: corrupt primary metadata ({error}); regenerate it with createrepo_c") from None
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.touch()
 
 
 class RepoSet:
     """Loaded metadata of a set of repositories and the solves made on it."""
 
     def __init__(self, specs: Sequence[RepoSpec], arch: str = "x86_64", releasever: str = "9",
-                 cache_dir: Path | None = None):
+                 cache_dir: Path | None = None, metadata_expire: int | None = None, weak_deps: bool = False):
+        """``metadata_expire``: seconds a remote repository's cached metadata is used without
+        checking its repomd.xml again (-1: never; None: ``$RESOLVER_METADATA_EXPIRE``, else 0, every
+        run); local repositories are checked on every run. ``weak_deps``: the default of every
+        solve (``dnf install`` with install_weak_deps=True)."""
         self.specs = tuple(specs)
-        for spec in self.specs:
-            _check_local(spec, cache_dir)
+        self.weak_deps = self._weak = weak_deps
+        cache = cache_dir or default_cache_dir()
+        if cache.exists() and not cache.is_dir():
+            raise RepoError(f"{cache}: the cache directory is a file; give a directory (--cache-dir)")
+        checked = cache / "checked"
+        local = {spec.repo_id: check_local(spec.local_dir, checked) for spec in self.specs if spec.local_dir}
+        expire = default_expiry() if metadata_expire is None else metadata_expire
         self._workdir = tempfile.TemporaryDirectory(prefix="resolver-dnf-")
         base = dnf.Base()
         conf = base.conf
@@ -256,21 +251,43 @@ class RepoSet:
         conf.timeout = network_timeout()
         conf.retries = 2
         # dnf's own cache (solv files): reloading the same metadata then takes a fraction of the time
-        conf.cachedir = str((cache_dir or default_cache_dir()) / "dnf")
+        conf.cachedir = str(cache / "dnf")
         conf.installroot = str(Path(self._workdir.name) / "root")
         conf.reposdir = []
         conf.logdir = str(Path(self._workdir.name) / "log")
         Path(conf.logdir).mkdir()
+        remote_checks = []
         for spec in self.specs:
             url = spec.baseurl if "://" in spec.baseurl else f"file://{Path(spec.baseurl).resolve()}"
-            base.repos.add_new_repo(spec.repo_id, conf, baseurl=[url], skip_if_unavailable=False)
+            repo = base.repos.add_new_repo(spec.repo_id, conf, baseurl=[url], skip_if_unavailable=False)
+            if spec.local_dir is None:
+                key = hashlib.sha256(f"{spec.repo_id}\0{url}".encode()).hexdigest()
+                stamp = checked / f"remote-{key}"
+                if _fresh(stamp, Path(repo._repo.getCachedir()) / "repodata" / "repomd.xml", expire):
+                    repo.metadata_expire = -1  # the cached copy, as it is
+                    continue
+                check_remote(url)
+                remote_checks.append(stamp)
+            # expired: dnf compares its copy's repomd.xml with the repository's and syncs when they
+            # differ (metadata_expire=0 is not enough: a copy made in the same second counts as fresh)
+            repo._repo.expire()
         # fill_sack runs the garbage collector twice over every object alive (the imported modules'):
         # those are alive to the end anyway
         gc.freeze()
         try:
             base.fill_sack(load_system_repo=False)
         except dnf.exceptions.RepoError as error:
-            raise RepoError(f"cannot load repository metadata: {error}") from None
+            failed = [s for s in self.specs if re.search(rf"'{re.escape(s.repo_id)}'", str(error))] or self.specs
+            where = ", ".join(f"{s.local_dir / 'repodata' if s.local_dir else s.baseurl}" for s in failed)
+            raise RepoError(f"{where}: cannot load repository metadata ({error})") from None
+        #: sha256 of the repomd.xml each repository's loaded metadata came from (dnf's synced copy)
+        self.repomd_sha256 = {spec.repo_id: _loaded_repomd_digest(base.repos[spec.repo_id]) for spec in self.specs}
+        for repo_id, digest in local.items():
+            if self.repomd_sha256[repo_id] != digest:
+                raise RepoError(f"repository {repo_id}: repodata/repomd.xml changed while it was being read; run again")
+        for stamp in remote_checks:
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            stamp.touch()
         self._base = base
         self._sack = base.sack
         self._arch = arch
@@ -283,7 +300,7 @@ class RepoSet:
         # facts of the metadata (each package's requirements with their providers, drop-ins, why a
         # name cannot be installed into an empty root), kept
         # between runs under the digest of the repositories' repomd.xml files
-        self._facts_path = (cache_dir or default_cache_dir()) / "metadata" / f"{self._metadata_digest()}.json"
+        self._facts_path = cache / "metadata" / f"{self._metadata_digest()}.json"
         self._facts: dict[str, dict] = {"requirements": {}, "dropins": {}, "problems": {}}
         self._facts_loaded = self._facts_changed = False
         # what a name the repositories lack is diagnosed against (resolver/unresolved.py), when asked
@@ -291,13 +308,17 @@ class RepoSet:
         self._source_names: frozenset[str] | None = None
 
     def _metadata_digest(self) -> str:
-        """sha256 over the repositories' ids, base URLs and repomd.xml files."""
+        """sha256 over the repositories' ids, base URLs and loaded repomd.xml digests."""
         digest = hashlib.sha256()
         for spec in self.specs:
-            repomd = spec.local_dir / "repodata" / "repomd.xml" if spec.local_dir else None
-            digest.update(f"{spec.repo_id}\0{spec.baseurl}\0".encode())
-            digest.update(repomd.read_bytes() if repomd and repomd.is_file() else b"remote")
+            digest.update(f"{spec.repo_id}\0{spec.baseurl}\0{self.repomd_sha256[spec.repo_id]}\0".encode())
         return digest.hexdigest()
+
+    def digests(self) -> tuple[dict, ...]:
+        """Each repository with the sha256 of the repomd.xml its loaded metadata came from (what a
+        lock records: the packages locked and the digest are from the same metadata)."""
+        return tuple({"id": spec.repo_id, "baseurl": spec.baseurl, "repomd_sha256": self.repomd_sha256[spec.repo_id]}
+                     for spec in self.specs)
 
     def _fact(self, kind: str, key: str, compute: Callable[[], object]):
         """A fact of the metadata, from the cache file when a run on the same metadata saw it."""
@@ -316,8 +337,7 @@ class RepoSet:
         return table[key]
 
     def close(self) -> None:
-        # remote repositories have no repomd here to key the facts by: nothing is kept for them
-        if self._facts_changed and all(spec.local_dir for spec in self.specs):
+        if self._facts_changed:
             write_atomically(self._facts_path, json.dumps(self._facts))
         # dnf's close runs the garbage collector over every object alive (a tenth of a second
         # on a thousand images); what is alive now stays alive to the end anyway
@@ -335,18 +355,21 @@ class RepoSet:
 
     def resolve(self, requests: Sequence[str], pinned: Iterable[PackageInfo] = (),
                 substitutions: Sequence[tuple[str, str]] = (),
-                proven: Sequence[tuple[str, str]] = (), modules: Sequence[str] = ()) -> Resolution:
+                proven: Sequence[tuple[str, str]] = (), modules: Sequence[str] = (),
+                weak_deps: bool | None = None) -> Resolution:
         """Resolve names on top of pinned packages (a parent image's set, kept exactly), with
         exactly the module streams ``modules`` enabled (``mariadb:10.11``; none: dnf's default).
 
         What ``dnf --installroot ROOT install NAMES`` would install into a root holding the pinned
-        packages (weak dependencies off). Requests that cannot be satisfied are skipped and reported
-        with libsolv's problem text; callers decide whether that is an error. ``substitutions``
-        (instead_of, use): where the solve brings in ``instead_of``, solve again asking for ``use``
-        too, and keep that when ``instead_of`` is then gone (``use`` replaced it as the provider).
+        packages, with install_weak_deps set to ``weak_deps`` (None: the RepoSet's). Requests that
+        cannot be satisfied are skipped and reported with libsolv's problem text; callers decide
+        whether that is an error. ``substitutions`` (instead_of, use): where the solve brings in
+        ``instead_of``, solve again asking for ``use`` too, and keep that when ``instead_of`` is
+        then gone (``use`` replaced it as the provider).
         ``proven`` substitutions (ones that worked on other sets) are asked for in the first solve,
         and kept where the set needs what ``use`` provides: one solve instead of two."""
         self._use_modules(tuple(modules))
+        self._weak = self.weak_deps if weak_deps is None else weak_deps
         try:
             return self._resolve(requests, pinned, substitutions, proven)
         finally:
@@ -397,7 +420,7 @@ class RepoSet:
         closure = tuple(sorted((self._info(p) for p in installed), key=lambda p: (p.name, p.arch)))
         unresolved = tuple(Unresolved(n, problems[n]) for n in requests if n in problems)
         return Resolution(requests, tuple(satisfied_by), closure, unresolved, tuple(substituted), tuple(saved),
-                          self.requirements, tuple(replaced))
+                          self._with_recommends if self._weak else self.requirements, tuple(replaced))
 
     def _solve_proven(self, pinned: Sequence, wanted: list[str],
                       proven: Sequence[tuple[str, str]]) -> tuple[list | None, list, list]:
@@ -445,7 +468,7 @@ class RepoSet:
         for name in names:
             for selector in self._spec(name)[1]:
                 goal.install(select=selector, optional=True)
-        if not goal.run(allow_uninstall=False, force_best=self._base.conf.best, ignore_weak_deps=True):
+        if not goal.run(allow_uninstall=False, force_best=self._base.conf.best, ignore_weak_deps=not self._weak):
             problems = "; ".join(str(p) for p in goal.problem_rules()[:3])
             raise RepoError(f"libsolv found no solution for {', '.join(names)}: {problems}")
         return list(set(goal.list_installs()) | set(pinned))
@@ -538,9 +561,18 @@ class RepoSet:
             self._requirements[info.nevra] = tuple((text, frozenset(providers)) for text, providers in found)
         return self._requirements[info.nevra]
 
-    def _lookup_requirements(self, info: PackageInfo) -> list:
+    def _with_recommends(self, info: PackageInfo) -> Requirements:
+        """Requirements and, for a solve with weak dependencies, Recommends (``Recommends: kpartx``)."""
+        key = f"{info.nevra} recommends"
+        if key not in self._requirements:
+            found = self._fact("requirements", key, lambda: self._lookup_requirements(info, "recommends"))
+            self._requirements[key] = self.requirements(info) + tuple(
+                (f"Recommends: {text}", frozenset(providers)) for text, providers in found)
+        return self._requirements[key]
+
+    def _lookup_requirements(self, info: PackageInfo, kind: str = "requires") -> list:
         found = []
-        for requirement in self._package(info).requires:
+        for requirement in getattr(self._package(info), kind):
             text = str(requirement)
             if text.startswith("rpmlib("):
                 continue
@@ -683,3 +715,18 @@ def _info(pkg) -> PackageInfo:
     return PackageInfo(pkg.name, pkg.evr, pkg.arch, pkg.reponame, int(pkg.installsize),
                        f"{kind}:{digest}", pkg.sourcerpm or "", int(pkg.hdr_end or 0))
 
+
+def _fresh(stamp: Path, cached_repomd: Path, expire: int) -> bool:
+    """Whether a remote repository's cached copy is used without asking the server: there is one,
+    checked less than ``expire`` seconds ago (-1: never expires)."""
+    if not (stamp.is_file() and cached_repomd.is_file()):
+        return False
+    return expire < 0 or time.time() - stamp.stat().st_mtime < expire
+
+
+def _loaded_repomd_digest(repo) -> str:
+    path = Path(repo._repo.getCachedir()) / "repodata" / "repomd.xml"
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as error:
+        raise RepoError(f"repository {repo.id}: dnf kept no repomd.xml in its cache ({error.strerror})") from None

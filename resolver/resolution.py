@@ -245,7 +245,7 @@ class TreeResolver:
             choices = self.providers
             keys = [(c.instead_of, c.use) for c in choices]
             resolution = self.repos.resolve([r.name for r in asked], (), [k for k in keys if k not in self._taken],
-                                            [k for k in keys if k in self._taken], streams)
+                                            [k for k in keys if k in self._taken], streams, self.weak_deps(name))
             if not (self.choose_providers and self._found_dropins(resolution, asked)):
                 break
         for key, saved in zip(resolution.substituted, resolution.saved):
@@ -259,6 +259,14 @@ class TreeResolver:
         self._resolved[name] = (requests, selection, resolution)
         self.reporter.finished(name)
         return self._resolved[name]
+
+    def weak_deps(self, image: str) -> bool | None:
+        """The image's ``weak_deps`` setting, else its nearest declared ancestor's; None: neither
+        says (the repositories' default, --weak-deps)."""
+        for name in [image, *reversed(self.tree.ancestors(image))]:
+            if self.tree.spec(name).weak_deps is not None:
+                return self.tree.spec(name).weak_deps
+        return None
 
     def _found_dropins(self, resolution: Resolution, asked: Sequence[Request]) -> bool:
         """Record smaller drop-ins for packages of this set that nothing asked for by name; True

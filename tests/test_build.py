@@ -18,10 +18,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from resolver.containers.buildah import DBPATH, PREFIX
+from resolver.containers.buildah import DBPATH, PREFIX, Buildah
 from resolver.containers.elf import needed_sonames
 from resolver.containers.wheels import VENV
 from resolver.demo.distribution import DEMO_DATA, demo_repo
+from resolver.demo.signing import KEY_FILE
 
 from .conftest import ROOT, run_cli
 
@@ -114,6 +115,26 @@ def test_demo_rpms_carry_the_dependencies_rpm_generated_from_debian_binaries():
     assert "libevent-2.1.so.7()(64bit)" in query("memcached", "requires")
     assert "python(abi) = 3.11" in query("python3", "provides")
     assert "python(abi) = 3.11" in query("python3-libs", "requires")
+
+
+def test_demo_rpms_are_signed_with_the_repositorys_own_key_and_builds_check_them(tmp_path):
+    repo = demo_repo()
+    key = repo.path / KEY_FILE
+    assert repo.spec.checks_signatures and repo.spec.gpgkey == (f"file://{key}",)
+    keyring = tmp_path / "keyring"
+    keyring.mkdir()
+    subprocess.run(["rpmkeys", "--dbpath", str(keyring), "--import", str(key)], check=True)
+    rpms = sorted(repo.path.rglob("*.rpm"))
+    checked = subprocess.run(["rpmkeys", "--dbpath", str(keyring), "--checksig", *map(str, rpms)],
+                             capture_output=True, text=True, check=True).stdout.splitlines()
+    assert len(rpms) > 50 and all(line.endswith(": digests signatures OK") for line in checked), checked[:3]
+    # the build's dnf --installroot checks them (no buildah: a plain directory as the root)
+    engine = Buildah([repo.spec])
+    try:
+        engine.install(tmp_path / "root", ["tzdata"], "installing tzdata")
+        assert "tzdata" in engine.installed(tmp_path / "root")
+    finally:
+        engine.close()
 
 
 def test_final_images_hold_exactly_their_plan(first_build, planned):

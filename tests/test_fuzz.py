@@ -1,27 +1,33 @@
 """Mutated real input through the loaders the CLI uses: every case ends in a result or the
 project's own error naming the file, never another exception.
 
-Seeds are the bundled upstream bindep files and the shipped images/ and profiles/ YAML; mutations
-flip and insert bytes (invalid UTF-8, NUL, form feeds, brackets, YAML syntax), cut and repeat
-lines. ``RESOLVER_FUZZ_EXAMPLES`` sets the cases per test (``tox -e fuzz`` runs 7,000 each, over
-20,000 in all; the normal run 700 each, over 2,000 in all).
+Seeds are the bundled upstream bindep files, the shipped images/ and profiles/ YAML and the
+repodata of a small repository cut from the bundled BaseOS; mutations flip and insert bytes
+(invalid UTF-8, NUL, form feeds, brackets, YAML syntax, ``../``), cut and repeat lines.
+``RESOLVER_FUZZ_EXAMPLES`` sets the cases per test (``tox -e fuzz`` runs 7,000 each, over 20,000
+in all; the normal run 700 each, over 2,000 in all).
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import os
 import shutil
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from resolver.config import load_images, load_profiles
 from resolver.errors import ResolverError
 from resolver.platforms import platform
+from resolver.repos import RepoSet, repo_specs
 from resolver.sources import Source, read_bindep
 
-from .conftest import ROOT, UPSTREAM
+from .conftest import BASEOS_2022, ROOT, UPSTREAM
+from .repodata import copy_repo, keep_only, record_of, republish
 
 EXAMPLES = int(os.environ.get("RESOLVER_FUZZ_EXAMPLES", "700"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
@@ -33,9 +39,10 @@ TOKENS = [b"[", b"]", b"(", b")", b"!", b"\x00", b"\x0c", b"\n", b"\r", b"#", b"
 
 
 @st.composite
-def mutated(draw, seeds: list[Path], window: int | None = None) -> bytes:
+def mutated(draw, seeds: list[Path] | list[bytes], window: int | None = None) -> bytes:
     """A real file (or a window of its lines) with a few mutations applied."""
-    data = draw(st.sampled_from(seeds)).read_bytes()
+    seed = draw(st.sampled_from(seeds))
+    data = seed if isinstance(seed, bytes) else seed.read_bytes()
     if window:
         lines = data.split(b"\n")
         start = draw(st.integers(0, max(0, len(lines) - 1)))
@@ -110,3 +117,56 @@ def test_mutated_image_trees(tmp_path_factory, data, name):
 def test_mutated_profiles(tmp_path_factory, data, name):
     directory = _tree_with(tmp_path_factory.mktemp("t"), "profiles", name, data)
     only_our_errors(lambda: load_profiles(directory), str(directory))
+
+
+#: the bash closure of BaseOS 2022: a real repository small enough to load thousands of times
+SMALL_REPO = {"bash", "filesystem", "glibc", "glibc-common", "glibc-minimal-langpack", "ncurses-base",
+              "ncurses-libs", "setup", "basesystem", "libgcc", "tzdata", "centos-stream-release",
+              "centos-gpg-keys", "centos-stream-repos", "libselinux", "pcre2", "libsepol", "pcre2-syntax"}
+
+
+@pytest.fixture(scope="module")
+def small_repo(tmp_path_factory):
+    """A pristine small repository, and a cache warmed on it at the place the mutated copies take."""
+    pristine = copy_repo(BASEOS_2022, tmp_path_factory.mktemp("small") / "baseos")
+    keep_only(pristine, SMALL_REPO)
+    work = tmp_path_factory.mktemp("fuzzed") / "baseos"
+    cache = work.parent / "cache"
+    shutil.copytree(pristine, work)
+    with RepoSet(repo_specs([str(work)]), cache_dir=cache) as repos:
+        assert "bash" in repos.resolve(["bash"]).names()
+    return pristine, work, cache
+
+
+def _primary_text(pristine: Path) -> bytes:
+    return gzip.decompress(record_of(pristine, "primary")[1].read_bytes())
+
+
+@FUZZ
+@given(target=st.sampled_from(["repomd", "primary", "filelists", "primary-published", "filelists-published"]),
+       data=st.data())
+def test_mutated_repodata_with_a_warm_cache(small_repo, target, data):
+    """A mutated repomd.xml, metadata file, or metadata file published consistently (repomd.xml
+    rewritten to its checksum): a resolve on exactly what is on disk, or our error naming the
+    repository's file; never a resolve on the cached copy."""
+    pristine, work, cache = small_repo
+    shutil.rmtree(work)
+    shutil.copytree(pristine, work)
+    kind = target.split("-")[0]
+    if kind == "repomd":
+        path = work / "repodata" / "repomd.xml"
+        path.write_bytes(data.draw(mutated([path.read_bytes()])))
+    elif target.endswith("published"):
+        opened = gzip.decompress(record_of(work, kind)[1].read_bytes())
+        republish(work, kind, gzip.compress(data.draw(mutated([opened])), mtime=0))
+    else:
+        path = record_of(work, kind)[1]
+        path.write_bytes(data.draw(mutated([path.read_bytes()])))
+
+    def load():
+        with RepoSet(repo_specs([str(work)]), cache_dir=cache) as repos:
+            on_disk = hashlib.sha256((work / "repodata" / "repomd.xml").read_bytes()).hexdigest()
+            assert [d["repomd_sha256"] for d in repos.digests()] == [on_disk]
+            repos.resolve(["bash"])
+
+    only_our_errors(load, str(work))

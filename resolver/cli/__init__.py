@@ -24,6 +24,8 @@ EPILOG = """examples:
   resolver why nova-compute lsscsi
   resolver evidence nova-compute
   resolver closure bash coreutils --repos resolver/data/repos/cs9-baseos-osbuild-2022
+  resolver closure kernel tmux --weak-deps --repos resolver/data/repos/cs9-baseos-osbuild-2022
+  resolver plan --repos https://mirror.example/9/BaseOS/x86_64/os/ --metadata-expire 6h
   resolver packages nova-api --repos /etc/yum.repos.d/centos.repo
   resolver plan --overrides site.yaml          # the shipped tree changed by a site override file
   resolver diff --overrides site.yaml          # what those overrides change, per image

@@ -14,7 +14,7 @@ from ..files import check_writable, write_atomically
 from ..names import confined
 from ..repos import RepoSet
 from ..sources import Source, read_bindep
-from .common import FORMATTER, Progress, default_dir, emit, load_site, target_platforms
+from .common import FORMATTER, Progress, default_dir, emit, load_site, open_repos, target_platforms
 
 
 def register(sub, common: argparse.ArgumentParser) -> None:
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     targets = target_platforms(args, several=True)
     progress = Progress(args)
     try:
-        with RepoSet(site.repos, cache_dir=args.cache_dir) as repos:
+        with open_repos(args, site.repos) as repos:
             findings, patches, audited, unreadable = _collect(args, tree, profiles, targets, repos, progress)
             suggested: dict[str, list[tuple[str, str, str]]] = {}
             if args.evidence:

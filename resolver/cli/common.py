@@ -42,7 +42,15 @@ def common_options() -> argparse.ArgumentParser:
                            "$RESOLVER_OVERRIDES, else ./overrides/*.yaml when it exists)")
     site.add_argument("--no-overrides", action="store_true", help="the shipped tree only: no site overrides")
     common.add_argument("--format", choices=("text", "json"), default="text")
-    common.add_argument("--cache-dir", type=Path, default=None, help="download cache (default ~/.cache/resolver)")
+    common.add_argument("--cache-dir", type=_cache_dir, default=None,
+                        help="download and metadata cache (default $XDG_CACHE_HOME/resolver, ~/.cache/resolver)")
+    common.add_argument("--metadata-expire", type=_expiry, default=None, metavar="SECONDS",
+                        help="use a remote repository's cached metadata this long without checking its "
+                             "repomd.xml (seconds, or 30m, 6h, 2d, never; default $RESOLVER_METADATA_EXPIRE, "
+                             "else 0: every run); local repositories are checked on every run")
+    common.add_argument("--weak-deps", action="store_true",
+                        help="install weak dependencies (Recommends), as plain `dnf install` does; default off, "
+                             "as Kolla and TCIB build (images/*.yaml: weak_deps: true per image)")
     loudness = common.add_mutually_exclusive_group()
     loudness.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr, only errors and warnings")
     loudness.add_argument("-v", "--verbose", action="store_true",
@@ -64,6 +72,30 @@ def whole_number(low: int, high: int | None = None, why: str = ""):
         return value
 
     return parse
+
+
+def _cache_dir(text: str) -> Path:
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is not a directory; name a directory for the cache")
+    return path
+
+
+def _expiry(text: str) -> int:
+    from ..repodata import parse_expiry
+
+    try:
+        return parse_expiry(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def open_repos(args: argparse.Namespace, specs):
+    """The repositories' metadata, loaded with the command's cache, metadata expiry and weak-deps setting."""
+    from ..repos import RepoSet
+
+    return RepoSet(specs, cache_dir=args.cache_dir, metadata_expire=args.metadata_expire,
+                   weak_deps=args.weak_deps)
 
 
 class Progress:

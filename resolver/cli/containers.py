@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..files import check_writable, write_atomically
-from ..lock import repo_digests
 from ..platforms import DEFAULT_PLATFORM, platform
-from ..repos import RepoSet, RepoSpec
+from ..repos import RepoSet
 from ..resolution import TreeResolver
-from .common import FORMATTER, announce, emit, load_site, whole_number
+from .common import FORMATTER, announce, emit, load_site, open_repos, whole_number
 
 
 def register(sub, common: argparse.ArgumentParser) -> None:
@@ -66,13 +65,13 @@ def _staged(args: argparse.Namespace):
     if demo:  # said, and the names checked, before the demo distribution is made (minutes, the first time)
         _demo_first(args, DEMO_DATA)
     site = load_site(args, DEMO_DATA / "images" if demo else None, DEMO_DATA / "profiles" if demo else None,
-                     (RepoSpec("demo", str(demo_repo(args.cache_dir).path)),) if demo else None,
+                     (demo_repo(args.cache_dir).spec,) if demo else None,
                      strict=True, announce_tree=not demo)
     tree, profiles, specs = site.tree, site.profiles, site.repos
     for name in getattr(args, "build_images", ()):
         tree.spec(name)  # an unknown image is a clear error before anything runs
     target = platform((args.platforms or [DEFAULT_PLATFORM])[0])
-    with RepoSet(specs, cache_dir=args.cache_dir) as repos:
+    with open_repos(args, specs) as repos:
         strict = True if args.strict is None else args.strict
         resolver = TreeResolver(tree, profiles, target, repos, strict, args.cache_dir, None, choose_providers=True)
         result = plan_tree(resolver)
@@ -81,7 +80,7 @@ def _staged(args: argparse.Namespace):
         wheels = plan_wheels(tree, profiles, result.plan.shape, result.inputs.packages, chain_build_only, index)
         stages = stage_plans(result.plan, result.inputs.packages, result.build_only, result.steps,
                              wheels.images if wheels else None)
-        keys = content_keys(stages, json.dumps(repo_digests(specs), sort_keys=True))
+        keys = content_keys(stages, json.dumps(repos.digests(), sort_keys=True))
         yield _Staged(specs, target, repos, result.inputs, stages, keys, result.plan, wheels, index, demo)
 
 

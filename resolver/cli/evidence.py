@@ -19,7 +19,7 @@ from ..evidence import (
     scopes_of_command,
     suggested_lines,
 )
-from ..repos import RepoSet, repo_specs
+from ..repos import repo_specs
 from ..resolution import TreeResolver
 from .common import (
     FORMATTER,
@@ -29,6 +29,7 @@ from .common import (
     distribution_text,
     emit,
     is_strict,
+    open_repos,
     target_platforms,
     tree_text,
     warn_unresolved,
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
                    f"for {target.name} on {distribution_text(specs)}, {'strict' if is_strict(args) else 'best effort'}")
     progress = Progress(args)
     try:
-        with RepoSet(specs, cache_dir=args.cache_dir) as repos:
+        with open_repos(args, specs) as repos:
             profiles = load_profiles(args.profiles or default_dir("profiles"))
             resolver = TreeResolver(tree, profiles, target, repos, is_strict(args), args.cache_dir, progress)
             context = EvidenceContext(resolver, code_loader(resolver, args.cache_dir, progress))

@@ -11,11 +11,11 @@ from pathlib import Path
 
 from ..kolla_overrides import KollaImport, kolla_image_names, read_kolla_file
 from ..overrides import defined_profiles
-from ..repos import RepoSet, repo_specs
+from ..repos import repo_specs
 from ..resolution import TreeResolver
 from ..site_import import ImportReport, PackageChecks, TreeRequests, checker, finish, write_override_file
 from ..tcib_containers import TcibImport, tcib_image_names
-from .common import FORMATTER, Progress, emit, load_site, target_platforms
+from .common import FORMATTER, Progress, emit, load_site, open_repos, target_platforms
 
 _EXIT = "exit: 0 all imported, 1 something not imported (listed with file:line and why), 2 a file cannot be read"
 
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     report = ImportReport("kolla" if kolla else "tcib")
     progress = Progress()
     try:
-        with RepoSet(site.repos, cache_dir=args.cache_dir) as repos:
+        with open_repos(args, site.repos) as repos:
             progress.starting("import")
             requests = TreeRequests(TreeResolver(site.tree, site.profiles, target, repos, False, args.cache_dir,
                                                  progress))

@@ -6,7 +6,7 @@ import argparse
 import contextlib
 
 from ..overrides import load_site as load
-from ..repos import RepoSet, repo_specs
+from ..repos import repo_specs
 from ..resolution import TreeResolver
 from ..site_diff import ImageDiff, diff_trees
 from .common import (
@@ -16,6 +16,7 @@ from .common import (
     emit,
     is_strict,
     load_site,
+    open_repos,
     overrides_text,
     size_text,
     target_platforms,
@@ -42,9 +43,9 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(args)
     try:
         with contextlib.ExitStack() as stack:
-            site_repos = stack.enter_context(RepoSet(site.repos, cache_dir=args.cache_dir))
+            site_repos = stack.enter_context(open_repos(args, site.repos))
             shipped_repos = site_repos if shipped.repos == site.repos else \
-                stack.enter_context(RepoSet(shipped.repos, cache_dir=args.cache_dir))
+                stack.enter_context(open_repos(args, shipped.repos))
             strict = is_strict(args)
             diffs = diff_trees(TreeResolver(shipped.tree, shipped.profiles, target, shipped_repos, strict,
                                             args.cache_dir, progress),

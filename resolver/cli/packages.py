@@ -7,7 +7,6 @@ import argparse
 
 from ..names import package_name
 from ..overrides import Site
-from ..repos import RepoSet
 from ..resolution import ImagePackages, TreeResolver
 from ..selection import Origin
 from ..unresolved import UnresolvedRequest, diagnose, grouped_lines
@@ -20,6 +19,7 @@ from .common import (
     emit,
     is_strict,
     load_site,
+    open_repos,
     overrides_text,
     size_text,
     target_platforms,
@@ -50,7 +50,7 @@ def run_image(args: argparse.Namespace) -> int:
     target = target_platforms(args)[0]
     progress = Progress(args, total=len(site.tree.ancestors(args.image)) + 1)
     try:
-        with RepoSet(site.repos, cache_dir=args.cache_dir) as repos:
+        with open_repos(args, site.repos) as repos:
             resolver = TreeResolver(site.tree, site.profiles, target, repos, is_strict(args), args.cache_dir, progress)
             if args.command == "packages":
                 result = resolver.image(args.image)
@@ -75,7 +75,7 @@ def run_closure(args: argparse.Namespace) -> int:
     target_platforms(args)
     specs = load_site(args, announce_tree=False).repos
     announce(args, f"{distribution_text(specs)}, {'strict' if is_strict(args) else 'best effort'}")
-    with RepoSet(specs, cache_dir=args.cache_dir) as repos:
+    with open_repos(args, specs) as repos:
         resolution = repos.resolve(args.names)
         unresolved = [UnresolvedRequest(u.name, u.problem, Origin("command-line", "command line"),
                                         diagnose(u.name, repos)) for u in resolution.unresolved]

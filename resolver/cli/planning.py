@@ -11,7 +11,6 @@ from pathlib import Path
 from ..files import check_writable
 from ..overrides import Site
 from ..planning.tree import EXACT_LIMIT
-from ..repos import RepoSet
 from ..resolution import TreeResolver
 from ..treeplan import TREE_MODES, plan_tree
 from ..unresolved import UnresolvedRequest, grouped_lines
@@ -21,6 +20,7 @@ from .common import (
     emit,
     is_strict,
     load_site,
+    open_repos,
     overrides_text,
     target_platforms,
     warn_unresolved,
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     target = target_platforms(args)[0]
     progress = Progress(args, total=len(site.tree.deployed()))
     try:
-        with RepoSet(site.repos, cache_dir=args.cache_dir) as repos:
+        with open_repos(args, site.repos) as repos:
             resolver = TreeResolver(site.tree, site.profiles, target, repos, is_strict(args), args.cache_dir,
                                     progress, choose_providers=not args.no_provider_choice)
             return _plan(args, resolver, progress, site)
@@ -119,7 +119,7 @@ def _plan(args: argparse.Namespace, resolver: TreeResolver, progress: Progress, 
         pareto = pareto_of(result)
     progress.stop()
     overrides = site.overrides_json()
-    fresh = lock_from_plan(result.plan, result.inputs.packages, resolver.target.name, resolver.repos.specs,
+    fresh = lock_from_plan(result.plan, result.inputs.packages, resolver.target.name, resolver.repos.digests(),
                            result.tree, budget.describe() if budgeted else "none", overrides, result.unresolved,
                            args.lock.parent)
     if args.command == "lock":

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from ..errors import ResolverError
+from ..errors import RepoError, ResolverError
 from ..repos import RepoSpec
 
 #: every working container this tool makes is named with this prefix (leftovers are found by it)
@@ -41,6 +41,11 @@ class Buildah:
             if shutil.which(tool) is None:
                 raise BuildError(f"{tool} is not installed; run ./bootstrap (it installs buildah, podman, dnf, rpm)")
         self.repos = tuple(repos)
+        for repo in self.repos:
+            if repo.checks_signatures and not repo.gpgkey:
+                raise RepoError(f"repository {repo.repo_id}: package signatures are checked (gpgcheck; on by default "
+                                "for a remote repository) but no gpgkey is given: name the keys in a .repo file "
+                                "(gpgkey=URL), or set gpgcheck=0 there to install unchecked")
         self.releasever = releasever
         self.arch = arch
         self._home = tempfile.TemporaryDirectory(prefix="resolver-rpm-")
@@ -90,16 +95,24 @@ class Buildah:
         return Path(self._run(["buildah", "mount", container], f"mounting {container}").strip())
 
     def install(self, root: Path, specs: Sequence[str], what: str) -> None:
-        """dnf --installroot into a mounted root; dnf's caches and logs are removed in the same step."""
+        """dnf --installroot into a mounted root, checking package signatures where the repository
+        says so (dnf imports its keys into the root's rpm database to check them; they are removed
+        again: keys are not packages of the image); dnf's caches and logs are removed in the same step."""
         if not specs:
             return
         repos = [f"--repofrompath={r.repo_id},{r.baseurl}" for r in self.repos]
+        signatures = [f"--setopt={r.repo_id}.gpgcheck=1" if r.checks_signatures else f"--setopt={r.repo_id}.gpgcheck=0"
+                      for r in self.repos]
+        signatures += [f"--setopt={r.repo_id}.gpgkey={' '.join(r.gpgkey)}" for r in self.repos if r.checks_signatures]
         command = ["dnf", "-y", "-q", f"--installroot={root}", f"--releasever={self.releasever}",
                    f"--forcearch={self.arch}", "--setopt=reposdir=/nonexistent", "--setopt=install_weak_deps=False",
-                   "--setopt=tsflags=nodocs", "--setopt=cachedir=/var/cache/dnf", "--nogpgcheck", *repos,
+                   "--setopt=tsflags=nodocs", "--setopt=cachedir=/var/cache/dnf", *repos, *signatures,
                    *[f"--repo={r.repo_id}" for r in self.repos], "install", *specs]
-        self._run(command, what, env={"HOME": self._home.name, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-                                      "LC_ALL": "C"})
+        env = {"HOME": self._home.name, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"}
+        self._run(command, what, env=env)
+        rpm = ["rpm", "--root", str(root), "--dbpath", DBPATH]
+        if subprocess.run([*rpm, "-q", "gpg-pubkey"], capture_output=True, env=env, check=False).returncode == 0:
+            self._run([*rpm, "-e", "--allmatches", "gpg-pubkey"], f"{what}: removing the signing keys", env=env)
         _checkpoint(root / "var/lib/rpm" / "rpmdb.sqlite", root / "var/lib/dnf" / "history.sqlite")
         for leftover in ("var/cache/dnf", "var/log/dnf.log", "var/log/dnf.rpm.log", "var/log/dnf.librepo.log",
                          "var/log/hawkey.log"):

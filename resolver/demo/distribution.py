@@ -9,7 +9,8 @@ rpmbuild, whose ELF dependency generator writes the soname Requires and Provides
 repository is used every Requires of every package is checked against it.
 
 The built repository is cached under a key over the mapping, the .deb versions apt offers and
-this module's code: a new Debian point release or a mapping change builds a new one.
+this module's code: a new Debian point release or a mapping change builds a new one. Its RPMs are
+signed with a key made for it (signing.py); builds from it check those signatures.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import yaml
 
 from ..errors import InputError, ResolverError
 from ..files import default_cache_dir
+from .signing import KEY_FILE, sign_packages
 
 #: the demo tree, its profiles and the distribution's mapping table
 DEMO_DATA = Path(__file__).resolve().parent.parent / "data" / "demo"
@@ -70,6 +72,13 @@ class DemoRepo:
     path: Path
     #: Debian package -> version the repository was made from
     debs: Mapping[str, str]
+
+    @property
+    def spec(self):
+        """The repository as builds use it: signatures checked against its own key."""
+        from ..repos import RepoSpec
+
+        return RepoSpec("demo", str(self.path), gpgcheck=True, gpgkey=(f"file://{self.path / KEY_FILE}",))
 
 
 def load_mapping(path: Path = MAPPING) -> tuple[ElPackage, ...]:
@@ -172,7 +181,8 @@ def demo_repo(cache_dir: Path | None = None) -> DemoRepo:
     mapping = load_mapping()
     versions = candidate_versions([deb for package in mapping for deb in package.debs])
     key = hashlib.sha256(MAPPING.read_bytes() + json.dumps(versions, sort_keys=True).encode()
-                         + Path(__file__).read_bytes()).hexdigest()[:16]
+                         + Path(__file__).read_bytes() + (Path(__file__).parent / "signing.py").read_bytes()
+                         ).hexdigest()[:16]
     cache = cache_dir or default_cache_dir()
     target = cache / "demo-repo" / key
     if (target / "repodata" / "repomd.xml").is_file():
@@ -216,6 +226,7 @@ def _build(work: Path, mapping: Sequence[ElPackage], debs: Mapping[str, Path], v
               "--define", "debug_package %{nil}", "--define", "_build_id_links none",
               "--define", "_binary_payload w3.zstdio", str(spec)])
     (work / "RPMS").rename(work / "repo")
+    sign_packages(sorted((work / "repo").rglob("*.rpm")), work / "repo" / KEY_FILE)
     _run(["createrepo_c", "--quiet", str(work / "repo")])
 
 
