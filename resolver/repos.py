@@ -10,7 +10,6 @@ import gzip
 import hashlib
 import json
 import re
-import tempfile
 import urllib.parse
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ import hawkey
 import networkx as nx
 
 from .errors import RepoError
-from .files import default_cache_dir, write_atomically
+from .files import default_cache_dir, scratch_directory, write_atomically
 from .sources import network_timeout
 
 BUNDLED_REPOS_DIR = Path(str(resources.files("resolver") / "data" / "repos"))
@@ -244,7 +243,8 @@ class RepoSet:
         self.specs = tuple(specs)
         for spec in self.specs:
             _check_local(spec, cache_dir)
-        self._workdir = tempfile.TemporaryDirectory(prefix="resolver-dnf-")
+        # named by pid: a run killed with SIGKILL leaves it, and the next run removes it
+        self._workdir = scratch_directory("resolver-dnf-")
         base = dnf.Base()
         conf = base.conf
         # Substitutions before add_new_repo, or libdnf raises a SWIG TypeError.
