@@ -13,8 +13,10 @@ starts the command (the computed tree), kills it with SIGKILL after a random del
 - after all trials one complete run, which must remove every leftover of the dead processes and
   leave the cache as it was.
 
-Delays: half uniform over the whole run (0 to 1.1 x its duration), half over its last part (from
-the "planning the layers" line to the end: where the files are written). Seeded.
+Delays: half from the start, uniform over the whole run (0 to 1.1 x the duration of a complete
+run); half from the moment this run prints "planning the layers" (its last stage: the lock or the
+report is computed and written), uniform over 1.2 x what that stage took in the complete run, so
+that a machine slower than the measurement still has its kills land on the writing. Seeded.
 
     .venv/bin/python bench/kill_bench.py                       # 100 trials of lock and report, 30 of plan
     .venv/bin/python bench/kill_bench.py --trials 20 --images DIR --seed 3 --json
@@ -187,9 +189,15 @@ def run_trials(bench: Bench, scenario: Scenario, trials: int, rng: random.Random
     tally = Tally()
     for trial in range(trials):
         _restore(saved_old, target)
-        delay = rng.uniform(0, 1.1 * total) if trial % 2 == 0 else rng.uniform(writing, total * 1.02)
         process = bench.start(scenario.argv)
-        time.sleep(delay)
+        if trial % 2 == 0:
+            time.sleep(rng.uniform(0, 1.1 * total))
+        else:
+            assert process.stderr is not None
+            for line in process.stderr:  # the last stage starts
+                if WRITING in line:
+                    break
+            time.sleep(rng.uniform(0, 1.2 * (total - writing)))
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
         else:

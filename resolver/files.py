@@ -170,6 +170,9 @@ def check_set_directory(directory: Path, owned: Callable[[Path], bool], what: st
     """Refuse, before any work, a directory holding anything a ``what`` does not write: replacing
     the set replaces the whole directory."""
     check_writable(directory, directory=True)
+    if directory.resolve() in (Path.cwd(), *Path.cwd().parents):
+        raise InputError(f"{directory}: is the current directory (or holds it); a {what} replaces its directory "
+                         "as a whole: name a directory of its own")
     if directory.is_dir():
         foreign = sorted(entry.name for entry in directory.iterdir() if not owned(entry))
         if foreign:

@@ -286,8 +286,8 @@ def test_a_failing_step_shows_its_last_lines_and_its_log(first_build, prefix, tm
     assert "[build] memcached: failed memcached: build step failed" in done.stderr
     assert "[memcached] step line 20" in done.stderr  # --verbose streams the tool's output
     summary = done.stdout[done.stdout.index("\nmemcached "):]
-    assert "exit 3" in summary and "step line 20" in summary and "step line 6\n" in summary
-    assert "step line 5\n" not in summary  # the last 15 lines; the whole output is in the log
+    assert "exit 3" in summary and "step line 20" in summary and "step line 10\n" in summary
+    assert "step line 2\n" not in summary  # the last 15 lines; the whole output is in the log
     assert f"the whole output: {logs / 'memcached.log'}" in summary
     log = (logs / "memcached.log").read_text()
     assert "step line 1\n" in log and "## exit 3 after" in log and "# failed: memcached: build step failed" in log

@@ -107,7 +107,6 @@ class TreeBuilder:
         self.reporter = reporter
         self.jobs = max(1, jobs)
         self.rebuild = rebuild
-        self.tag_prefix = tag_prefix
         self.index = index
         self.pip = pip
         self.tag = build_value(TAG, tag, "--tag", "an image tag")
@@ -170,7 +169,7 @@ class TreeBuilder:
     def _one(self, name: str, parent: BuiltImage | None) -> BuiltImage:
         with self.image_log(name) as log, self.engine.logging_to(log):
             result = self._logged(name, parent, log)
-            log.note(f"{result.status}{': ' + result.error.splitlines()[0] if result.error else ''}")
+            log.note(f"{result.status}{': ' + result.error.splitlines()[0].rstrip(':') if result.error else ''}")
         path = str(log.path) if log.path else None
         return BuiltImage(**{**result.__dict__, "log": path})
 
@@ -196,7 +195,7 @@ class TreeBuilder:
             self.reporter.state(name, "failed", "interrupted")
             return BuiltImage(name, "failed", ref, key, error="interrupted", estimate=stage.estimate)
         except BuildError as error:
-            self.reporter.state(name, "failed", str(error).splitlines()[0] + where)
+            self.reporter.state(name, "failed", str(error).splitlines()[0].rstrip(":") + where)
             return BuiltImage(name, "failed", ref, key, error=str(error), estimate=stage.estimate)
         result = BuiltImage(**{**result.__dict__, "tag": readable})
         if state == "done":
@@ -225,10 +224,10 @@ class TreeBuilder:
                     if wheels:
                         built = self._build_wheels(stage, builder, Path(work))
                     if stage.step:
-                        artifacts = stage.step.artifacts
-                        engine.run(builder, ["/bin/sh", "-c", f"mkdir -p {artifacts} && {stage.step.run}"],
-                                   f"{name}: build step")
-                        needed = needed_in_tree(root / artifacts.lstrip("/"))
+                        # made through the mount: the step needs no coreutils in the image
+                        (root / stage.step.artifacts.lstrip("/")).mkdir(parents=True, exist_ok=True)
+                        engine.run(builder, ["/bin/sh", "-c", stage.step.run], f"{name}: build step")
+                        needed = needed_in_tree(root / stage.step.artifacts.lstrip("/"))
                 wheelhouse = self._wheelhouse(stage, built, Path(work)) if stage.wheels else {}
                 for wheel in wheelhouse.values():
                     needed += needed_in_wheel(wheel)
