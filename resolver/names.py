@@ -62,3 +62,33 @@ def confined(directory: Path, name: str) -> Path:
     if path.resolve().parent != directory.resolve():
         raise InputError(f"{name!r} would be written outside {directory}")
     return path
+
+
+# ---- what a build puts on a Containerfile line or a command line ----------------------------------
+
+#: an RPM as the metadata names it: NAME-[EPOCH:]VERSION-RELEASE.ARCH (rpm's characters: '~' and '^'
+#: in versions); a name from primary.xml is refused here before it reaches dnf or a Containerfile
+NEVRA = re.compile(r"^[A-Za-z0-9_+][A-Za-z0-9._+-]*-(?:[0-9]+:)?[A-Za-z0-9._+~^]+-[A-Za-z0-9._+~^]+"
+                   r"\.[A-Za-z0-9_]+\Z")
+#: an RPM name from the metadata (what a builder installs, what a library is provided by)
+RPM_NAME = re.compile(r"^[A-Za-z0-9_+][A-Za-z0-9._+-]*\Z")
+#: a Python distribution pinned as the Containerfile and pip see it: NAME==VERSION (canonical name,
+#: PEP 440 version)
+PIN = re.compile(r"^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?==[A-Za-z0-9.+!_-]+\Z")
+#: a program run inside an image (`--package-manager`): a command name or an absolute path
+COMMAND = re.compile(r"^[A-Za-z0-9_/][A-Za-z0-9._+/-]*\Z")
+#: where images are tagged (`--tag-prefix`): a registry host (with a port) and/or repository path
+#: components, in the lower case the OCI distribution grammar allows
+TAG_PREFIX = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*\Z")
+#: an OCI tag (`--tag`)
+TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
+
+
+def build_value(pattern: re.Pattern, value: Any, where: str, what: str) -> str:
+    """A value that goes into a Containerfile, a bake file or a build command line: it must match
+    ``pattern`` (which admits no control character, space or shell character), or the build stops
+    with an error naming it, before anything is written or run."""
+    if not isinstance(value, str) or not pattern.match(value):
+        raise InputError(f"{where}: {value!r} is not {what}; refusing to put it in a Containerfile or a "
+                         "command line")
+    return value

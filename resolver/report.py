@@ -4,7 +4,12 @@ of the objective against bloat (a table and an SVG plot).
 
 Images with requests that did not resolve (best effort) are marked everywhere (``!`` in tables,
 red in the picture) and compared with the baselines apart: their sets lack what did not resolve,
-so their figures are lower bounds, never set against a baseline's as if complete."""
+so their figures are lower bounds, never set against a baseline's as if complete.
+
+The files belong together (report.md names the pictures, the pictures show the same plan): every
+one is computed first (Graphviz included), then the directory is replaced as one set
+(``files.replace_directory``), so a run killed at any moment leaves the old report or the new one.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ import networkx as nx
 
 from .baselines import BaselineResult, compare_on
 from .errors import InputError
-from .files import write_atomically
+from .files import replace_directory
 from .unresolved import UNINSTALLABLE, first_cause
 
 
@@ -47,18 +52,14 @@ def tree_graph(plan: dict) -> nx.DiGraph:
     return graph
 
 
-def render_svg(graph: nx.DiGraph, directory: Path) -> str | None:
-    """Write tree.dot (networkx + pydot) and tree.svg (Graphviz ``dot``); the SVG's name, or None
-    when Graphviz is not installed."""
-    dot_text = nx.nx_pydot.to_pydot(graph).to_string()
-    write_atomically(directory / "tree.dot", dot_text)
+def render_svg(dot_text: str) -> str | None:
+    """The tree as SVG (Graphviz ``dot``), or None when Graphviz is not installed."""
     if shutil.which("dot") is None:
         return None
     done = subprocess.run(["dot", "-Tsvg"], input=dot_text, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise InputError(f"graphviz could not draw the tree: {done.stderr.strip()}")
-    write_atomically(directory / "tree.svg", done.stdout)
-    return "tree.svg"
+    return done.stdout
 
 
 def markdown(plan: dict, baselines: Sequence[BaselineResult], pictures: Sequence[str], platform: str) -> str:
@@ -238,10 +239,23 @@ def pareto_svg(points: Sequence[dict], width: int = 640, height: int = 400) -> s
     return "\n".join(parts) + "\n"
 
 
+#: every file a report may hold: the report directory holds these and nothing else
+REPORT_FILES = ("report.md", "tree.dot", "tree.svg", "pareto.svg")
+
+
+def report_file(entry: Path) -> bool:
+    """An entry of a report directory that a report wrote (anything else there is refused)."""
+    return entry.name in REPORT_FILES and entry.is_file() and not entry.is_symlink()
+
+
 def write_report(directory: Path, plan: dict, baselines: Sequence[BaselineResult], platform: str) -> list[Path]:
-    pictures = [name for name in [render_svg(tree_graph(plan), directory)] if name]
+    dot_text = nx.nx_pydot.to_pydot(tree_graph(plan)).to_string()
+    files = {"tree.dot": dot_text}
+    svg = render_svg(dot_text)
+    if svg is not None:
+        files["tree.svg"] = svg
     if plan.get("pareto"):
-        write_atomically(directory / "pareto.svg", pareto_svg(plan["pareto"]))
-        pictures.append("pareto.svg")
-    write_atomically(directory / "report.md", markdown(plan, baselines, pictures, platform))
-    return [directory / name for name in ("report.md", "tree.dot", *pictures)]
+        files["pareto.svg"] = pareto_svg(plan["pareto"])
+    files["report.md"] = markdown(plan, baselines, [n for n in files if n.endswith(".svg")], platform)
+    replace_directory(directory, files, report_file, "report")
+    return [directory / name for name in ("report.md", "tree.dot", *(n for n in files if n.endswith(".svg")))]

@@ -14,7 +14,6 @@ import gc
 import hashlib
 import json
 import re
-import tempfile
 import time
 import urllib.parse
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -30,7 +29,7 @@ import hawkey
 import networkx as nx
 
 from .errors import RepoError
-from .files import default_cache_dir, write_atomically
+from .files import default_cache_dir, scratch_directory, write_atomically
 from .repodata import check_local, check_remote, default_expiry
 from .sources import network_timeout
 
@@ -239,7 +238,8 @@ class RepoSet:
         checked = cache / "checked"
         local = {spec.repo_id: check_local(spec.local_dir, checked) for spec in self.specs if spec.local_dir}
         expire = default_expiry() if metadata_expire is None else metadata_expire
-        self._workdir = tempfile.TemporaryDirectory(prefix="resolver-dnf-")
+        # named by pid: a run killed with SIGKILL leaves it, and the next run removes it
+        self._workdir = scratch_directory("resolver-dnf-")
         base = dnf.Base()
         conf = base.conf
         # Substitutions before add_new_repo, or libdnf raises a SWIG TypeError.

@@ -74,10 +74,20 @@ class Mounted:
 
 
 @pytest.fixture(scope="module")
-def first_build(prefix):
-    done, images = build(prefix, "--smoke")
+def logs(tmp_path_factory):
+    return tmp_path_factory.mktemp("logs")
+
+
+@pytest.fixture(scope="module")
+def first_build(prefix, logs):
+    done, images = build(prefix, "--smoke", "--logs-dir", str(logs))
     assert done.returncode == 0, done.stderr[-3000:]
     return {i["name"]: i for i in images}
+
+
+def image_id(ref):
+    return subprocess.run(["podman", "image", "inspect", "--format", "{{.Id}}", ref], capture_output=True, text=True,
+                          check=True).stdout.strip()
 
 
 @pytest.fixture(scope="module")
@@ -244,6 +254,23 @@ def test_memcached_image_serves_stats_on_loopback_and_stops(first_build):
         subprocess.run(["buildah", "rm", container], capture_output=True)
 
 
+def test_every_image_is_tagged_latest_beside_its_content_key(first_build, prefix):
+    for name, image in first_build.items():
+        assert image["tag"] == f"{prefix}/{name}:latest"
+        assert image_id(image["tag"]) == image_id(image["reference"]), name
+
+
+def test_each_image_has_a_log_of_every_command_of_its_stages(first_build, logs):
+    keystone = (logs / "keystone.log").read_text()
+    assert first_build["keystone"]["log"] == str(logs / "keystone.log")
+    # the builder stage (dnf of the build-only packages, pip wheel), the final stage, the commit, the smoke checks
+    assert "$ dnf -y -q --installroot=" in keystone and "openldap-devel" in keystone
+    assert "pip wheel --no-index" in keystone and "python_ldap-3.4.4" in keystone
+    assert "$ buildah commit" in keystone and keystone.count("## exit 0 after") >= 8
+    assert "# keystone: smoke checks started" in keystone and "keystone-manage" in keystone
+    assert {p.name for p in logs.iterdir()} == {f"{name}.log" for name in first_build}
+
+
 def test_no_change_builds_nothing_and_one_leaf_pin_change_rebuilds_that_leaf(first_build, prefix, tmp_path):
     done, again = build(prefix)
     assert done.returncode == 0 and {i["status"] for i in again} == {"skipped"}
@@ -252,10 +279,113 @@ def test_no_change_builds_nothing_and_one_leaf_pin_change_rebuilds_that_leaf(fir
     shutil.copytree(DEMO_DATA / "profiles", profiles)
     placement = profiles / "placement.yaml"
     placement.write_text(placement.read_text().replace("openstack-placement==13.0.1", "openstack-placement==13.0.0"))
-    done, changed = build(prefix, profiles=profiles)
+    done, changed = build(prefix, "--prune", profiles=profiles)
     assert done.returncode == 0, done.stderr[-2000:]
     assert {i["name"] for i in changed if i["status"] == "built"} == {"placement-api"}
-    assert "openstack-placement==13.0.0" in next(i for i in changed if i["name"] == "placement-api")["wheels"]
+    new = next(i for i in changed if i["name"] == "placement-api")
+    assert "openstack-placement==13.0.0" in new["wheels"]
+    # --prune: the old placement-api content tag went, the new one carries latest; nothing else moved
+    assert json.loads(done.stdout)["pruned"] == [first_build["placement-api"]["reference"]]
+    assert image_id(f"{prefix}/placement-api:latest") == image_id(new["reference"])
+    for name in ("base", "openstack-base", "keystone", "memcached"):
+        assert image_id(first_build[name]["reference"]) == image_id(f"{prefix}/{name}:latest")
+
+
+def test_a_failing_step_shows_its_last_lines_and_its_log(first_build, prefix, tmp_path):
+    images = tmp_path / "images"
+    images.mkdir()
+    tree = (DEMO_DATA / "images" / "tree.yaml").read_text()
+    (images / "tree.yaml").write_text(tree.replace(
+        "    - {name: memcached, reason: the cache server this image runs}\n",
+        "    - {name: memcached, reason: the cache server this image runs}\n"
+        "  build: {run: 'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do echo step line $i; "
+        "done; exit 3'}\n"))
+    logs = tmp_path / "logs"
+    done = run_cli("build", "memcached", "--tag-prefix", prefix, "--images", str(images), "--logs-dir", str(logs),
+                   "--verbose", timeout=1800)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "[build] memcached: failed memcached: build step failed" in done.stderr
+    assert "[memcached] step line 20" in done.stderr  # --verbose streams the tool's output
+    summary = done.stdout[done.stdout.index("\nmemcached "):]
+    assert "exit 3" in summary and "step line 20" in summary and "step line 10\n" in summary
+    assert "step line 2\n" not in summary  # the last 15 lines; the whole output is in the log
+    assert f"the whole output: {logs / 'memcached.log'}" in summary
+    log = (logs / "memcached.log").read_text()
+    assert "step line 1\n" in log and "## exit 3 after" in log and "# failed: memcached: build step failed" in log
+    # the readable tag stays on the last good image
+    assert image_id(f"{prefix}/memcached:latest") == image_id(first_build["memcached"]["reference"])
+
+
+def test_prune_removes_old_content_tags_of_its_prefix_only(tmp_path):
+    prefix = f"localhost/resolver-prune-{uuid.uuid4().hex[:8]}"
+    other = f"{prefix}x"  # shares the prefix's first characters, not its path
+
+    def commit(*names):
+        container = subprocess.run(["buildah", "from", "scratch"], capture_output=True, text=True,
+                                   check=True).stdout.strip()
+        (tmp_path / "f").write_text(uuid.uuid4().hex)  # a distinct image each time
+        subprocess.run(["buildah", "copy", container, str(tmp_path / "f"), "/f"], capture_output=True, check=True)
+        subprocess.run(["buildah", "commit", "--quiet", container, names[0]], capture_output=True, check=True)
+        subprocess.run(["buildah", "rm", container], capture_output=True, check=True)
+        for name in names[1:]:
+            subprocess.run(["buildah", "tag", names[0], name], capture_output=True, check=True)
+        time.sleep(1.1)  # podman's creation times are in seconds: oldest to newest
+
+    try:
+        commit(f"{prefix}/keystone:{'0' * 16}", f"{prefix}/keystone:2025.1")  # a release tag points at it
+        commit(f"{prefix}/keystone:{'1' * 16}")
+        commit(f"{prefix}/keystone:{'3' * 16}")
+        commit(f"{prefix}/keystone:{'2' * 16}", f"{prefix}/keystone:latest")  # the newest
+        commit(f"{prefix}/memcached:{'4' * 16}")
+        commit(f"{prefix}/keystone:not-a-key")
+        commit(f"{other}/keystone:{'5' * 16}")
+        dry = run_cli("prune", "--tag-prefix", prefix, "--dry-run", "--format", "json")
+        assert dry.returncode == 0, dry.stderr
+        stale = [f"{prefix}/keystone:{'3' * 16}", f"{prefix}/keystone:{'1' * 16}"]
+        assert json.loads(dry.stdout)["removed"] == stale
+        done = run_cli("prune", "--tag-prefix", prefix)
+        assert done.returncode == 0, done.stderr
+        assert "removed 2 content tags" in done.stdout and f"kept {prefix}/keystone:{'0' * 16} (also " in done.stdout
+        listed = set(subprocess.run(["podman", "images", "--format", "{{.Repository}}:{{.Tag}}"],
+                                    capture_output=True, text=True).stdout.split())
+        assert not set(stale) & listed
+        assert {f"{prefix}/keystone:{'0' * 16}", f"{prefix}/keystone:2025.1", f"{prefix}/keystone:{'2' * 16}",
+                f"{prefix}/keystone:latest", f"{prefix}/memcached:{'4' * 16}", f"{prefix}/keystone:not-a-key",
+                f"{other}/keystone:{'5' * 16}"} <= listed
+    finally:
+        remove_images(prefix)
+        remove_images(other)
+
+
+def test_a_user_who_cannot_build_is_told_what_is_needed_before_any_work(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), HOME=str(tmp_path), XDG_CACHE_HOME=str(tmp_path / "cache"))
+    env.pop("_CONTAINERS_USERNS_CONFIGURED", None)
+    tmp_path.chmod(0o777)
+    done = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "--",
+                           sys.executable, "-m", "resolver", "build"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "run it as root" in done.stderr and "buildah unshare" in done.stderr and "/etc/subuid" in done.stderr
+    assert "None" not in done.stderr and not (tmp_path / "cache").exists()  # nothing planned or downloaded
+
+
+def test_a_hostile_package_name_is_refused_before_anything_is_built(tmp_path):
+    from .test_build_values import hostile_repository
+
+    repo = hostile_repository(tmp_path / "repo")
+    images, profiles = tmp_path / "images", tmp_path / "profiles"
+    images.mkdir()
+    profiles.mkdir()
+    (images / "tree.yaml").write_text("- name: base\n  deployed: true\n  packages:\n"
+                                      "    - {name: bash, reason: shell}\n")
+    shutil.copy(DEMO_DATA / "profiles" / "defaults.yaml", profiles)
+    prefix = f"localhost/resolver-hostile-{uuid.uuid4().hex[:8]}"
+    done = run_cli("build", "--repos", str(repo), "--images", str(images), "--profiles", str(profiles),
+                   "--tag-prefix", prefix)
+    assert done.returncode == 2 and "'tzdata\\nRUN touch /pwned" in done.stderr, done.stderr
+    assert "[build]" not in done.stderr  # refused before any image started
+    listed = subprocess.run(["podman", "images", "--format", "{{.Repository}}"], capture_output=True, text=True)
+    assert prefix not in listed.stdout
 
 
 def test_compiled_requirement_without_its_build_packages_is_refused_before_building(tmp_path):
@@ -271,7 +401,8 @@ def test_compiled_requirement_without_its_build_packages_is_refused_before_build
     assert prefix not in listed.stdout
 
 
-def test_killed_build_leaves_no_new_tag_and_no_working_container():
+def test_terminated_build_leaves_no_new_tag_and_no_working_container():
+    """SIGTERM (what `timeout`, systemd and CI runners send) cleans up exactly as Ctrl-C, exit 143."""
     prefix = f"localhost/resolver-kill-{uuid.uuid4().hex[:8]}"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     command = [sys.executable, "-m", "resolver", "build", "--jobs", "1", "--tag-prefix", prefix, "--format", "json"]
@@ -292,14 +423,14 @@ def test_killed_build_leaves_no_new_tag_and_no_working_container():
         _, rest = process.communicate(timeout=300)
         for line in rest.splitlines():
             record(line)
-        assert process.returncode == 130
+        assert process.returncode == 143 and "build stopped by SIGTERM" in rest, rest[-2000:]
         finished = {name for name, state in states.items() if state == "done"}
         interrupted = set(states) - finished
         assert interrupted, states  # the signal landed before the tree was done
         listed = subprocess.run(["podman", "images", "--format", "{{.Repository}}"], capture_output=True,
                                 text=True).stdout.split()
         tagged = {ref.rsplit("/", 1)[1] for ref in listed if ref.startswith(prefix + "/")}
-        assert tagged == finished  # nothing tagged for an image that did not finish
+        assert tagged == finished  # nothing tagged for an image that did not finish (content key or latest)
         containers = subprocess.run(["buildah", "containers", "--format", "{{.ContainerName}}"],
                                     capture_output=True, text=True).stdout.split()
         assert not [c for c in containers if c.startswith(PREFIX)]

@@ -78,6 +78,8 @@ CASES = [
     ("render", 0, lambda p: ["render", "--output", str(p / "containerfiles"), *tree(p)]),
     ("render", 1, lambda p: ["render", "--output", str(p / "containerfiles-missing"), *tree(p, "missing")]),
     ("render", 2, lambda p: ["render", "--package-manager", "", "--output", str(p / "cf"), *tree(p)]),
+    ("prune", 0, lambda p: ["prune", "--dry-run", "--tag-prefix", "localhost/resolver-exit-codes", "--quiet"]),
+    ("prune", 2, lambda p: ["prune", "--keep", "-1", "--quiet"]),
     ("diff", 0, lambda p: ["diff", *tree(p)]),
     ("diff", 1, lambda p: ["diff", *tree(p, "missing")]),
     ("diff", 2, lambda p: ["diff", "--overrides", str(p / "no-such.yaml"), *tree(p, overrides=True)]),

@@ -1,4 +1,5 @@
-"""`resolver build` and `render`: the tree as real images (buildah), or as Containerfiles."""
+"""`resolver build` and `render`: the tree as real images (buildah), or as Containerfiles; `resolver
+prune`: old content tags removed."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..files import check_writable, write_atomically
+from ..errors import InputError
+from ..files import check_set_directory, check_writable, replace_directory
+from ..names import IMAGE_NAME, TAG, TAG_PREFIX, build_value
 from ..platforms import DEFAULT_PLATFORM, platform
 from ..repos import RepoSet
 from ..resolution import TreeResolver
@@ -24,15 +27,23 @@ def register(sub, common: argparse.ArgumentParser) -> None:
         epilog="examples:\n  resolver build                      # the demo tree on the demo distribution\n"
                "  resolver build keystone --format json\n  resolver build --jobs 1 --rebuild\n"
                "  resolver build --smoke              # then run the services: memcached answers stats...\n"
-               "  resolver build --repos centos.repo --images images --profiles profiles   # real mirrors\n\n"
+               "  resolver build --repos centos.repo --images images --profiles profiles   # real mirrors\n"
+               "  resolver build --logs-dir logs/ --tag 2025.1 --prune   # kolla-build's habits\n\n"
                "exit: 0 every image built or skipped (and its smoke checks passed), 1 an image or a check failed, "
-               "2 bad input (or a compiled requirement whose build packages no bindep declares), 130 interrupted",
+               "2 bad input (or a compiled requirement whose build packages no bindep declares, or no root), "
+               "130 interrupted (SIGINT), 143 terminated (SIGTERM)",
         formatter_class=FORMATTER)
     build.add_argument("build_images", nargs="*", metavar="IMAGE", help="images to build (with their parents)")
     build.add_argument("--jobs", type=whole_number(1), default=2, help="images built at once (default 2)")
     build.add_argument("--rebuild", action="store_true", help="build even when an image with the same key exists")
     build.add_argument("--smoke", nargs="?", const=True, default=None, metavar="FILE",
                        help="then prove the images run: the checks in FILE (default: the demo's smoke.yaml)")
+    build.add_argument("--logs-dir", type=Path, default=None, metavar="DIR",
+                       help="write DIR/IMAGE.log per image: every command of its builder and final stage (buildah, "
+                            "dnf, pip) with its output and exit code, then its smoke checks")
+    build.add_argument("--prune", action="store_true",
+                       help="after a build where every image is done, remove the older content tags of the built "
+                            "images (what another tag points at stays; see `resolver prune`)")
     build.set_defaults(run=run_build)
     render = sub.add_parser(
         "render", parents=[common], help="write multi-stage Containerfiles (and a buildx bake file) for the tree",
@@ -44,9 +55,36 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     render.add_argument("--package-manager", choices=("dnf", "microdnf"), default="dnf",
                         help="dnf or microdnf inside the images")
     render.set_defaults(run=run_render)
-    for sub_parser in (build, render):
+    prune = sub.add_parser(
+        "prune", parents=[common], help="remove old content tags (PREFIX/IMAGE:KEY) that builds left behind",
+        epilog="examples:\n  resolver prune --dry-run\n  resolver prune --keep 2 --tag-prefix localhost/resolver\n\n"
+               "Only content tags (16 hex digits) of PREFIX/IMAGE are removed; an image another name points at "
+               "(IMAGE:latest, a release tag, a pushed name) is kept, and the KEEP newest per image.",
+        formatter_class=FORMATTER)
+    prune.add_argument("--keep", type=whole_number(0), default=1, metavar="N",
+                       help="content tags kept per image besides the tagged ones, newest first (default 1)")
+    prune.add_argument("--dry-run", action="store_true", help="say what would be removed, remove nothing")
+    prune.set_defaults(run=run_prune)
+    for sub_parser in (build, render, prune):
         sub_parser.add_argument("--tag-prefix", default="localhost/resolver", metavar="PREFIX",
-                                help="image references are PREFIX/IMAGE:KEY (default localhost/resolver)")
+                                type=_option(TAG_PREFIX, "a registry and repository path (lower case, no tag)"),
+                                help="image references are PREFIX/IMAGE:KEY and PREFIX/IMAGE:TAG "
+                                     "(default localhost/resolver)")
+    for sub_parser in (build, render):
+        sub_parser.add_argument("--tag", default="latest", type=_option(TAG, "an image tag"),
+                                help="the readable tag moved to every image built or found (default latest; a "
+                                     "release name such as 2025.1 works too)")
+
+
+def _option(pattern, what: str):
+    """An option value that goes into a Containerfile or a command line, checked at parse time."""
+    def check(value: str) -> str:
+        try:
+            return build_value(pattern, value, "", what)
+        except InputError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not {what}") from None
+    return check
+
 
 
 @contextlib.contextmanager
@@ -122,29 +160,44 @@ class _Staged:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from ..containers.buildah import Buildah
+    from ..containers.buildah import Buildah, Interrupted, check_build_setup
     from ..containers.runner import TreeBuilder
     from ..containers.smoke import load_smoke, smoke_image
+    from ..containers.tags import remove_tags, stale_content_tags, stored_images
     from ..demo.distribution import DEMO_DATA
 
+    check_build_setup()  # no root, no buildah: said before any planning
+    if args.logs_dir is not None:
+        check_writable(args.logs_dir, directory=True)
+    progress = _BuildProgress(args)
     with _staged(args) as staged:
         checks = {}
         if args.smoke:
             checks = load_smoke(DEMO_DATA / "smoke.yaml" if args.smoke is True else Path(args.smoke))
         engine = Buildah(staged.specs, releasever=staged.target.name.rsplit("-", 1)[-1])
         builder = TreeBuilder(staged.stages, staged.keys, engine, staged.repos, staged.inputs.packages,
-                              _BuildProgress(), args.jobs, args.rebuild, args.tag_prefix, staged.index,
-                              staged.wheels.pip if staged.wheels else None)
-        previous = {sig: signal.signal(sig, lambda *_: engine.cancel()) for sig in (signal.SIGTERM, signal.SIGINT)}
-        smoke = {}
+                              progress, args.jobs, args.rebuild, args.tag_prefix, staged.index,
+                              staged.wheels.pip if staged.wheels else None, args.tag, args.logs_dir)
+        # SIGINT and SIGTERM both stop the children and let every image's cleanup run (working
+        # containers removed, nothing tagged unfinished); the exit code says which (130, 143)
+        previous = {sig: signal.signal(sig, lambda signum, _: engine.cancel(signum))
+                    for sig in (signal.SIGTERM, signal.SIGINT)}
+        smoke, pruned = {}, None
         try:
             started = time.perf_counter()
             results = builder.build(args.build_images)
             seconds = time.perf_counter() - started
             for result in results:
                 if result.name in checks and result.status in ("built", "skipped"):
-                    _BuildProgress().state(result.name, "smoke")
-                    smoke[result.name] = smoke_image(engine, result.name, result.reference, checks[result.name])
+                    progress.state(result.name, "smoke")
+                    with builder.image_log(result.name, append=True) as log, engine.logging_to(log):
+                        smoke[result.name] = smoke_image(engine, result.name, result.reference, checks[result.name])
+            if engine.cancelled.is_set():  # a signal after the last image: nothing to stop, still obeyed
+                raise Interrupted(f"build stopped by {signal.Signals(engine.stop_signal).name}", engine.stop_signal)
+            if args.prune and all(r.status in ("built", "skipped") for r in results):
+                pruned = stale_content_tags(stored_images(), args.tag_prefix, keep=0,
+                                            current={r.reference for r in results}, images={r.name for r in results})
+                remove_tags(pruned.remove)
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -156,10 +209,35 @@ def run_build(args: argparse.Namespace) -> int:
             data["smoke"] = [s.to_json() for s in smoke.get(result.name, ())]
         images.append(data)
     totals = _totals(results, staged)
-    emit(args, {"images": images, "totals": totals, "seconds": round(seconds, 2),
-                "python": _python_json(staged.wheels)}, _build_text(results, smoke, totals, staged.wheels))
+    data = {"images": images, "totals": totals, "seconds": round(seconds, 2), "python": _python_json(staged.wheels)}
+    text = _build_text(results, smoke, totals, staged.wheels)
+    if args.prune:
+        data["pruned"] = list(pruned.remove) if pruned else None
+        text += "\n" + (f"pruned {len(pruned.remove)} older content tags" + "".join(f"\n  {r}" for r in pruned.remove)
+                        if pruned else "not pruned: an image failed")
+    emit(args, data, text)
     failed = any(r.status in ("failed", "not built") for r in results)
     return 1 if failed or any(not s.ok for checks in smoke.values() for s in checks) else 0
+
+
+def run_prune(args: argparse.Namespace) -> int:
+    import shutil
+
+    from ..containers.buildah import BuildSetupError
+    from ..containers.tags import remove_tags, stale_content_tags, stored_images
+
+    if shutil.which("podman") is None:
+        raise BuildSetupError("podman is not installed; run ./bootstrap")
+    pruned = stale_content_tags(stored_images(), args.tag_prefix, keep=args.keep)
+    if not args.dry_run:
+        remove_tags(pruned.remove)
+    verb = "would remove" if args.dry_run else "removed"
+    lines = [f"{verb} {len(pruned.remove)} content tags under {args.tag_prefix}/"]
+    lines += [f"  - {ref}" for ref in pruned.remove]
+    lines += [f"  kept {ref} ({why})" for ref, why in pruned.keep]
+    emit(args, {"removed": list(pruned.remove), "kept": [{"reference": r, "why": w} for r, w in pruned.keep],
+                "dry_run": args.dry_run}, "\n".join(lines))
+    return 0
 
 
 def _totals(results, staged: _Staged) -> dict:
@@ -181,31 +259,53 @@ def _python_json(wheels) -> dict | None:
             "newest": sorted({d.key for ds in wheels.needs.values() for d in ds if d.pinned_by == "newest"})}
 
 
+#: what `render` writes: IMAGE/ directories with these files, and the bake file
+_RENDERED = ("Containerfile", "requirements.txt", "tools.txt")
+_BAKE = "docker-bake.json"
+
+
+def _rendered(entry: Path) -> bool:
+    """An entry of a render's output directory (anything else there is refused, not replaced)."""
+    if entry.name == _BAKE:
+        return entry.is_file()
+    return bool(IMAGE_NAME.match(entry.name)) and entry.is_dir() and not entry.is_symlink() and all(
+        p.name in _RENDERED for p in entry.iterdir())
+
+
 def run_render(args: argparse.Namespace) -> int:
-    check_writable(args.output, directory=True)
+    check_set_directory(args.output, _rendered, "render")
     from ..containers.containerfile import bake_file, containerfile
 
     with _staged(args) as staged:
-        written = []
+        files = {}
         pip = staged.wheels.pip if staged.wheels else None
         for name, stage in staged.stages.items():
             for filename, text in containerfile(stage, staged.keys[name], args.package_manager, pip).items():
-                path = args.output / name / filename
-                write_atomically(path, text)
-                written.append(str(path))
+                files[f"{name}/{filename}"] = text
         if args.bake:
-            path = args.output / "docker-bake.json"
-            write_atomically(path, json.dumps(bake_file(staged.stages, staged.keys, args.tag_prefix), indent=2) + "\n")
-            written.append(str(path))
+            files[_BAKE] = json.dumps(bake_file(staged.stages, staged.keys, args.tag_prefix, args.tag), indent=2) + "\n"
+    # the Containerfiles, their requirements and the bake file belong together: replaced as one set
+    replace_directory(args.output, files, _rendered, "render")
+    written = [str(args.output / name) for name in files]
     emit(args, {"written": written}, "wrote " + ", ".join(written))
     return 0
 
 
 class _BuildProgress:
-    """Per-image build states on stderr, one line each (works on terminals and in CI logs)."""
+    """Per-image build states on stderr, one line each (works on terminals and in CI logs); with
+    --verbose every line the build's commands print, prefixed with the image; --quiet: nothing."""
+
+    def __init__(self, args: argparse.Namespace):
+        self.quiet = bool(getattr(args, "quiet", False))
+        self.verbose = bool(getattr(args, "verbose", False))
 
     def state(self, image: str, state: str, detail: str = "") -> None:
-        print(f"[build] {image}: {state}{' ' + detail if detail else ''}", file=sys.stderr, flush=True)
+        if not self.quiet:
+            print(f"[build] {image}: {state}{' ' + detail if detail else ''}", file=sys.stderr, flush=True)
+
+    def output(self, image: str, line: str) -> None:
+        if self.verbose:
+            print(f"[{image}] {line}", file=sys.stderr, flush=True)
 
 
 def _build_text(results, smoke, totals: dict, wheels) -> str:
@@ -231,6 +331,8 @@ def _build_text(results, smoke, totals: dict, wheels) -> str:
             lines.append(f"{'':21} {check.detail[:160]}")
         if r.error:
             lines.append(f"{'':16} ! {r.error}")
+            if r.log:
+                lines.append(f"{'':16}   the whole output: {r.log}")
     lines.append(f"planned total set: RPM {totals['rpm_planned'] / 1e6:.1f} MB + Python "
                  f"{totals['python_planned'] / 1e6:.1f} MB = {totals['planned'] / 1e6:.1f} MB; measured layers "
                  f"{totals['layers'] / 1e6:.1f} MB (RPM {totals['rpm_bytes'] / 1e6:.1f} MB, Python "

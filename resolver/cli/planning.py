@@ -4,11 +4,13 @@ report with the Kolla and TCIB baselines and the Pareto curve (total against blo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from ..files import check_writable
+from ..files import check_set_directory, check_writable, writer_turn
 from ..overrides import Site
 from ..planning.tree import EXACT_LIMIT
 from ..resolution import TreeResolver
@@ -88,20 +90,39 @@ def register(sub, common: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    output = None
     if args.command == "lock":
         check_writable(args.lock)
+        output = args.lock
     elif args.command == "report":
-        check_writable(args.output, directory=True)
+        from ..report import report_file
+
+        check_set_directory(args.output, report_file, "report")
+        output = args.output
     site = load_site(args)
     target = target_platforms(args)[0]
-    progress = Progress(args, total=len(site.tree.deployed()))
-    try:
-        with open_repos(args, site.repos) as repos:
-            resolver = TreeResolver(site.tree, site.profiles, target, repos, is_strict(args), args.cache_dir,
-                                    progress, choose_providers=not args.no_provider_choice)
-            return _plan(args, resolver, progress, site)
-    finally:
-        progress.stop()
+    with _writer_turn(output):
+        progress = Progress(args, total=len(site.tree.deployed()))
+        try:
+            with open_repos(args, site.repos) as repos:
+                resolver = TreeResolver(site.tree, site.profiles, target, repos, is_strict(args), args.cache_dir,
+                                        progress, choose_providers=not args.no_provider_choice)
+                return _plan(args, resolver, progress, site)
+        finally:
+            progress.stop()
+
+
+def _writer_turn(output: Path | None):
+    """`lock` and `report` writing into the same directory take turns, the whole run each (the
+    one started later waits, saying for whom, then writes last): no run's work is lost unseen."""
+    if output is None:
+        return contextlib.nullcontext()
+
+    def waiting(holder: str) -> None:
+        print(f"resolver: waiting for {holder} to finish writing in {output.absolute().parent}",
+              file=sys.stderr, flush=True)
+
+    return writer_turn(output.absolute().parent, waiting)
 
 
 def _plan(args: argparse.Namespace, resolver: TreeResolver, progress: Progress, site: Site) -> int:

@@ -2,27 +2,36 @@
 package manager needed inside the image, the UBI-micro way), RUN steps, copies, commits.
 
 Every child process is tracked so that an interrupted build can stop them and remove its working
-containers; nothing is tagged before the final commit.
+containers; nothing is tagged before the final commit. What each command prints goes, line by line,
+to the log of the image the calling thread builds (``logging_to``): a file under ``--logs-dir``
+and, with ``--verbose``, stderr.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import sqlite3
 import subprocess
-import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import RepoError, ResolverError
+from ..files import scratch_directory
 from ..repos import RepoSpec
+from .logs import ImageLog
 
 #: every working container this tool makes is named with this prefix (leftovers are found by it)
 PREFIX = "resolver-wc-"
 #: the rpm database path of EL images (Debian's rpm would otherwise use ~/.rpmdb)
 DBPATH = "/var/lib/rpm"
+#: lines of a failed command's output an error shows (the whole output is in the image's log)
+TAIL_LINES = 15
 
 
 class BuildError(ResolverError):
@@ -32,14 +41,35 @@ class BuildError(ResolverError):
 
 
 class Interrupted(ResolverError):
-    exit_code = 130
+    """The build was stopped by a signal: exit 128 + its number (130 SIGINT, 143 SIGTERM)."""
+
+    def __init__(self, message: str, signum: int = signal.SIGINT):
+        super().__init__(message)
+        self.exit_code = 128 + signum
+
+
+class BuildSetupError(ResolverError):
+    """This machine or user cannot build at all (a tool missing, no privileges): nothing was tried."""
+
+
+def check_build_setup() -> None:
+    """Refuse, before any planning, a run that cannot build: the tools, and root or a rootless
+    user namespace (``buildah mount`` and ``dnf --installroot`` write the image roots directly)."""
+    for tool in ("buildah", "podman", "dnf", "rpm"):
+        if shutil.which(tool) is None:
+            raise BuildSetupError(f"{tool} is not installed; run ./bootstrap (it installs buildah, podman, dnf, rpm)")
+    # buildah unshare sets this in the user namespace it starts (rootless storage is usable there)
+    if os.geteuid() != 0 and not os.environ.get("_CONTAINERS_USERNS_CONFIGURED"):
+        raise BuildSetupError(
+            "resolver build mounts working containers and installs into them with dnf --installroot: run it as "
+            "root (sudo), or rootless inside `buildah unshare resolver build ...`, which needs subordinate ids "
+            "for this user in /etc/subuid and /etc/subgid and rootless storage (~/.config/containers/"
+            "storage.conf; `buildah info` shows it); `resolver render` writes Containerfiles without either")
 
 
 class Buildah:
     def __init__(self, repos: Sequence[RepoSpec], releasever: str = "9", arch: str = "x86_64"):
-        for tool in ("buildah", "podman", "dnf", "rpm"):
-            if shutil.which(tool) is None:
-                raise BuildError(f"{tool} is not installed; run ./bootstrap (it installs buildah, podman, dnf, rpm)")
+        check_build_setup()
         self.repos = tuple(repos)
         for repo in self.repos:
             if repo.checks_signatures and not repo.gpgkey:
@@ -48,34 +78,62 @@ class Buildah:
                                 "(gpgkey=URL), or set gpgcheck=0 there to install unchecked")
         self.releasever = releasever
         self.arch = arch
-        self._home = tempfile.TemporaryDirectory(prefix="resolver-rpm-")
+        self._home = scratch_directory("resolver-rpm-")
         Path(self._home.name, ".rpmmacros").write_text(f"%_dbpath {DBPATH}\n")
         self._running: set[subprocess.Popen] = set()
         self._lock = threading.Lock()
         self.cancelled = threading.Event()
+        #: the signal that cancelled the build (its exit code is 128 + this)
+        self.stop_signal: int = signal.SIGINT
+        self._thread = threading.local()
 
     # ---- processes -----------------------------------------------------------------------------
 
+    @contextmanager
+    def logging_to(self, log: ImageLog) -> Iterator[ImageLog]:
+        """Commands this thread runs inside the block write their output to ``log``."""
+        previous = getattr(self._thread, "log", None)
+        self._thread.log = log
+        try:
+            yield log
+        finally:
+            self._thread.log = previous
+
     def _run(self, command: list[str], what: str, cleanup: bool = False, env: dict | None = None) -> str:
         if self.cancelled.is_set() and not cleanup:
-            raise Interrupted("build interrupted")
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+            raise Interrupted("build interrupted", self.stop_signal)
+        log: ImageLog | None = getattr(self._thread, "log", None)
+        if log is not None:
+            log.command(command, what)
+        started = time.monotonic()
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                                   errors="replace")
         with self._lock:
             self._running.add(process)
+        lines: list[str] = []
         try:
-            output, _ = process.communicate()
+            assert process.stdout is not None
+            for line in process.stdout:  # line by line: the log and --verbose follow the tool as it runs
+                lines.append(line)
+                if log is not None:
+                    log.output(line)
+            process.wait()
         finally:
             with self._lock:
                 self._running.discard(process)
+        if log is not None:
+            log.finished(process.returncode, time.monotonic() - started)
         if self.cancelled.is_set() and not cleanup:
-            raise Interrupted("build interrupted")
+            raise Interrupted("build interrupted", self.stop_signal)
         if process.returncode != 0:
-            raise BuildError(f"{what} failed ({' '.join(command[:2])} exit {process.returncode}):\n"
-                             + "\n".join(output.strip().splitlines()[-15:]))
-        return output
+            tail = "".join(lines).strip().splitlines()[-TAIL_LINES:]
+            raise BuildError(f"{what} failed ({' '.join(command[:2])} exit {process.returncode}):\n" + "\n".join(tail))
+        return "".join(lines)
 
-    def cancel(self) -> None:
+    def cancel(self, signum: int = signal.SIGINT) -> None:
         """Stop every running child; callers' ``finally`` blocks then remove their containers."""
+        if not self.cancelled.is_set():
+            self.stop_signal = signum
         self.cancelled.set()
         with self._lock:
             for process in self._running:
@@ -89,7 +147,8 @@ class Buildah:
 
     def new_container(self, name: str, base: str | None) -> str:
         self.remove(name)
-        return self._run(["buildah", "from", "--name", name, base or "scratch"], f"buildah from {base}").strip()
+        return self._run(["buildah", "from", "--name", name, base or "scratch"],
+                         f"creating the working container {name} from {base or 'scratch'}").strip()
 
     def mount(self, container: str) -> Path:
         return Path(self._run(["buildah", "mount", container], f"mounting {container}").strip())
@@ -172,6 +231,10 @@ class Buildah:
 
     def commit(self, container: str, ref: str) -> None:
         self._run(["buildah", "commit", "--quiet", container, ref], f"committing {ref}")
+
+    def tag(self, ref: str, name: str) -> None:
+        """Point the name ``name`` (a readable tag) at the image ``ref``, moving it from any other."""
+        self._run(["buildah", "tag", ref, name], f"tagging {ref} as {name}")
 
     def remove(self, container: str) -> None:
         subprocess.run(["buildah", "rm", container], capture_output=True, check=False)

@@ -12,6 +12,10 @@ and runs ``pip wheel`` with the build-only packages installed; the final stage m
 wheels and pip (``RUN --mount=type=bind,from=builder``, podman and BuildKit) and installs exactly
 those into the venv, so no wheel, pip or cache is left in a layer. Build from the output directory
 (it is the context: ``podman build -f keystone/Containerfile .``).
+
+Every value on a line comes checked: the stage plans' (``StagePlan``: NEVRAs from the metadata,
+build-only names, the build step, pins and file names from the index), the package manager and
+the tag prefix here; a newline cannot start an instruction of its own.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping
 
-from .stages import StagePlan
+from ..names import COMMAND, TAG, TAG_PREFIX, build_value
+from .stages import StagePlan, check_dist
+from .tags import DEFAULT_TAG, readable_reference
 from .wheels import VENV, Dist
 
 DEFAULT_TOOLS_IMAGE = "quay.io/centos/centos:stream9"
@@ -33,7 +39,9 @@ def image_name(image: str) -> str:
 
 def containerfile(stage: StagePlan, key: str, package_manager: str = "dnf", pip: Dist | None = None) -> dict[str, str]:
     """The image's Containerfile, and its ``requirements.txt`` when it has a venv layer."""
-    pm = package_manager
+    pm = build_value(COMMAND, package_manager, "--package-manager", "a command name or an absolute path")
+    if pip is not None:
+        check_dist(pip, "pip")
     wheels = stage.wheels
     files = {}
     lines = [f"# Rendered by `resolver render`: {stage.image} (parent {stage.parent or 'none'}), key {key[:16]}"]
@@ -81,13 +89,16 @@ def containerfile(stage: StagePlan, key: str, package_manager: str = "dnf", pip:
     return files
 
 
-def bake_file(stages: Mapping[str, StagePlan], keys: Mapping[str, str], tag_prefix: str) -> dict:
-    """``docker buildx bake`` JSON: a target per image, its parent as a named context, the
-    deployed images as the default group."""
+def bake_file(stages: Mapping[str, StagePlan], keys: Mapping[str, str], tag_prefix: str,
+              tag: str = DEFAULT_TAG) -> dict:
+    """``docker buildx bake`` JSON: a target per image (tagged by content key and by the readable
+    tag), its parent as a named context, the deployed images as the default group."""
+    build_value(TAG_PREFIX, tag_prefix, "--tag-prefix", "a registry and repository path")
+    build_value(TAG, tag, "--tag", "an image tag")
     targets = {}
     for name, stage in stages.items():
         target = {"context": ".", "dockerfile": f"{name}/Containerfile",
-                  "tags": [f"{tag_prefix}/{name}:{keys[name][:16]}"]}
+                  "tags": [f"{tag_prefix}/{name}:{keys[name][:16]}", readable_reference(name, tag, tag_prefix)]}
         if stage.parent:
             target["contexts"] = {image_name(stage.parent): f"target:{stage.parent}"}
         targets[name] = target

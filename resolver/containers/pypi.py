@@ -34,7 +34,7 @@ from ..errors import ResolverError
 SIMPLE_URL = os.environ.get("RESOLVER_PYPI_SIMPLE_URL", "https://pypi.org/simple")
 _ACCEPT = "application/vnd.pypi.simple.v1+json"
 #: what a file name on the index may look like before it becomes a path or a pip argument
-_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+!-]*\.(whl|tar\.gz|zip)$")
+FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+!-]*\.(whl|tar\.gz|zip)\Z")
 
 
 class PyPIError(ResolverError):
@@ -120,7 +120,7 @@ def _parse_listing(data: dict, canonical: str) -> list[IndexFile]:
     files = []
     for entry in data.get("files", []):
         filename, sha256 = entry.get("filename", ""), entry.get("hashes", {}).get("sha256", "")
-        if _FILENAME.match(filename) and re.fullmatch(r"[0-9a-f]{64}", sha256) and "/" not in filename:
+        if FILENAME.match(filename) and re.fullmatch(r"[0-9a-f]{64}", sha256) and "/" not in filename:
             files.append(IndexFile(filename, entry["url"], sha256, bool(entry.get("yanked"))))
     return files
 

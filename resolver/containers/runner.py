@@ -1,7 +1,12 @@
 """Building the tree: each image in topological order, independent branches concurrently, each in
 a builder stage (build-only packages, then ``pip wheel`` of the sdists its venv layer needs, or a
 build step) and a final stage (parent + the planned layer + the runtime libraries the wheels link
-+ ``pip install --no-index`` of exactly the layer's wheels into the venv). Progress goes to a reporter.
++ ``pip install --no-index`` of exactly the layer's wheels into the venv). Progress goes to a reporter,
+each command's output to the image's log (``logs.py``).
+
+An image is tagged by its content key when its final commit is done, then the readable tag
+(``IMAGE:latest`` by default) is moved to it; a skipped image (its key exists) gets the readable
+tag too, so ``IMAGE:TAG`` always names the image the last build of the tree made or found.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ import json
 import os
 import re
 import shutil
-import tempfile
+import signal
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -18,16 +23,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from ..files import scratch_directory
+from ..names import RPM_NAME, TAG, TAG_PREFIX, build_value
 from ..repos import PackageInfo, RepoSet
 from .buildah import PREFIX, Buildah, BuildError, Interrupted
 from .elf import Needed, needed_in_tree, needed_in_wheel
+from .logs import ImageLog
 from .pypi import PyPI, file_version
 from .stages import DEFAULT_TAG_PREFIX, StagePlan, reference
+from .tags import DEFAULT_TAG, readable_reference
 from .wheels import VENV, Dist
 
 
 class BuildReporter(Protocol):
     def state(self, image: str, state: str, detail: str = "") -> None: ...
+
+    def output(self, image: str, line: str) -> None:
+        """A line a build command printed (shown with --verbose)."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,9 @@ class BuiltImage:
     compiled: tuple[str, ...] = ()
     #: bindep build-only packages nothing the builder compiles needs (a finding, not installed)
     unused_build_only: tuple[str, ...] = ()
+    #: the readable reference moved to this image (PREFIX/IMAGE:TAG), and the image's log file
+    tag: str | None = None
+    log: str | None = None
 
     def to_json(self) -> dict:
         return {"name": self.name, "reference": self.reference, "status": self.status, "key": self.key,
@@ -71,7 +86,7 @@ class BuiltImage:
                 "seconds": round(self.seconds, 2), "error": self.error,
                 "rpm_bytes": self.rpm_bytes, "python_bytes": self.python_bytes, "python_total": self.python_total,
                 "wheels": list(self.wheels), "compiled": list(self.compiled),
-                "unused_build_only": list(self.unused_build_only)}
+                "unused_build_only": list(self.unused_build_only), "tag": self.tag, "log": self.log}
 
 
 #: what a build measured, kept on the image so that a skipped image reports the same
@@ -83,7 +98,7 @@ class TreeBuilder:
     def __init__(self, stages: Mapping[str, StagePlan], keys: Mapping[str, str], engine: Buildah, repos: RepoSet,
                  packages: Mapping[str, PackageInfo], reporter: BuildReporter, jobs: int = 2,
                  rebuild: bool = False, tag_prefix: str = DEFAULT_TAG_PREFIX, index: PyPI | None = None,
-                 pip: Dist | None = None):
+                 pip: Dist | None = None, tag: str = DEFAULT_TAG, logs_dir: Path | None = None):
         self.stages = stages
         self.keys = keys
         self.engine = engine
@@ -92,9 +107,15 @@ class TreeBuilder:
         self.reporter = reporter
         self.jobs = max(1, jobs)
         self.rebuild = rebuild
-        self.tag_prefix = tag_prefix
         self.index = index
         self.pip = pip
+        self.tag = build_value(TAG, tag, "--tag", "an image tag")
+        self.tag_prefix = build_value(TAG_PREFIX, tag_prefix, "--tag-prefix", "a registry and repository path")
+        self.logs_dir = logs_dir
+
+    def image_log(self, name: str, append: bool = False) -> ImageLog:
+        """The log of an image's build (``append``: what runs after it, the smoke checks)."""
+        return ImageLog(name, self.logs_dir, self.reporter.output, append)
 
     def _top_down(self, names: Sequence[str]) -> list[str]:
         order: list[str] = []
@@ -140,36 +161,53 @@ class TreeBuilder:
                     name = running.pop(future)
                     done[name] = future.result()
         if self.engine.cancelled.is_set():
-            raise Interrupted("build interrupted: nothing was tagged for the unfinished images; "
-                              "run the same command again to go on")
+            raise Interrupted(f"build stopped by {signal.Signals(self.engine.stop_signal).name}: nothing was "
+                              "tagged for the unfinished images and their working containers are removed; run "
+                              "the same command again to go on", self.engine.stop_signal)
         return [done[name] for name in order]
 
     def _one(self, name: str, parent: BuiltImage | None) -> BuiltImage:
+        with self.image_log(name) as log, self.engine.logging_to(log):
+            result = self._logged(name, parent, log)
+            log.note(f"{result.status}{': ' + result.error.splitlines()[0].rstrip(':') if result.error else ''}")
+        path = str(log.path) if log.path else None
+        return BuiltImage(**{**result.__dict__, "log": path})
+
+    def _logged(self, name: str, parent: BuiltImage | None, log: ImageLog) -> BuiltImage:
         stage, key = self.stages[name], self.keys[name]
         ref = reference(name, key, self.tag_prefix)
+        readable = readable_reference(name, self.tag, self.tag_prefix)
         start = time.perf_counter()
+        where = f" (log: {log.path})" if log.path else ""
         try:
             if not self.rebuild and self.engine.image_exists(ref):
+                log.note(f"{ref} exists: skipped (--rebuild builds it again)")
                 result = self._skipped(stage, key, ref, parent)
-                self.reporter.state(name, "skipped", ref)
-                return result
-            self.reporter.state(name, "building")
-            result = self._build(stage, key, ref, parent)
+                state = "skipped"
+            else:
+                self.reporter.state(name, "building")
+                result = self._build(stage, key, ref, parent)
+                state = "done"
+            # the content tag is complete; the readable name follows it (a kill in between leaves
+            # the readable name on the previous image, and the next run skips this one and moves it)
+            self.engine.tag(ref, readable)
         except Interrupted:
             self.reporter.state(name, "failed", "interrupted")
             return BuiltImage(name, "failed", ref, key, error="interrupted", estimate=stage.estimate)
         except BuildError as error:
-            self.reporter.state(name, "failed", str(error).splitlines()[0])
+            self.reporter.state(name, "failed", str(error).splitlines()[0].rstrip(":") + where)
             return BuiltImage(name, "failed", ref, key, error=str(error), estimate=stage.estimate)
-        result = _with_seconds(result, time.perf_counter() - start)
-        self.reporter.state(name, "done", ref)
+        result = BuiltImage(**{**result.__dict__, "tag": readable})
+        if state == "done":
+            result = _with_seconds(result, time.perf_counter() - start)
+        self.reporter.state(name, state, f"{ref} (tagged {readable})")
         return result
 
     def _build(self, stage: StagePlan, key: str, ref: str, parent: BuiltImage | None) -> BuiltImage:
         name, engine = stage.image, self.engine
         base = parent.reference if parent else None
         containers = []
-        with tempfile.TemporaryDirectory(prefix="resolver-wheels-") as work:
+        with scratch_directory("resolver-wheels-") as work:
             try:
                 build_only: list[str] = []
                 needed: list[Needed] = []
@@ -186,10 +224,10 @@ class TreeBuilder:
                     if wheels:
                         built = self._build_wheels(stage, builder, Path(work))
                     if stage.step:
-                        artifacts = stage.step.artifacts
-                        engine.run(builder, ["/bin/sh", "-c", f"mkdir -p {artifacts} && {stage.step.run}"],
-                                   f"{name}: build step")
-                        needed = needed_in_tree(root / artifacts.lstrip("/"))
+                        # made through the mount: the step needs no coreutils in the image
+                        (root / stage.step.artifacts.lstrip("/")).mkdir(parents=True, exist_ok=True)
+                        engine.run(builder, ["/bin/sh", "-c", stage.step.run], f"{name}: build step")
+                        needed = needed_in_tree(root / stage.step.artifacts.lstrip("/"))
                 wheelhouse = self._wheelhouse(stage, built, Path(work)) if stage.wheels else {}
                 for wheel in wheelhouse.values():
                     needed += needed_in_wheel(wheel)
@@ -270,7 +308,9 @@ class TreeBuilder:
         image has them."""
         additions: list[ElfAddition] = []
         for item in needed:
-            providers = self.repos.providers_of(item.capability)
+            providers = [build_value(RPM_NAME, name, f"{stage.image}: a provider of {item.capability} in the "
+                                     "repository metadata", "an RPM name")
+                         for name in self.repos.providers_of(item.capability)]
             if not providers:
                 raise BuildError(f"{stage.image}: {item.path} needs {item.soname} ({item.capability}), "
                                  "which no package in the repositories provides")

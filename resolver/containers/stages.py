@@ -11,9 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..config import BuildStep
+from ..names import CONTAINER_PATH, NEVRA, PACKAGE_NAME, PIN, build_value, plain_text
 from ..plan import LayerPlan
 from ..repos import PackageInfo
-from .wheels import VENV, ImageWheels
+from .pypi import FILENAME as WHEEL_FILE
+from .wheels import VENV, Dist, ImageWheels
 
 #: bump when what a build does for the same inputs changes (a new key for every image)
 BUILD_FORMAT = 3
@@ -38,9 +40,34 @@ class StagePlan:
     #: bindep build-only packages that nothing this image's builder compiles needs (a finding)
     unused_build_only: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        # every value that reaches a Containerfile line or a dnf/pip/buildah argument is checked
+        # here, whatever it came from: a newline in a package name from primary.xml would otherwise
+        # start a new Containerfile instruction, a leading '-' become an option
+        where = f"image {self.image}"
+        for nevra in self.layer:
+            build_value(NEVRA, nevra, f"{where}: a package of the repository metadata",
+                        "an RPM name-version-release.arch")
+        for name in self.build_only:
+            build_value(PACKAGE_NAME, name, f"{where}: a build-only package", "a package name")
+        if self.step is not None:
+            plain_text(self.step.run, f"{where}: build", "'run'")
+            build_value(CONTAINER_PATH, self.step.artifacts, f"{where}: build", "an absolute path")
+        if self.wheels is not None:
+            for dist in (*self.wheels.layer, *self.wheels.built, *self.wheels.build_requires):
+                check_dist(dist, where)
+
     @property
     def has_builder(self) -> bool:
         return self.step is not None or bool(self.wheels and self.wheels.has_builder)
+
+
+def check_dist(dist: Dist, where: str) -> Dist:
+    """A distribution from the index: its NAME==VERSION pin goes into requirements.txt and pip's
+    command line, its file name into a path and a pip argument."""
+    build_value(PIN, dist.key, f"{where}: a Python distribution from the index", "a NAME==VERSION pin")
+    build_value(WHEEL_FILE, dist.file.filename, f"{where}: a file from the index", "a wheel or sdist file name")
+    return dist
 
 
 def stage_plans(plan: LayerPlan, packages: Mapping[str, PackageInfo], build_only: Mapping[str, tuple[str, ...]],
