@@ -167,11 +167,19 @@ def _solve(members: list[_Member], top: frozenset[str], problem: TreeProblem,
     by_need: dict[frozenset[str], list[_Member]] = {}
     for member in members:
         by_need.setdefault(member.need, []).append(member)
+    # members that need exactly what the node holds hang on it with empty layers: in any tree a
+    # node above them holds no more than the node (an empty layer, which costs nothing: dissolving
+    # it changes no cost), so they leave the search, which is exponential in the classes
+    level = by_need.pop(top, [])
     classes = [_Class(need, group) for need, group in sorted(by_need.items(), key=lambda kv: kv[1][0].name)]
+    internal = sum(m.internal for m in level)
+    nodes = [m.node() for m in level]
+    if not classes:
+        return internal, nodes, "exact"
     from .search import Agglomerative, Exact  # numpy: imported only when a tree is searched
 
     if len(classes) <= exact_limit:
-        cost, nodes = Exact(classes, top, problem).solve()
-        return cost, nodes, "exact"
-    cost, nodes = Agglomerative(classes, top, problem).solve()
-    return cost, nodes, "agglomerative"
+        cost, found = Exact(classes, top, problem).solve()
+        return cost + internal, nodes + found, "exact"
+    cost, found = Agglomerative(classes, top, problem).solve()
+    return cost + internal, nodes + found, "agglomerative"
