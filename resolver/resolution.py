@@ -31,6 +31,7 @@ from .overrides import (
     inherited_streams,
     stream_hint,
 )
+from .plan import rpmdb_bytes
 from .platforms import Platform
 from .repos import PackageInfo, RepoSet, Requirements, Resolution
 from .selection import (
@@ -496,6 +497,7 @@ class PlanInputs:
     #: each deployed image's whole resolved set (package names)
     needs: dict[str, frozenset[str]]
     sizes: dict[str, int]
+    #: each package's bytes in the rpm database (its header and index rows: ``plan.rpmdb_bytes``)
     headers: dict[str, int]
     packages: dict[str, PackageInfo]
     #: each package's requirements, as names of the packages that can satisfy each
@@ -548,4 +550,4 @@ def plan_inputs(resolver: TreeResolver, deployed: Sequence[str]) -> PlanInputs:
                 used.setdefault((package, text), set()).add(providers & need)
     splits = {key: tuple(sorted(set().union(*sets))) for key, sets in used.items() if len(sets) > 1}
     return PlanInputs(needs, {n: p.installsize for n, p in packages.items()},
-                      {n: p.header_size for n, p in packages.items()}, packages, requires, splits)
+                      {n: rpmdb_bytes(p.header_size) for n, p in packages.items()}, packages, requires, splits)
