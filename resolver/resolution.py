@@ -54,12 +54,24 @@ class Reporter(Protocol):
 
     def finished(self, image: str) -> None: ...
 
+    def resolving_again(self, image: str) -> None:
+        """The image's set is dropped: it will be solved again (one provider per requirement)."""
+
+    def stage(self, text: str) -> None:
+        """A named step of the work (computing the tree, checking layer 3/31)."""
+
 
 class SilentReporter:
     def starting(self, image: str) -> None:
         pass
 
     def finished(self, image: str) -> None:
+        pass
+
+    def resolving_again(self, image: str) -> None:
+        pass
+
+    def stage(self, text: str) -> None:
         pass
 
 
@@ -314,6 +326,7 @@ class TreeResolver:
                 self.withdrawn[key] = f"{kept[0]} needs {key[0]} itself"
                 for name in took:
                     del self._resolved[name]
+                    self.reporter.resolving_again(name)
                 return True
         return False
 
@@ -341,6 +354,7 @@ class TreeResolver:
                         "provider", "tree", None, None,
                         f"one provider of {text} (needed by {package}) in the whole tree")))
                     del self._resolved[name]
+                    self.reporter.resolving_again(name)
                     changed = True
         return changed
 

@@ -96,6 +96,7 @@ def plan_tree(resolver: TreeResolver, tree: str = "computed", exact_limit: int =
     if not deployed:
         raise InputError("the image tree has no deployed image (mark the images that run 'deployed: true')")
     inputs = plan_inputs(resolver, deployed)
+    resolver.reporter.stage("computing the layer tree")
     computed = _cached_tree(tree_problem(resolver, inputs), exact_limit, resolver.cache_dir)
     if tree == "declared":
         shape = TreeShape({n: images.spec(n).parent for n in images.names()}, frozenset(deployed))
@@ -107,6 +108,7 @@ def plan_tree(resolver: TreeResolver, tree: str = "computed", exact_limit: int =
     else:
         from .planning.budget import place_with_budget
 
+        resolver.reporter.stage(f"placing packages within the bloat budget ({budget.describe()}): integer programme")
         try:
             solution = place_with_budget(shape, inputs.needs, inputs.sizes, budget, LAYER_BASE_BYTES,
                                          inputs.headers, inputs.requires)
@@ -254,12 +256,16 @@ def check_layers(plan: LayerPlan, requests: Mapping[str, list[str]], inputs: Pla
     list; a layer still not exact is an error naming the difference."""
     checked: dict[str, list[str]] = {}
     chosen = {c.use for c in resolver.providers} | set(resolver.unified.values())
+    layers = sum(1 for image in plan.images.values() if image.layer_packages)
+    done = 0
     for name in plan.shape.top_down():
         image = plan.images[name]
         asked = list(requests[name])
         if not image.layer_packages:
             checked[name] = []
             continue
+        done += 1
+        resolver.reporter.stage(f"checking layer {done}/{layers} with dnf: {name}")
         parent = plan.images[image.parent].content if image.parent else frozenset()
         pinned = [inputs.packages[p] for p in sorted(parent)]
         # the providers the tree chose (coreutils-single...) are asked for by name: the minimal list

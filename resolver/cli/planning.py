@@ -99,11 +99,12 @@ def _plan(args: argparse.Namespace, resolver: TreeResolver, progress: Progress, 
     budget = Budget(args.max_bloat, args.max_image_bloat)
     budgeted = args.max_bloat is not None or args.max_image_bloat is not None
     result = plan_tree(resolver, args.tree, args.exact_limit, budget if budgeted else None)
-    progress.stage("planning the layers")
     pareto = None
     if args.command == "report" or getattr(args, "pareto", False):
+        from ..planning.budget import PARETO_SHARES
         from ..treeplan import pareto_of
 
+        progress.stage(f"solving the Pareto curve ({len(PARETO_SHARES) + 1} integer programmes)")
         pareto = pareto_of(result)
     progress.stop()
     overrides = site.overrides_json()
