@@ -73,6 +73,20 @@ def synthetic_tree(images: int, seed: int, repos: RepoSet) -> list[dict]:
     return entries
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """Every value written out: images/ refuses YAML anchors and aliases (the templates repeat)."""
+
+    def ignore_aliases(self, data) -> bool:
+        return True
+
+
+def write_tree(entries: list[dict], directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "tree.yaml"
+    path.write_text(yaml.dump(entries, Dumper=_PlainDumper, sort_keys=False), encoding="utf-8")
+    return path
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("directory", type=Path)
@@ -83,9 +97,7 @@ def main() -> int:
 
     with RepoSet(repo_specs([])) as repos:
         entries = synthetic_tree(args.images, args.seed, repos)
-    args.directory.mkdir(parents=True, exist_ok=True)
-    (args.directory / "tree.yaml").write_text(yaml.safe_dump(entries, sort_keys=False), encoding="utf-8")
-    print(f"wrote {args.directory / 'tree.yaml'}: {len(entries)} images")
+    print(f"wrote {write_tree(entries, args.directory)}: {len(entries)} images")
     return 0
 
 
