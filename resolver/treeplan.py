@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 TREE_MODES = ("computed", "declared")
 #: bump when the tree search changes its answer for the same inputs (cached trees are keyed by it)
-_TREE_FORMAT = 1
+_TREE_FORMAT = 2
 _NOT_IN_A_NAME = re.compile(r"[^a-z0-9._-]+")
 
 
@@ -57,6 +57,9 @@ class TreePlan:
     #: the budget solve (objective, proven bound, gap), when there is a budget
     solution: BudgetSolution | None = None
     withdrawn: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    #: the most distinct deployed sets one tree search had, and the exact method's limit
+    searched_sets: int = 0
+    exact_limit: int = EXACT_LIMIT
 
     def to_json(self) -> dict:
         """`resolver plan --format json` (its documented keys are a contract)."""
@@ -74,6 +77,7 @@ class TreePlan:
             self.plan, self.layer_requests, tree=self.tree, method=self.method,
             budget=self.budget.describe() if self.budget else "none (strict)",
             optimum=self.optimum, objective_lower_bound=self.objective_lower_bound,
+            searched_sets=self.searched_sets, exact_limit=self.exact_limit,
             computed_objective=self.computed_objective,
             solver=None if self.solution is None else {
                 "objective": round(self.solution.objective), "bound": round(self.solution.bound),
@@ -131,7 +135,7 @@ def plan_tree(resolver: TreeResolver, tree: str = "computed", exact_limit: int =
         build_only={n: _build_only(resolver, n, kept) for n in kept},
         steps={n: images.spec(n).build for n in kept},
         computed_objective=at_computed, budget=budget, solution=solution,
-        withdrawn=dict(resolver.withdrawn))
+        withdrawn=dict(resolver.withdrawn), searched_sets=computed.classes, exact_limit=exact_limit)
 
 
 def _build_only(resolver: TreeResolver, name: str, kept: set[str]) -> tuple[str, ...]:
@@ -188,7 +192,7 @@ def _cached_tree(problem: TreeProblem, exact_limit: int, cache_dir: Path | None)
         path = (cache_dir or default_cache_dir()) / "trees" / f"{digest}.json"
         if path.is_file():
             data = json.loads(path.read_text(encoding="utf-8"))
-            return ComputedTree(data["parents"], int(data["cost"]), str(data["method"]))
+            return ComputedTree(data["parents"], int(data["cost"]), str(data["method"]), int(data["classes"]))
     except (OSError, ValueError, KeyError, TypeError):
         path = None
     from .planning.tree import compute_tree  # numpy: only when the tree is not cached
@@ -199,7 +203,7 @@ def _cached_tree(problem: TreeProblem, exact_limit: int, cache_dir: Path | None)
         raise InputError(f"images: {error}") from None
     if path is not None:
         write_atomically(path, json.dumps({"parents": dict(computed.parents), "cost": computed.cost,
-                                           "method": computed.method}))
+                                           "method": computed.method, "classes": computed.classes}))
     return computed
 
 

@@ -148,6 +148,13 @@ def plan_text(data: dict) -> str:
                   f"+ rpmdb/dnf overhead {data['overhead'] / 1e6:.1f} MB; bloat {data['bloat'] / 1e6:.1f} MB",
               f"lower bounds: packages {data['lower_bound'] / 1e6:.1f} MB (ratio {data['ratio']:.3f}), "
               f"objective {data['objective_lower_bound'] / 1e6:.1f} MB"]
+    if data["tree"] == "computed" and data["method"] == "exact":
+        lines.append(f"tree search: exact ({data['searched_sets']} distinct deployed sets in the largest search, "
+                     f"--exact-limit {data['exact_limit']})")
+    elif data["tree"] == "computed":
+        lines.append(f"tree search: agglomerative ({data['searched_sets']} distinct deployed sets in one search, "
+                     f"over --exact-limit {data['exact_limit']}): not proven optimal; --exact-limit "
+                     f"{data['searched_sets']} proves it (the exact method's time triples with each set)")
     if data["optimum"] is not None:
         lines.append(f"proven optimum of the zero-bloat objective over all trees: {data['optimum'] / 1e6:.1f} MB")
     if data.get("solver"):
