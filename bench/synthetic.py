@@ -1,11 +1,13 @@
 """A seeded synthetic image tree for the scaling benchmark, made of real parts: each deployed image
-takes the projects, backend profiles and packages of one shipped deployed image (its whole declared
-chain) plus a few real packages of the bundled metadata, drawn from those that resolve on it.
+takes the projects, backend profiles, packages and command of one shipped deployed image (its whole
+declared chain; read from images/ at run time, so the services are the shipped ones) plus a few
+real packages of the bundled metadata, drawn from those that resolve on it.
 
     python bench/synthetic.py DIR --images 1000 --seed 9     # writes DIR/tree.yaml
 
-The tree: a root holding the shipped base's packages, families of about a dozen deployed images
-under it (intermediates, for ``--tree declared``), the deployed images under their family.
+The tree: a root holding the shipped base's packages (kept as the shipped root is), families of
+about a dozen deployed images under it (intermediates, for ``--tree declared``), the deployed
+images under their family.
 """
 
 from __future__ import annotations
@@ -53,24 +55,39 @@ def synthetic_tree(images: int, seed: int, repos: RepoSet) -> list[dict]:
                 projects.setdefault(project, [])
                 projects[project] += [p for p in chosen if p not in projects[project]]
         packages = [{"name": e.name, "reason": e.reason or "as the shipped image"} for s in chain for e in s.packages]
-        templates.append((projects, packages))
+        templates.append((projects, packages, list(chain[-1].command)))
     pool = package_pool(repos, rng)
     root = shipped.spec(shipped.ancestors(shipped.deployed()[0])[0] if shipped.ancestors(shipped.deployed()[0])
                         else shipped.deployed()[0])
     families = max(1, (images - 1) // (FAMILY_SIZE + 1))
     deployed = images - 1 - families
-    entries = [{"name": "synthetic-base", "parent": None,
+    entries = [{"name": "synthetic-base", "parent": None, "keep": root.keep,
                 "packages": [{"name": e.name, "reason": e.reason} for e in root.packages]}]
     entries += [{"name": f"family-{f:03d}", "parent": "synthetic-base"} for f in range(families)]
     for index in range(deployed):
-        projects, packages = rng.choice(templates)
+        projects, packages, command = rng.choice(templates)
         extras = rng.sample(pool, rng.randint(1, 4))
         entries.append({
             "name": f"service-{index:04d}", "parent": f"family-{index % families:03d}", "deployed": True,
+            **({"command": command} if command else {}),
             "projects": {p: list(v) for p, v in projects.items()},
             "packages": packages + [{"name": e, "reason": "synthetic: a real package of the metadata"} for e in extras],
         })
     return entries
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """Every value written out: images/ refuses YAML anchors and aliases (the templates repeat)."""
+
+    def ignore_aliases(self, data) -> bool:
+        return True
+
+
+def write_tree(entries: list[dict], directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "tree.yaml"
+    path.write_text(yaml.dump(entries, Dumper=_PlainDumper, sort_keys=False), encoding="utf-8")
+    return path
 
 
 def main() -> int:
@@ -83,9 +100,7 @@ def main() -> int:
 
     with RepoSet(repo_specs([])) as repos:
         entries = synthetic_tree(args.images, args.seed, repos)
-    args.directory.mkdir(parents=True, exist_ok=True)
-    (args.directory / "tree.yaml").write_text(yaml.safe_dump(entries, sort_keys=False), encoding="utf-8")
-    print(f"wrote {args.directory / 'tree.yaml'}: {len(entries)} images")
+    print(f"wrote {write_tree(entries, args.directory)}: {len(entries)} images")
     return 0
 
 

@@ -94,20 +94,31 @@ class LayerPlan:
 
 
 # The cost a layer pays beyond installed files: the one overhead model (constants here only).
-# Every layer that installs packages rewrites the whole rpm database (rpmdb.sqlite: tables and
-# indexes, about 200 KiB empty, plus each installed package's header) and dnf's history database
-# (about 120 KiB). Measured on the demo images built here, after the build folds SQLite's
-# write-ahead logs in and removes dnf's caches and logs.
-RPMDB_BASE_BYTES = 200 * 1024
-DNF_STATE_BYTES = 120 * 1024
+# Every layer that installs packages rewrites the whole rpm database, rpmdb.sqlite: its tables and
+# indexes (about 205 KiB empty), plus, for each installed package, its header and its rows in the
+# indexes (file names, provides, requires...), which grow with the header: 1.251 bytes per header
+# byte in all. And dnf's history database (116 KiB). Fitted by `tox -e bench-overhead`
+# (bench/overhead.py): 18 sets of 7 to 54 demo packages installed with the build's own dnf step into
+# plain directories, largest error 39 KiB. On the demo images built here (rpmdb 680 to 1,000 KiB
+# for 9 to 34 packages, dnf state 116 KiB) the model is at most 48 KiB under.
+RPMDB_BASE_BYTES = 205 * 1024
+RPMDB_BYTES_PER_HEADER_BYTE = 1.251
+DNF_STATE_BYTES = 116 * 1024
 #: bytes every non-empty layer writes whatever it installs
 LAYER_BASE_BYTES = RPMDB_BASE_BYTES + DNF_STATE_BYTES
 
 
-def layer_overhead(layer_count: int, headers_installed: int) -> int:
-    """Bytes a layer writes besides package payloads: the rpmdb holding the headers of every
-    package installed so far, and dnf's state; nothing when the layer installs nothing."""
-    return LAYER_BASE_BYTES + headers_installed if layer_count else 0
+def rpmdb_bytes(header_size: int) -> int:
+    """Bytes one installed package takes in the rpm database: its header (``hdr_end`` in the
+    repository metadata) and its index rows."""
+    return round(header_size * RPMDB_BYTES_PER_HEADER_BYTE)
+
+
+def layer_overhead(layer_count: int, rpmdb_installed: int) -> int:
+    """Bytes a layer writes besides package payloads: the rpm database holding every package
+    installed so far (``rpmdb_installed``: their ``rpmdb_bytes`` summed), and dnf's state; nothing
+    when the layer installs nothing."""
+    return LAYER_BASE_BYTES + rpmdb_installed if layer_count else 0
 
 
 def plan_layers(shape: TreeShape, needs: Mapping[str, frozenset[str]], sizes: Mapping[str, int],
@@ -115,11 +126,11 @@ def plan_layers(shape: TreeShape, needs: Mapping[str, frozenset[str]], sizes: Ma
                 requires: Mapping[str, Sequence[frozenset[str]]] | None = None) -> LayerPlan:
     """Place every needed item in the highest images whose deployed descendants all need it.
 
-    ``needs`` maps each deployed image to its item names; ``headers`` (rpm header sizes) lets
-    the plan count each layer's rpmdb overhead. ``requires`` (item -> for each requirement, the
-    items that satisfy it) keeps every intermediate installable on its own: an item whose
-    requirement the intermediate cannot satisfy (its deployed images satisfy it with different
-    providers) moves down to its children."""
+    ``needs`` maps each deployed image to its item names; ``headers`` (each package's bytes in
+    the rpm database, ``rpmdb_bytes``) lets the plan count each layer's rpmdb overhead.
+    ``requires`` (item -> for each requirement, the items that satisfy it) keeps every
+    intermediate installable on its own: an item whose requirement the intermediate cannot
+    satisfy (its deployed images satisfy it with different providers) moves down to its children."""
     missing = sorted(shape.deployed - set(needs))
     if missing:
         raise ValueError(f"no needs given for deployed image(s) {', '.join(missing)}")

@@ -31,6 +31,7 @@ from .overrides import (
     inherited_streams,
     stream_hint,
 )
+from .plan import rpmdb_bytes
 from .platforms import Platform
 from .repos import PackageInfo, RepoSet, Requirements, Resolution
 from .selection import (
@@ -54,12 +55,24 @@ class Reporter(Protocol):
 
     def finished(self, image: str) -> None: ...
 
+    def resolving_again(self, image: str) -> None:
+        """The image's set is dropped: it will be solved again (one provider per requirement)."""
+
+    def stage(self, text: str) -> None:
+        """A named step of the work (computing the tree, checking layer 3/31)."""
+
 
 class SilentReporter:
     def starting(self, image: str) -> None:
         pass
 
     def finished(self, image: str) -> None:
+        pass
+
+    def resolving_again(self, image: str) -> None:
+        pass
+
+    def stage(self, text: str) -> None:
         pass
 
 
@@ -312,6 +325,7 @@ class TreeResolver:
                 self.withdrawn[key] = f"{kept[0]} needs {key[0]} itself"
                 for name in took:
                     del self._resolved[name]
+                    self.reporter.resolving_again(name)
                 return True
         return False
 
@@ -339,6 +353,7 @@ class TreeResolver:
                         "provider", "tree", None, None,
                         f"one provider of {text} (needed by {package}) in the whole tree")))
                     del self._resolved[name]
+                    self.reporter.resolving_again(name)
                     changed = True
         return changed
 
@@ -468,6 +483,7 @@ class PlanInputs:
     #: each deployed image's whole resolved set (package names)
     needs: dict[str, frozenset[str]]
     sizes: dict[str, int]
+    #: each package's bytes in the rpm database (its header and index rows: ``plan.rpmdb_bytes``)
     headers: dict[str, int]
     packages: dict[str, PackageInfo]
     #: each package's requirements, as names of the packages that can satisfy each
@@ -522,4 +538,4 @@ def plan_inputs(resolver: TreeResolver, deployed: Sequence[str]) -> PlanInputs:
                 used.setdefault((package, text), set()).add(providers & need)
     splits = {key: tuple(sorted(set().union(*sets))) for key, sets in used.items() if len(sets) > 1}
     return PlanInputs(needs, {n: p.installsize for n, p in packages.items()},
-                      {n: p.header_size for n, p in packages.items()}, packages, requires, splits)
+                      {n: rpmdb_bytes(p.header_size) for n, p in packages.items()}, packages, requires, splits)

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 TREE_MODES = ("computed", "declared")
 #: bump when the tree search changes its answer for the same inputs (cached trees are keyed by it)
-_TREE_FORMAT = 1
+_TREE_FORMAT = 2
 _NOT_IN_A_NAME = re.compile(r"[^a-z0-9._-]+")
 
 
@@ -58,6 +58,9 @@ class TreePlan:
     #: the budget solve (objective, proven bound, gap), when there is a budget
     solution: BudgetSolution | None = None
     withdrawn: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    #: the most distinct deployed sets one tree search had, and the exact method's limit
+    searched_sets: int = 0
+    exact_limit: int = EXACT_LIMIT
     #: each deployed image's requests that did not resolve (best effort): its sets lack them
     unresolved: Mapping[str, tuple[UnresolvedRequest, ...]] = field(default_factory=dict)
 
@@ -82,6 +85,7 @@ class TreePlan:
             self.plan, self.layer_requests, tree=self.tree, method=self.method,
             budget=self.budget.describe() if self.budget else "none (strict)",
             optimum=self.optimum, objective_lower_bound=self.objective_lower_bound,
+            searched_sets=self.searched_sets, exact_limit=self.exact_limit,
             computed_objective=self.computed_objective,
             solver=None if self.solution is None else {
                 "objective": round(self.solution.objective), "bound": round(self.solution.bound),
@@ -107,6 +111,7 @@ def plan_tree(resolver: TreeResolver, tree: str = "computed", exact_limit: int =
     if not deployed:
         raise InputError("the image tree has no deployed image (mark the images that run 'deployed: true')")
     inputs = plan_inputs(resolver, deployed)
+    resolver.reporter.stage("computing the layer tree")
     computed = _cached_tree(tree_problem(resolver, inputs), exact_limit, resolver.cache_dir)
     if tree == "declared":
         shape = TreeShape({n: images.spec(n).parent for n in images.names()}, frozenset(deployed))
@@ -118,6 +123,7 @@ def plan_tree(resolver: TreeResolver, tree: str = "computed", exact_limit: int =
     else:
         from .planning.budget import place_with_budget
 
+        resolver.reporter.stage(f"placing packages within the bloat budget ({budget.describe()}): integer programme")
         try:
             solution = place_with_budget(shape, inputs.needs, inputs.sizes, budget, LAYER_BASE_BYTES,
                                          inputs.headers, inputs.requires)
@@ -140,7 +146,8 @@ def plan_tree(resolver: TreeResolver, tree: str = "computed", exact_limit: int =
         build_only={n: _build_only(resolver, n, kept) for n in kept},
         steps={n: images.spec(n).build for n in kept},
         computed_objective=at_computed, budget=budget, solution=solution,
-        withdrawn=dict(resolver.withdrawn), unresolved={n: resolver.unresolved_of(n) for n in deployed})
+        withdrawn=dict(resolver.withdrawn), unresolved={n: resolver.unresolved_of(n) for n in deployed},
+        searched_sets=computed.classes, exact_limit=exact_limit)
 
 
 def _build_only(resolver: TreeResolver, name: str, kept: set[str]) -> tuple[str, ...]:
@@ -197,7 +204,7 @@ def _cached_tree(problem: TreeProblem, exact_limit: int, cache_dir: Path | None)
         path = (cache_dir or default_cache_dir()) / "trees" / f"{digest}.json"
         if path.is_file():
             data = json.loads(path.read_text(encoding="utf-8"))
-            return ComputedTree(data["parents"], int(data["cost"]), str(data["method"]))
+            return ComputedTree(data["parents"], int(data["cost"]), str(data["method"]), int(data["classes"]))
     except (OSError, ValueError, KeyError, TypeError):
         path = None
     from .planning.tree import compute_tree  # numpy: only when the tree is not cached
@@ -208,7 +215,7 @@ def _cached_tree(problem: TreeProblem, exact_limit: int, cache_dir: Path | None)
         raise InputError(f"images: {error}") from None
     if path is not None:
         write_atomically(path, json.dumps({"parents": dict(computed.parents), "cost": computed.cost,
-                                           "method": computed.method}))
+                                           "method": computed.method, "classes": computed.classes}))
     return computed
 
 
@@ -265,12 +272,16 @@ def check_layers(plan: LayerPlan, requests: Mapping[str, list[str]], inputs: Pla
     list; a layer still not exact is an error naming the difference."""
     checked: dict[str, list[str]] = {}
     chosen = {c.use for c in resolver.providers} | set(resolver.unified.values())
+    layers = sum(1 for image in plan.images.values() if image.layer_packages)
+    done = 0
     for name in plan.shape.top_down():
         image = plan.images[name]
         asked = list(requests[name])
         if not image.layer_packages:
             checked[name] = []
             continue
+        done += 1
+        resolver.reporter.stage(f"checking layer {done}/{layers} with dnf: {name}")
         parent = plan.images[image.parent].content if image.parent else frozenset()
         pinned = [inputs.packages[p] for p in sorted(parent)]
         # the providers the tree chose (coreutils-single...) are asked for by name: the minimal list

@@ -1,7 +1,10 @@
 """Operator conventions of the command line: --version, helpful unknown-flag errors, quiet and
 verbose progress, pipes closed early, SIGTERM cleaning up like Ctrl-C."""
 
+import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -27,6 +30,26 @@ def test_progress_goes_to_stderr_as_log_lines_outside_a_terminal_and_quiet_silen
     assert loud.returncode == 0, loud.stderr
     assert "resolver: resolving 2/2 memcached" in loud.stderr and "memcached" in loud.stdout
     quiet = run_cli("packages", "memcached", "--quiet")
+    assert quiet.returncode == 0 and quiet.stderr == "" and quiet.stdout == loud.stdout
+
+
+def test_plan_progress_counts_each_image_once_and_the_images_solved_again_apart(tmp_path):
+    # memcached asks for a full glibc langpack, the other images take the minimal one: provider
+    # settling gives memcached the tree's langpack too and solves it (only it) again
+    shutil.copytree(ROOT / "images", tmp_path / "images")
+    base = tmp_path / "images" / "base.yaml"
+    base.write_text(base.read_text().replace(
+        "    - {name: memcached, reason: the cache server this image runs}",
+        "    - {name: memcached, reason: the cache server this image runs}\n"
+        "    - {name: glibc-langpack-de, reason: German messages}"))
+    loud = run_cli("plan", "--images", str(tmp_path / "images"), "--format", "json")
+    assert loud.returncode == 0, loud.stderr
+    deployed = sum(image["deployed"] for image in json.loads(loud.stdout)["images"].values())
+    counts = re.findall(r"resolving (\d+)/(\d+) ", loud.stderr)
+    assert [int(n) for n, _ in counts] == list(range(1, deployed + 1)) and {int(t) for _, t in counts} == {deployed}
+    assert re.findall(r"resolving again (\d+/\d+) (\S+)", loud.stderr) == [("1/1", "memcached")]
+    assert re.search(r"checking layer (\d+)/\1 with dnf", loud.stderr)
+    quiet = run_cli("plan", "--images", str(tmp_path / "images"), "--format", "json", "--quiet")
     assert quiet.returncode == 0 and quiet.stderr == "" and quiet.stdout == loud.stdout
 
 

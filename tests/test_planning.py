@@ -80,6 +80,23 @@ def test_exact_tree_is_the_cheapest_of_all_trees(problem):
     assert set(problem.needs) <= set(tree.parents)
 
 
+@settings(max_examples=100, deadline=None)
+@given(problems(most=4), st.sampled_from([0, 1, 5, 400]))
+def test_an_image_needing_only_what_its_group_shares_leaves_the_search_without_loss(problem, base_size):
+    # the exact search leaves out images whose needs equal their node's content: the answer must
+    # still be the cheapest tree under the group (brute force over every tree with that root)
+    needs = {d: need | {"base"} for d, need in problem.needs.items()}
+    needs["plain"] = frozenset.intersection(*needs.values())
+    problem = TreeProblem(needs, {**problem.sizes, "base": base_size}, problem.per_layer,
+                          {**problem.per_item, "base": 3}, groups={"group": frozenset(needs)})
+    best = min(objective(shape, problem) for shape in every_tree(needs)
+               if len(shape.roots()) == 1 and shape.roots()[0] not in needs)
+    tree = compute_tree(problem)
+    assert tree.proven and tree.cost == best
+    assert tree.parents["plain"] == "group"
+    assert objective(TreeShape(tree.parents, frozenset(needs)), problem) == tree.cost
+
+
 @settings(max_examples=150, deadline=None)
 @given(problems())
 def test_agglomerative_tree_is_valid_and_never_below_the_optimum(problem):

@@ -107,7 +107,9 @@ class Progress:
         self.verbose = bool(getattr(args, "verbose", False))
         self.total = total
         self._seen: set[str] = set()
-        self._round = 1
+        #: solves announced by ``resolving_again`` and not yet started, per image; done and announced
+        self._pending: dict[str, int] = {}
+        self._again = [0, 0]
         self._start = time.monotonic()
         self._status = None
         if not self.quiet and sys.stderr.isatty() and not self.verbose:
@@ -130,13 +132,19 @@ class Progress:
         self._show(text)
 
     def starting(self, image: str) -> None:
-        if image in self._seen:  # the tree is resolved again (another provider choice tried)
-            self._seen.clear()
-            self._round += 1
+        if self._pending.get(image):  # provider settling: a few images are solved again
+            self._pending[image] -= 1
+            self._again[0] += 1
+            self._show(f"resolving again {self._again[0]}/{self._again[1]} {image} "
+                       "(one provider per requirement across the tree)")
+            return
         self._seen.add(image)
         count = f"{len(self._seen)}/{self.total} " if self.total else ""
-        again = f", pass {self._round}" if self._round > 1 else ""
-        self._show(f"resolving {count}{image}{again}")
+        self._show(f"resolving {count}{image}")
+
+    def resolving_again(self, image: str) -> None:
+        self._pending[image] = self._pending.get(image, 0) + 1
+        self._again[1] += 1
 
     def finished(self, image: str) -> None:
         pass

@@ -132,11 +132,12 @@ def _plan(args: argparse.Namespace, resolver: TreeResolver, progress: Progress, 
     budget = Budget(args.max_bloat, args.max_image_bloat)
     budgeted = args.max_bloat is not None or args.max_image_bloat is not None
     result = plan_tree(resolver, args.tree, args.exact_limit, budget if budgeted else None)
-    progress.stage("planning the layers")
     pareto = None
     if args.command == "report" or getattr(args, "pareto", False):
+        from ..planning.budget import PARETO_SHARES
         from ..treeplan import pareto_of
 
+        progress.stage(f"solving the Pareto curve ({len(PARETO_SHARES) + 1} integer programmes)")
         pareto = pareto_of(result)
     progress.stop()
     overrides = site.overrides_json()
@@ -194,6 +195,13 @@ def plan_text(data: dict, unresolved: Mapping[str, Sequence[UnresolvedRequest]] 
         deployed = sum(1 for image in data["images"].values() if image["deployed"])
         lines.append(f"! incomplete: {len(data['incomplete'])} of {deployed} deployed images have requests that did "
                      "not resolve (best effort, listed at the end): their sets, and the totals above, lack them")
+    if data["tree"] == "computed" and data["method"] == "exact":
+        lines.append(f"tree search: exact ({data['searched_sets']} distinct deployed sets in the largest search, "
+                     f"--exact-limit {data['exact_limit']})")
+    elif data["tree"] == "computed":
+        lines.append(f"tree search: agglomerative ({data['searched_sets']} distinct deployed sets in one search, "
+                     f"over --exact-limit {data['exact_limit']}): not proven optimal; --exact-limit "
+                     f"{data['searched_sets']} proves it (the exact method's time triples with each set)")
     if data["optimum"] is not None:
         lines.append(f"proven optimum of the zero-bloat objective over all trees: {data['optimum'] / 1e6:.1f} MB")
     if data.get("solver"):

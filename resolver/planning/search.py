@@ -3,6 +3,8 @@ programme and the agglomerative joins."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .tree import TreeProblem, _Class, _Node
@@ -66,19 +68,20 @@ class Exact(_Weights):
         m = self.m
         size = 1 << m
         self.E = np.full(size, np.inf)
-        self.P = np.full((size, m + 1), np.inf)
+        # P[k, T] and block[k, T]: one contiguous row per k, so a step reads P[k - 1] with one index
+        self.P = np.full((m + 1, size), np.inf)
         self.P[0, 0] = 0.0
-        self.block = np.zeros((size, m + 1), dtype=np.int64)
+        self.block = np.zeros((m + 1, size), dtype=np.int32 if m < 31 else np.int64)
         self.kbest = np.zeros(size, dtype=np.int64)
         self.zero = np.zeros(size, dtype=np.int64)
         for bit in range(m):
             single = 1 << bit
             overhead = self.per_layer + self.h[single] if self.c[single] > 0 else 0.0
             self.E[single] = self.w[single] + overhead + self.classes[bit].internal
-            self.P[single, 1] = self.E[single]
+            self.P[1, single] = self.E[single]
         for level in range(2, m + 1):
             subsets = np.nonzero(self.popcount == level)[0]
-            step = max(1, _CHUNK // ((1 << (level - 1)) * level))
+            step = max(1, _CHUNK // (1 << (level - 1)))
             for start in range(0, len(subsets), step):
                 self._split(subsets[start:start + step], level)
             self._node(subsets)
@@ -87,23 +90,29 @@ class Exact(_Weights):
         return float(cost[0]), self._children(full, int(k[0]), int(zero[0]))
 
     def _split(self, subsets: np.ndarray, level: int) -> None:
-        """P[T, k] for k >= 2: the block holding T's lowest class, plus the best k-1 blocks of the rest."""
-        m = self.m
+        """P[k, T] for k >= 2: the block holding T's lowest class, plus the best k-1 blocks of the rest."""
         low = subsets & -subsets
         rest = subsets ^ low
-        bits = ((rest[:, None] >> np.arange(m)) & 1).astype(bool)
-        positions = np.nonzero(bits)[1].reshape(len(subsets), level - 1)
-        pattern = np.arange((1 << (level - 1)) - 1, dtype=np.int64)  # every sub-block except T itself
-        subs = np.zeros((len(subsets), len(pattern)), dtype=np.int64)
-        for j in range(level - 1):
-            subs |= ((pattern >> j) & 1)[None, :] << positions[:, j:j + 1]
-        blocks = low[:, None] | subs
+        # the sub-blocks of the rest, by doubling over its bits: column j holds the bits j selects
+        subs = np.zeros((len(subsets), 1), dtype=np.int64)
+        remaining = rest.copy()
+        for _ in range(level - 1):
+            bit = (remaining & -remaining)[:, None]
+            remaining ^= bit[:, 0]
+            subs = np.concatenate([subs, subs | bit], axis=1)
+        # smallest blocks first, T itself left out: k blocks need a first block of at most
+        # level - k + 1 classes, a prefix of the columns
+        order, ends = _by_size(level - 1)
+        blocks = low[:, None] | subs[:, order]
         others = subsets[:, None] ^ blocks
-        # k blocks of a level-t subset: 2 <= k <= t (the rest, of t-1 classes or fewer, in k-1)
-        candidates = self.E[blocks][:, :, None] + self.P[others[:, :, None], np.arange(1, level)]
-        best = candidates.argmin(axis=1)
-        self.P[subsets, 2:level + 1] = np.take_along_axis(candidates, best[:, None, :], axis=1)[:, 0, :]
-        self.block[subsets, 2:level + 1] = np.take_along_axis(blocks, best, axis=1)
+        first = self.E[blocks]
+        rows = np.arange(len(subsets))
+        for k in range(2, level + 1):
+            end = ends[level - k]
+            candidates = first[:, :end] + self.P[k - 1][others[:, :end]]
+            best = candidates.argmin(axis=1)
+            self.P[k, subsets] = candidates[rows, best]
+            self.block[k, subsets] = blocks[rows, best]
 
     def _children_cost(self, subsets: np.ndarray, content_size, content_count, least: int):
         """Cheapest children of nodes holding ``content``: k >= ``least`` blocks of the subset, or
@@ -112,7 +121,7 @@ class Exact(_Weights):
         ks = np.arange(m + 1)
         lam = np.broadcast_to(np.asarray(content_size, dtype=np.float64), subsets.shape)
         count = np.broadcast_to(np.asarray(content_count, dtype=np.float64), subsets.shape)
-        plain = self.P[subsets, least:] - ks[least:] * lam[:, None]
+        plain = self.P[least:, subsets].T - ks[least:] * lam[:, None]
         k_plain = plain.argmin(axis=1) + least
         cost = plain.min(axis=1)
         zero = np.zeros(len(subsets), dtype=np.int64)
@@ -120,7 +129,7 @@ class Exact(_Weights):
             single = 1 << bit
             zero |= (((subsets >> bit) & 1) * (self.c[single] == count)).astype(np.int64) << bit
         rest = subsets & ~zero
-        with_zero = self.P[rest, :] - ks * lam[:, None]
+        with_zero = self.P[:, rest].T - ks * lam[:, None]
         k_zero = with_zero.argmin(axis=1)
         zero_cost = self.internal_sum[zero] + with_zero.min(axis=1)
         use_zero = (zero != 0) & (zero_cost < cost)
@@ -132,14 +141,14 @@ class Exact(_Weights):
         self.kbest[subsets], self.zero[subsets] = k, zero
         real = self.c[subsets] > 0
         self.E[subsets] = np.where(real, self.w[subsets] + self.per_layer + self.h[subsets] + cost, cost)
-        self.P[subsets, 1] = self.E[subsets]
+        self.P[1, subsets] = self.E[subsets]
 
     def _children(self, subset: int, k: int, zero: int) -> list[_Node]:
         """The children chosen for a node over ``subset``: k blocks, beside the ``zero`` classes."""
         nodes = [member.node() for bit in range(self.m) if zero >> bit & 1 for member in self.classes[bit].members]
         rest = subset & ~zero
         while k > 1:
-            block = int(self.block[rest, k])
+            block = int(self.block[k, rest])
             nodes += self._block(block)
             rest ^= block
             k -= 1
@@ -152,6 +161,18 @@ class Exact(_Weights):
             return [self.classes[block.bit_length() - 1].node()]
         children = self._children(block, int(self.kbest[block]), int(self.zero[block]))
         return [_Node(None, children)] if self.c[block] > 0 else children
+
+
+@functools.cache
+def _by_size(bits: int) -> tuple[np.ndarray, list[int]]:
+    """The subsets of ``bits`` bits but the full one, fewest bits first (a stable order), and for
+    each j how many have at most j bits."""
+    patterns = np.arange((1 << bits) - 1, dtype=np.int64)
+    counts = np.zeros(len(patterns), dtype=np.int64)
+    for bit in range(bits):
+        counts += (patterns >> bit) & 1
+    order = np.argsort(counts, kind="stable")
+    return order, [int(np.searchsorted(counts[order], j, side="right")) for j in range(bits + 1)]
 
 
 class Agglomerative(_Weights):

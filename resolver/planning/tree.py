@@ -11,7 +11,8 @@ fixed by the groups of deployed images it forms, and costs (the one objective)::
 the second line being what every layer rewrites besides its files (the rpm database holds the
 header of every installed package, plus dnf's state; ``resolver.plan.OverheadModel``).
 
-- **exact** (``exact_limit`` distinct need sets or fewer per group): dynamic programming over
+- **exact** (``exact_limit`` distinct need sets or fewer per group, not counting those equal to
+  the group's content: they hang on it directly, which no tree beats): dynamic programming over
   subsets of the distinct deployed need sets; every node may have any number of children, so a
   layer is formed only where the bytes it shares pay for its overhead. The result is the proven
   optimum over all trees.
@@ -29,7 +30,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-#: the exact method's default reach: distinct need sets per group (about a second at 15)
+#: the exact method's default reach: distinct need sets per group (under a second at 15; about 3^N
+#: steps: a minute at 19, the shipped tree's count, with 300 MB)
 EXACT_LIMIT = 15
 
 
@@ -57,6 +59,8 @@ class ComputedTree:
     cost: int
     #: "exact" when every group was solved exactly (``cost`` is then the proven optimum)
     method: str
+    #: the most distinct need sets one search had (what ``exact_limit`` is compared with)
+    classes: int = 0
 
     @property
     def proven(self) -> bool:
@@ -107,17 +111,20 @@ def compute_tree(problem: TreeProblem, exact_limit: int = EXACT_LIMIT) -> Comput
     """The cheapest tree (exact up to ``exact_limit`` distinct need sets per group)."""
     nesting = _group_nesting(problem)
     methods: set[str] = set()
+    classes = 0
     solved: dict[str, _Member] = {}
     # smallest groups first: a group is an item of the group holding it
     for name in sorted(nesting, key=lambda g: (len(problem.groups[g]), g)):
         members = _items_of(name, problem, nesting, solved)
         need = frozenset.intersection(*(m.need for m in members))
-        internal, children, method = _solve(members, need, problem, exact_limit)
+        internal, children, method, searched = _solve(members, need, problem, exact_limit)
         methods.add(method)
+        classes = max(classes, searched)
         solved[name] = _Member(name, need, internal, children)
     members = _items_of(None, problem, nesting, solved)
-    cost, roots, method = _solve(members, frozenset(), problem, exact_limit)
+    cost, roots, method, searched = _solve(members, frozenset(), problem, exact_limit)
     methods.add(method)
+    classes = max(classes, searched)
     parents: dict[str, str | None] = {}
     counter = iter(range(1, 1 << 30))
 
@@ -129,7 +136,7 @@ def compute_tree(problem: TreeProblem, exact_limit: int = EXACT_LIMIT) -> Comput
 
     for root in roots:
         attach(root, None)
-    return ComputedTree(parents, round(cost), "exact" if methods <= {"exact"} else "agglomerative")
+    return ComputedTree(parents, round(cost), "exact" if methods <= {"exact"} else "agglomerative", classes)
 
 
 def _group_nesting(problem: TreeProblem) -> dict[str, str | None]:
@@ -161,17 +168,25 @@ def _items_of(group: str | None, problem: TreeProblem, nesting: Mapping[str, str
 
 
 def _solve(members: list[_Member], top: frozenset[str], problem: TreeProblem,
-           exact_limit: int) -> tuple[float, list[_Node], str]:
+           exact_limit: int) -> tuple[float, list[_Node], str, int]:
     """Children of a node whose content is ``top`` (a pinned group's, or nothing for the roots),
-    and their cost relative to it."""
+    their cost relative to it, the method and how many distinct need sets it searched."""
     by_need: dict[frozenset[str], list[_Member]] = {}
     for member in members:
         by_need.setdefault(member.need, []).append(member)
+    # members that need exactly what the node holds hang on it with empty layers: in any tree a
+    # node above them holds no more than the node (an empty layer, which costs nothing: dissolving
+    # it changes no cost), so they leave the search, which is exponential in the classes
+    level = by_need.pop(top, [])
     classes = [_Class(need, group) for need, group in sorted(by_need.items(), key=lambda kv: kv[1][0].name)]
+    internal = sum(m.internal for m in level)
+    nodes = [m.node() for m in level]
+    if not classes:
+        return internal, nodes, "exact", 0
     from .search import Agglomerative, Exact  # numpy: imported only when a tree is searched
 
     if len(classes) <= exact_limit:
-        cost, nodes = Exact(classes, top, problem).solve()
-        return cost, nodes, "exact"
-    cost, nodes = Agglomerative(classes, top, problem).solve()
-    return cost, nodes, "agglomerative"
+        cost, found = Exact(classes, top, problem).solve()
+        return cost + internal, nodes + found, "exact", len(classes)
+    cost, found = Agglomerative(classes, top, problem).solve()
+    return cost + internal, nodes + found, "agglomerative", len(classes)
