@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..files import check_writable, write_atomically
 from ..lock import repo_digests
-from ..platforms import DEFAULT_PLATFORM, platform
+from ..platforms import DEFAULT_PLATFORM, platform, platform_id
 from ..repos import RepoSet, RepoSpec
 from ..resolution import TreeResolver
 from .common import FORMATTER, emit, load_site
@@ -53,30 +53,35 @@ def register(sub, common: argparse.ArgumentParser) -> None:
 def _staged(args: argparse.Namespace):
     """What `build` and `render` share: repositories (the demo distribution unless some are
     named), the tree, the plan `resolver plan` makes (computed tree, zero bloat), the wheel plan
-    (PyPI, cached), stage plans and content keys."""
+    (PyPI, cached), stage plans (with the site overrides' steps and module streams) and content keys."""
     from ..containers.pypi import PyPI
-    from ..containers.stages import content_keys, stage_plans
-    from ..containers.wheels import plan_wheels
+    from ..containers.stages import content_keys, module_layers, stage_plans
+    from ..containers.wheels import plan_tree_wheels
     from ..demo.distribution import DEMO_DATA, demo_repo
     from ..files import default_cache_dir
+    from ..overrides import inherited_streams
     from ..treeplan import plan_tree
 
     demo = not args.repos
     site = load_site(args, DEMO_DATA / "images" if demo else None, DEMO_DATA / "profiles" if demo else None,
                      (RepoSpec("demo", str(demo_repo(args.cache_dir).path)),) if demo else None)
-    tree, profiles, specs = site.tree, site.profiles, site.repos
+    tree, specs = site.tree, site.repos
     for name in getattr(args, "build_images", ()):
         tree.spec(name)  # an unknown image is a clear error before anything runs
     target = platform((args.platforms or [DEFAULT_PLATFORM])[0])
     with RepoSet(specs, cache_dir=args.cache_dir) as repos:
         strict = True if args.strict is None else args.strict
-        resolver = TreeResolver(tree, profiles, target, repos, strict, args.cache_dir, None, choose_providers=True)
+        resolver = TreeResolver(tree, site.profiles, target, repos, strict, args.cache_dir, None,
+                                choose_providers=True)
         result = plan_tree(resolver)
-        chain_build_only = {n: tuple(r.name for r in resolver.chain_selection(n).build_only) for n in tree.deployed()}
         index = PyPI(args.cache_dir or default_cache_dir())
-        wheels = plan_wheels(tree, profiles, result.plan.shape, result.inputs.packages, chain_build_only, index)
+        wheels = plan_tree_wheels(resolver, result, index)
+        declared = set(tree.names())
+        shape = result.plan.shape
+        modules = module_layers(shape, {n: [str(s) for s in inherited_streams(tree, n)] for n in shape.deployed})
         stages = stage_plans(result.plan, result.inputs.packages, result.build_only, result.steps,
-                             wheels.images if wheels else None)
+                             wheels.images if wheels else None,
+                             {n: tree.spec(n).steps for n in result.plan.images if n in declared}, modules)
         keys = content_keys(stages, json.dumps(repo_digests(specs), sort_keys=True))
         yield _Staged(specs, target, repos, result.inputs, stages, keys, result.plan, wheels, index, demo)
 
@@ -99,13 +104,15 @@ def run_build(args: argparse.Namespace) -> int:
     from ..containers.buildah import Buildah
     from ..containers.runner import TreeBuilder
     from ..containers.smoke import load_smoke, smoke_image
+    from ..containers.wheels import python_json
     from ..demo.distribution import DEMO_DATA
 
     with _staged(args) as staged:
         checks = {}
         if args.smoke:
             checks = load_smoke(DEMO_DATA / "smoke.yaml" if args.smoke is True else Path(args.smoke))
-        engine = Buildah(staged.specs, releasever=staged.target.name.rsplit("-", 1)[-1])
+        engine = Buildah(staged.specs, releasever=staged.target.name.rsplit("-", 1)[-1],
+                         platform_id=platform_id(staged.target.name))
         builder = TreeBuilder(staged.stages, staged.keys, engine, staged.repos, staged.inputs.packages,
                               _BuildProgress(), args.jobs, args.rebuild, args.tag_prefix, staged.index,
                               staged.wheels.pip if staged.wheels else None)
@@ -131,7 +138,8 @@ def run_build(args: argparse.Namespace) -> int:
         images.append(data)
     totals = _totals(results, staged)
     emit(args, {"images": images, "totals": totals, "seconds": round(seconds, 2),
-                "python": _python_json(staged.wheels)}, _build_text(results, smoke, totals, staged.wheels))
+                "python": python_json(staged.wheels) if staged.wheels else None},
+         _build_text(results, smoke, totals, staged.wheels))
     failed = any(r.status in ("failed", "not built") for r in results)
     return 1 if failed or any(not s.ok for checks in smoke.values() for s in checks) else 0
 
@@ -146,15 +154,6 @@ def _totals(results, staged: _Staged) -> dict:
             "layers": sum(r.layer_size or 0 for r in results)}
 
 
-def _python_json(wheels) -> dict | None:
-    if wheels is None:
-        return None
-    return {"target": wheels.target.name, "constraints": wheels.constraints, "pip": wheels.pip.key,
-            "needs": {image: [d.key for d in dists] for image, dists in wheels.needs.items()},
-            "sdists": sorted({d.key for ds in wheels.needs.values() for d in ds if not d.binary}),
-            "newest": sorted({d.key for ds in wheels.needs.values() for d in ds if d.pinned_by == "newest"})}
-
-
 def run_render(args: argparse.Namespace) -> int:
     check_writable(args.output, directory=True)
     from ..containers.containerfile import bake_file, containerfile
@@ -162,8 +161,10 @@ def run_render(args: argparse.Namespace) -> int:
     with _staged(args) as staged:
         written = []
         pip = staged.wheels.pip if staged.wheels else None
+        target_platform = platform_id(staged.target.name)
         for name, stage in staged.stages.items():
-            for filename, text in containerfile(stage, staged.keys[name], args.package_manager, pip).items():
+            for filename, text in containerfile(stage, staged.keys[name], args.package_manager, pip,
+                                                target_platform).items():
                 path = args.output / name / filename
                 write_atomically(path, text)
                 written.append(str(path))

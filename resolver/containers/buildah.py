@@ -36,13 +36,17 @@ class Interrupted(ResolverError):
 
 
 class Buildah:
-    def __init__(self, repos: Sequence[RepoSpec], releasever: str = "9", arch: str = "x86_64"):
+    def __init__(self, repos: Sequence[RepoSpec], releasever: str = "9", arch: str = "x86_64",
+                 platform_id: str | None = None):
         for tool in ("buildah", "podman", "dnf", "rpm"):
             if shutil.which(tool) is None:
                 raise BuildError(f"{tool} is not installed; run ./bootstrap (it installs buildah, podman, dnf, rpm)")
         self.repos = tuple(repos)
         self.releasever = releasever
         self.arch = arch
+        #: the target's PLATFORM_ID (``platform:el9``): what module streams require; dnf reads it from
+        #: the root's os-release, which an empty root does not have yet
+        self.platform_id = platform_id
         self._home = tempfile.TemporaryDirectory(prefix="resolver-rpm-")
         Path(self._home.name, ".rpmmacros").write_text(f"%_dbpath {DBPATH}\n")
         self._running: set[subprocess.Popen] = set()
@@ -89,17 +93,25 @@ class Buildah:
     def mount(self, container: str) -> Path:
         return Path(self._run(["buildah", "mount", container], f"mounting {container}").strip())
 
-    def install(self, root: Path, specs: Sequence[str], what: str) -> None:
-        """dnf --installroot into a mounted root; dnf's caches and logs are removed in the same step."""
-        if not specs:
+    def install(self, root: Path, specs: Sequence[str], what: str, modules: Sequence[str] = ()) -> None:
+        """dnf --installroot into a mounted root, the module streams ``modules`` enabled first
+        (dnf refuses a modular package of a stream that is not enabled; the enabled state stays in
+        the root's /etc/dnf/modules.d, as `dnf module enable` leaves it); dnf's caches and logs are
+        removed in the same step."""
+        if not specs and not modules:
             return
         repos = [f"--repofrompath={r.repo_id},{r.baseurl}" for r in self.repos]
-        command = ["dnf", "-y", "-q", f"--installroot={root}", f"--releasever={self.releasever}",
-                   f"--forcearch={self.arch}", "--setopt=reposdir=/nonexistent", "--setopt=install_weak_deps=False",
-                   "--setopt=tsflags=nodocs", "--setopt=cachedir=/var/cache/dnf", "--nogpgcheck", *repos,
-                   *[f"--repo={r.repo_id}" for r in self.repos], "install", *specs]
-        self._run(command, what, env={"HOME": self._home.name, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-                                      "LC_ALL": "C"})
+        dnf = ["dnf", "-y", "-q", f"--installroot={root}", f"--releasever={self.releasever}",
+               f"--forcearch={self.arch}", "--setopt=reposdir=/nonexistent", "--setopt=install_weak_deps=False",
+               "--setopt=tsflags=nodocs", "--setopt=cachedir=/var/cache/dnf", "--nogpgcheck", *repos,
+               *[f"--repo={r.repo_id}" for r in self.repos],
+               *([f"--setopt=module_platform_id={self.platform_id}"] if self.platform_id else [])]
+        env = {"HOME": self._home.name, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"}
+        if modules:
+            self._run([*dnf, "module", "enable", *modules], f"{what}: enabling module stream(s) {', '.join(modules)}",
+                      env=env)
+        if specs:
+            self._run([*dnf, "install", *specs], what, env=env)
         _checkpoint(root / "var/lib/rpm" / "rpmdb.sqlite", root / "var/lib/dnf" / "history.sqlite")
         for leftover in ("var/cache/dnf", "var/log/dnf.log", "var/log/dnf.rpm.log", "var/log/dnf.librepo.log",
                          "var/log/hawkey.log"):
