@@ -31,6 +31,8 @@ def tree_graph(plan: dict) -> nx.DiGraph:
     for name, image in plan["images"].items():
         label = f"{name}\\nlayer {_mb(image['layer_size'])} MB ({len(image['layer_packages'])} rpms)\\n" \
                 f"image {_mb(image['image_size'])} MB"
+        if image.get("python_bytes"):
+            label += f"\\nvenv layer {_mb(image['python_bytes'])} MB ({len(image['python_wheels'])} wheels)"
         graph.add_node(name, label=f'"{label}"', shape="box", style="solid" if image["deployed"] else "dashed")
         if image["parent"]:
             graph.add_edge(image["parent"], name)
@@ -67,6 +69,13 @@ def markdown(plan: dict, baselines: Sequence[BaselineResult], pictures: Sequence
              f"{_mb(plan['optimum']) if plan['optimum'] is not None else 'not computed (agglomerative)'} |",
              f"| bloat (RPMs in deployed images that do not need them) | {_mb(plan['bloat'])} |",
              f"| rpmdb and dnf state per layer (model) | {_mb(plan['overhead'])} |"]
+    python = plan.get("python")
+    if python:
+        lines += [f"| Python: venv layers, each once ({python['target']}, upper-constraints {python['constraints']}) | "
+                  f"{_mb(plan['python_total'])} |",
+                  f"| Python lower bound (every wheel once) | {_mb(python['lower_bound'])} |",
+                  f"| total set with Python (packages + venv layers) | {_mb(plan['total_with_python'])} |",
+                  f"| objective with Python | {_mb(plan['objective_with_python'])} |"]
     for baseline in baselines:
         unresolved = sum(len(v) for v in baseline.unresolved.values())
         ours = plan["total_set_size"] / baseline.total_set_size
@@ -88,12 +97,14 @@ def markdown(plan: dict, baselines: Sequence[BaselineResult], pictures: Sequence
             lines += ["", "![objective against bloat](pareto.svg)"]
     names = {b.name: b for b in baselines}
     header = "| image | parent | deployed | layer rpms | layer MB | image MB | bloat MB |"
+    header += " venv layer MB |" if python else ""
     header += "".join(f" {b} image MB |" for b in names)
-    lines += ["", "## Images", "", header, "|---" * (7 + len(names)) + "|"]
+    lines += ["", "## Images", "", header, "|---" * (7 + bool(python) + len(names)) + "|"]
     for name, image in plan["images"].items():
         row = (f"| {name} | {image['parent'] or '-'} | {'yes' if image['deployed'] else 'no'} | "
                f"{len(image['layer_packages'])} | {_mb(image['layer_size'])} | {_mb(image['image_size'])} | "
                f"{_mb(image['bloat'])} |")
+        row += f" {_mb(image['python_bytes'])} |" if python else ""
         for baseline in baselines:
             theirs = baseline.matched.get(name)
             row += f" {_mb(baseline.image_sizes[theirs]) if theirs else '-'} |"
