@@ -43,6 +43,9 @@ class Lock:
     layers: Mapping[str, LockedLayer]
     #: the site overrides the plan was made with: ``files`` (path, sha256) and ``applied``
     overrides: Mapping = field(default_factory=dict)
+    #: with ``--python``: the venv layers' wheel pins (``target``, ``constraints``, ``pip``, and
+    #: ``images``: image -> ``name``, ``version``, ``filename``, ``sha256`` of each); None without
+    python: Mapping | None = None
 
 
 def relative_paths(value: Any, base: Path) -> Any:
@@ -60,10 +63,10 @@ def relative_paths(value: Any, base: Path) -> Any:
 def lock_from_plan(plan: LayerPlan, packages: Mapping[str, PackageInfo], platform: str,
                    repos: Sequence[dict], tree: str, budget: str, overrides: Mapping | None = None,
                    unresolved: Mapping[str, Sequence[UnresolvedRequest]] | None = None,
-                   base: Path = Path(".")) -> Lock:
+                   base: Path = Path("."), python: Mapping | None = None) -> Lock:
     """The plan as a lock. ``repos``: each repository with the digest of the repomd.xml the
     packages came from (``RepoSet.digests()``); ``base``: the lock's directory (paths under it
-    are kept relative)."""
+    are kept relative); ``python``: the venv layers' wheel pins (``--python``)."""
     unresolved = unresolved or {}
     layers = {
         name: LockedLayer(name, image.parent, image.deployed,
@@ -73,7 +76,7 @@ def lock_from_plan(plan: LayerPlan, packages: Mapping[str, PackageInfo], platfor
         for name, image in plan.images.items()
     }
     return Lock(platform, tree, budget, relative_paths(tuple(repos), base), layers,
-                relative_paths(overrides or {}, base))
+                relative_paths(overrides or {}, base), python)
 
 
 def write_lock(lock: Lock, path: Path) -> None:
@@ -92,6 +95,8 @@ def write_lock(lock: Lock, path: Path) -> None:
             for name, layer in lock.layers.items()
         },
     }
+    if lock.python is not None:
+        data["python"] = lock.python
     write_atomically(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
 
 
@@ -116,7 +121,13 @@ def read_lock(path: Path) -> Lock:
         written = data.get("overrides") or {}
         overrides = {"files": [{"path": str(f["path"]), "sha256": str(f["sha256"])} for f in written.get("files", [])],
                      "applied": list(written.get("applied", []))}
-        return Lock(data["platform"], str(data["tree"]), str(data["budget"]), tuple(data["repos"]), layers, overrides)
+        python = data.get("python")
+        if python is not None:
+            pin_keys = ("name", "version", "filename", "sha256")
+            python = {**python, "images": {str(image): [{key: str(pin[key]) for key in pin_keys} for pin in pins]
+                                           for image, pins in python["images"].items()}}
+        return Lock(data["platform"], str(data["tree"]), str(data["budget"]), tuple(data["repos"]), layers, overrides,
+                    python)
     except (KeyError, TypeError, AttributeError, ValueError) as error:
         raise InputError(f"{path}: not a lock file written by `resolver lock` (missing or bad {error})") from None
 
@@ -153,7 +164,28 @@ def compare(lock: Lock, fresh: Lock, path: Path) -> None:
                 changes.append(f"{name}: {package} {'added' if old is None else 'removed'}")
             elif (old.evr, old.arch, old.checksum) != (new.evr, new.arch, new.checksum):
                 changes.append(f"{name}: {package} {old.evr}.{old.arch} -> {new.evr}.{new.arch}")
+    changes += _python_changes(lock.python, fresh.python)
     if changes:
         shown = "\n  ".join(changes[:20]) + (f"\n  ... and {len(changes) - 20} more" if len(changes) > 20 else "")
         raise InputError(f"{path} no longer matches the metadata and tree:\n  {shown}\n"
                          "run `resolver lock` to lock the new sets")
+
+
+def _python_changes(locked: Mapping | None, fresh: Mapping | None) -> list[str]:
+    """What changed in the venv layers' pins (only when both the lock and the plan have them:
+    `lock --python` and `plan --python --verify-lock`)."""
+    if locked is None or fresh is None:
+        return []
+    changes = [f"python {setting}: {locked.get(setting)} -> {fresh.get(setting)}"
+               for setting in ("target", "constraints") if locked.get(setting) != fresh.get(setting)]
+    for image in sorted(set(locked["images"]) | set(fresh["images"])):
+        before = {p["name"]: p for p in locked["images"].get(image, [])}
+        after = {p["name"]: p for p in fresh["images"].get(image, [])}
+        for name in sorted(set(before) | set(after)):
+            old, new = before.get(name), after.get(name)
+            if old is None or new is None:
+                changes.append(f"{image}: wheel {name} {'added' if old is None else 'removed'}")
+            elif (old["version"], old["sha256"]) != (new["version"], new["sha256"]):
+                changes.append(f"{image}: wheel {name} {old['version']} -> {new['version']}"
+                               + (" (another file)" if old["version"] == new["version"] else ""))
+    return changes

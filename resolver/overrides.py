@@ -58,7 +58,7 @@ from .config import (
 )
 from .errors import InputError, UnknownNameError
 from .files import read_text
-from .names import plain_text
+from .names import MODULE_STREAM, plain_text
 from .repos import RepoSpec
 from .selection import Exclusion, Origin, Selection
 from .sources import read_bindep
@@ -70,7 +70,6 @@ OVERRIDES_ENV = "RESOLVER_OVERRIDES"
 OVERRIDES_DIR = Path("overrides")
 STEP_WHEN = ("before-packages", "after-packages")
 _PROFILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-_MODULE = re.compile(r"(?P<module>[A-Za-z0-9][A-Za-z0-9._+-]*):(?P<stream>[A-Za-z0-9][A-Za-z0-9._+-]*)")
 _REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]*")
 _IMAGE_KEYS = ("reason", "profiles", "packages", "pip_packages", "steps", "modules")
 _NEW_IMAGE_KEYS = ("name", "parent", "deployed", "projects", "packages", "build", "command",
@@ -313,7 +312,7 @@ class _Reader:
     def modules(self, value: Any, line: int, default: str | None) -> tuple[ModuleStream, ...]:
         result = []
         for entry, at in self.entries(value, line, "'modules'"):
-            match = _MODULE.fullmatch(str(entry.get("name", "")))
+            match = MODULE_STREAM.match(str(entry.get("name", "")))
             if not match:
                 raise InputError(f"{self.at(at)}: {entry.get('name')!r} is not a module stream (MODULE:STREAM, "
                                  "e.g. mariadb:10.11)")

@@ -76,3 +76,13 @@ def _bindep_profiles(os_release: Path) -> list[str]:
             return list(bindep.depends.Depends.__new__(bindep.depends.Depends).platform_profiles())
         finally:
             bindep.depends.distro = saved
+
+
+def platform_id(name: str) -> str | None:
+    """The target's ``PLATFORM_ID`` (``platform:el9``): the platform module streams require."""
+    platform(name)  # an unknown name is an error listing the known ones
+    for line in Path(str(_OS_RELEASE_DIR / name)).read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key == "PLATFORM_ID":
+            return value.strip().strip('"') or None
+    return None

@@ -41,6 +41,8 @@ def tree_graph(plan: dict) -> nx.DiGraph:
     for name, image in plan["images"].items():
         label = f"{name}\\nlayer {_mb(image['layer_size'])} MB ({len(image['layer_packages'])} rpms)\\n" \
                 f"image {_mb(image['image_size'])} MB"
+        if image.get("python_bytes"):
+            label += f"\\nvenv layer {_mb(image['python_bytes'])} MB ({len(image['python_wheels'])} wheels)"
         marks = {}
         if image.get("unresolved"):  # incomplete: its sizes lack what did not resolve
             label += f"\\n! {len(image['unresolved'])} unresolved (incomplete)"
@@ -78,6 +80,13 @@ def markdown(plan: dict, baselines: Sequence[BaselineResult], pictures: Sequence
              f"{_mb(plan['optimum']) if plan['optimum'] is not None else 'not computed (agglomerative)'} |",
              f"| bloat (RPMs in deployed images that do not need them) | {_mb(plan['bloat'])} |",
              f"| rpmdb and dnf state per layer (model) | {_mb(plan['overhead'])} |"]
+    python = plan.get("python")
+    if python:
+        lines += [f"| Python: venv layers, each once ({python['target']}, upper-constraints {python['constraints']}) | "
+                  f"{_mb(plan['python_total'])} |",
+                  f"| Python lower bound (every wheel once) | {_mb(python['lower_bound'])} |",
+                  f"| total set with Python (packages + venv layers) | {_mb(plan['total_with_python'])} |",
+                  f"| objective with Python | {_mb(plan['objective_with_python'])} |"]
     incomplete = plan.get("incomplete", [])
     deployed = sum(1 for image in plan["images"].values() if image["deployed"])
     if incomplete:
@@ -101,11 +110,12 @@ def markdown(plan: dict, baselines: Sequence[BaselineResult], pictures: Sequence
             lines += ["", "![objective against bloat](pareto.svg)"]
     names = {b.name: b for b in baselines}
     header = "| image | parent | deployed | layer rpms | layer MB | image MB | bloat MB | unresolved |"
+    header += " venv layer MB |" if python else ""
     header += "".join(f" {b} image MB |" for b in names)
     lines += ["", "## Images", "",
               "Image MB is the image's packages in this plan (the tree's provider choices applied); `resolver "
               "packages IMAGE` solves one image alone with the pins only and can say more. ! marks an incomplete "
-              "image: at least that much.", "", header, "|---" * (8 + len(names)) + "|"]
+              "image: at least that much.", "", header, "|---" * (8 + bool(python) + len(names)) + "|"]
     for name, image in plan["images"].items():
         missing = len(image.get("unresolved", ()))
         at_least = "≥ " if missing else ""
@@ -113,6 +123,7 @@ def markdown(plan: dict, baselines: Sequence[BaselineResult], pictures: Sequence
         row = (f"| {name}{mark} | {image['parent'] or '-'} | {'yes' if image['deployed'] else 'no'} | "
                f"{len(image['layer_packages'])} | {_mb(image['layer_size'])} | {at_least}{_mb(image['image_size'])} | "
                f"{_mb(image['bloat'])} | {missing or ''} |")
+        row += f" {_mb(image['python_bytes'])} |" if python else ""
         for baseline in baselines:
             theirs = baseline.matched.get(name)
             row += f" {_mb(baseline.image_sizes[theirs]) if theirs else '-'} |"

@@ -246,6 +246,9 @@ class RepoSet:
         conf.substitutions["releasever"] = releasever
         conf.substitutions["basearch"] = arch
         conf.arch = arch
+        # what module streams require (``platform:el9``); dnf reads it from the root's os-release,
+        # and the empty root here has none
+        conf.module_platform_id = f"platform:el{releasever}"
         conf.install_weak_deps = False
         # a mirror that stops answering is given up on (librepo's default waits 30 s per try, 10 tries)
         conf.timeout = network_timeout()

@@ -187,6 +187,13 @@ def select_project(
             if rule.name in seen_runtime:
                 fates[rule.line] = LineFate(profile.project, bindep.path, rule.line, rule.name, "runtime",
                                             f"also a runtime name (build profile {build_profile})")
+            elif (drop := _first_match(drops, rule.name, chosen_set)) is not None:
+                # a drop holds for the builder too: a -devel nothing compiles against is not installed
+                excluded.append(Exclusion(rule.name, drop.reason, Origin("drop", drop.where, profile.project,
+                                                                          build_profile, drop.reason)))
+                seen_runtime.add(rule.name)
+                fates[rule.line] = LineFate(profile.project, bindep.path, rule.line, rule.name, "excluded",
+                                            f"{drop.reason} ({drop.where})")
             elif filtered and not defaults.is_build_tool(rule.name):
                 fates[rule.line] = LineFate(profile.project, bindep.path, rule.line, rule.name, "excluded",
                                             f"profile {build_profile} entry that is not a build tool "

@@ -170,10 +170,11 @@ def pareto_of(result: TreePlan) -> list[ParetoPoint]:
 
 def tree_problem(resolver: TreeResolver, inputs: PlanInputs) -> TreeProblem:
     """The tree search's input: deployed sets, sizes, the overhead model, and the groups the tree
-    keeps (intermediates marked ``keep`` or with a build step, which their descendants inherit)."""
+    keeps (intermediates marked ``keep``, or with a build step or a site override's steps, whose
+    effects their descendants inherit)."""
     images = resolver.tree
-    groups = {n: images.deployed_below(n) for n in images.names()
-              if not images.spec(n).deployed and (images.spec(n).keep or images.spec(n).build)}
+    groups = {n: images.deployed_below(n) for n in images.names() if not images.spec(n).deployed
+              and (images.spec(n).keep or images.spec(n).build or images.spec(n).steps)}
     return TreeProblem(inputs.needs, inputs.sizes, LAYER_BASE_BYTES, inputs.headers,
                        {n: held for n, held in groups.items() if held})
 

@@ -472,3 +472,81 @@ def test_rendered_containerfiles_and_bake_file_follow_the_tree(tmp_path):
     assert "python-ldap==3.4.4 --hash=sha256:" in "\n".join(requirements)
     assert all(" --hash=sha256:" in line for line in requirements)
     assert not (tmp_path / "memcached" / "requirements.txt").exists()
+
+
+def test_site_override_steps_and_pip_packages_are_built_into_that_image_only(first_build, prefix, tmp_path):
+    """placement-api gets a Python requirement of its own (pinned by the constraints) and two
+    steps, one before its layer's packages, one after (its venv is there then)."""
+    probe = "{ test -e /var/lib/openstack/bin/placement-api && echo present || echo absent; }"
+    site = tmp_path / "site.yaml"
+    site.write_text(f"""images:
+  placement-api:
+    reason: the site's placement caches in memcached
+    pip_packages: [{{name: pymemcache}}]
+    steps:
+      - {{run: "{probe} > /etc/site-after", when: after-packages}}
+      - {{run: "{probe} > /etc/site-before", when: before-packages}}
+""")
+    done, images = build(prefix, "--overrides", str(site))
+    assert done.returncode == 0, done.stderr[-3000:]
+    status = {i["name"]: i["status"] for i in images}
+    assert status.pop("placement-api") == "built" and set(status.values()) == {"skipped"}
+    placement = next(i for i in images if i["name"] == "placement-api")
+    assert "pymemcache==4.0.0" in placement["wheels"]  # the upper-constraints pin
+    with Mounted(placement["reference"]) as mounted:
+        assert (mounted.root / "etc/site-before").read_text() == "absent\n"
+        assert (mounted.root / "etc/site-after").read_text() == "present\n"
+        assert next(mounted.root.joinpath(VENV.lstrip("/")).glob("lib/python3.*/site-packages/pymemcache"))
+
+
+def make_modular_repo(directory):
+    """demo 1.0 (not modular) and demo 2.0, the only artifact of module stream demo:2.0, which
+    requires the platform (as maven:3.8 does on CentOS Stream 9): built with rpmbuild,
+    createrepo_c and modifyrepo_c."""
+    spec = directory / "demo.spec"
+    spec.write_text("Name: demo\nVersion: %{ver}\nRelease: 1%{?dist}\nSummary: demo\nLicense: MIT\nBuildArch: noarch\n"
+                    "%description\ndemo\n%install\nmkdir -p %{buildroot}/usr/share/demo\n"
+                    "echo %{ver} > %{buildroot}/usr/share/demo/version\n%files\n/usr/share/demo/version\n")
+    repo = directory / "repo"
+    for version, dist in (("1.0", ""), ("2.0", ".module_el9+1+abc")):
+        subprocess.run(["rpmbuild", "-bb", "--define", f"_topdir {directory / 'top'}", "--define", f"ver {version}",
+                        "--define", f"dist {dist or '%{nil}'}", "--define", f"_rpmdir {repo}", str(spec)],
+                       capture_output=True, check=True)
+    subprocess.run(["createrepo_c", "-q", str(repo)], check=True)
+    modules = directory / "modules.yaml"
+    modules.write_text(yaml.safe_dump({
+        "document": "modulemd", "version": 2,
+        "data": {"name": "demo", "stream": "2.0", "version": 9000020240101, "context": "abc", "arch": "x86_64",
+                 "summary": "demo 2.0", "description": "demo 2.0", "license": {"module": ["MIT"]},
+                 "dependencies": [{"buildrequires": {"platform": ["el9"]}, "requires": {"platform": ["el9"]}}],
+                 "artifacts": {"rpms": ["demo-0:2.0-1.module_el9+1+abc.noarch"]}}}, explicit_start=True))
+    subprocess.run(["modifyrepo_c", "--mdtype=modules", str(modules), str(repo / "repodata")],
+                   capture_output=True, check=True)
+    return repo
+
+
+def test_module_stream_is_enabled_in_the_image_and_its_package_installed(tmp_path):
+    repo = make_modular_repo(tmp_path)
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "tree.yaml").write_text(
+        "- {name: app, deployed: true, packages: [{name: demo, reason: the application}]}\n")
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "defaults.yaml").write_text("{}\n")
+    site = tmp_path / "site.yaml"
+    site.write_text('images:\n  app:\n    modules: [{name: "demo:2.0", reason: the application needs 2.0}]\n')
+    prefix = f"localhost/resolver-modules-{uuid.uuid4().hex[:8]}"
+    common = ["--repos", str(repo), "--images", str(tmp_path / "images"), "--profiles", str(tmp_path / "profiles")]
+    try:
+        for overrides, version in ((["--overrides", str(site)], "2.0"), (["--no-overrides"], "1.0")):
+            done, (app,) = build(prefix, *common, *overrides)
+            assert done.returncode == 0, done.stderr[-3000:]
+            with Mounted(app["reference"]) as mounted:
+                assert mounted.rpms == {"demo"} and (mounted.root / "usr/share/demo/version").read_text() == \
+                    f"{version}\n"
+                state = mounted.root / "etc/dnf/modules.d/demo.module"
+                if version == "2.0":  # dnf's module state, for whatever installs on top of the image
+                    assert "stream=2.0" in state.read_text() and "state=enabled" in state.read_text()
+                else:
+                    assert not state.exists()
+    finally:
+        remove_images(prefix)

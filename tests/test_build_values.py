@@ -12,7 +12,7 @@ import pytest
 
 from resolver.config import BuildStep
 from resolver.containers.containerfile import bake_file, containerfile
-from resolver.containers.pypi import FileMetadata, IndexFile, _parse_listing
+from resolver.containers.pypi import FileMetadata, IndexFile, _by_version
 from resolver.containers.stages import StagePlan
 from resolver.containers.wheels import Dist, ImageWheels
 from resolver.errors import InputError
@@ -144,4 +144,5 @@ def test_index_files_whose_names_hold_a_newline_are_not_listed():
         {"filename": "pbr-6.1.0-py2.py3-none-any.whl\n", "url": "https://x/a", "hashes": {"sha256": sha}},
         {"filename": "pbr-6.1.0.tar.gz\nRUN touch /pwned.tar.gz", "url": "https://x/b", "hashes": {"sha256": sha}},
     ]}
-    assert _parse_listing(listing, "pbr") == [IndexFile("pbr-6.1.1-py2.py3-none-any.whl", "https://x/pbr.whl", sha)]
+    assert _by_version(listing, "pbr", "https://x/simple/pbr/") == {
+        "6.1.1": [IndexFile("pbr-6.1.1-py2.py3-none-any.whl", "https://x/pbr.whl", sha)]}

@@ -30,7 +30,9 @@ def test_progress_goes_to_stderr_as_log_lines_outside_a_terminal_and_quiet_silen
     assert loud.returncode == 0, loud.stderr
     assert "resolver: resolving 2/2 memcached" in loud.stderr and "memcached" in loud.stdout
     quiet = run_cli("packages", "memcached", "--quiet")
-    assert quiet.returncode == 0 and quiet.stderr == "" and quiet.stdout == loud.stdout
+    # --quiet: no progress; only the best-effort warnings (nova-libvirt's libvirt does not resolve here)
+    assert quiet.returncode == 0 and quiet.stdout == loud.stdout
+    assert quiet.stderr and all(line.startswith("resolver: warning: ") for line in quiet.stderr.splitlines())
 
 
 def test_plan_progress_counts_each_image_once_and_the_images_solved_again_apart(tmp_path):
@@ -50,7 +52,9 @@ def test_plan_progress_counts_each_image_once_and_the_images_solved_again_apart(
     assert re.findall(r"resolving again (\d+/\d+) (\S+)", loud.stderr) == [("1/1", "memcached")]
     assert re.search(r"checking layer (\d+)/\1 with dnf", loud.stderr)
     quiet = run_cli("plan", "--images", str(tmp_path / "images"), "--format", "json", "--quiet")
-    assert quiet.returncode == 0 and quiet.stderr == "" and quiet.stdout == loud.stdout
+    # --quiet: no progress; only the best-effort warnings (nova-libvirt's libvirt does not resolve here)
+    assert quiet.returncode == 0 and quiet.stdout == loud.stdout
+    assert quiet.stderr and all(line.startswith("resolver: warning: ") for line in quiet.stderr.splitlines())
 
 
 def test_a_closed_pipe_ends_quietly():

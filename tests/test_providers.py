@@ -37,8 +37,8 @@ def test_automatic_choice_is_one_provider_for_the_whole_tree(bundled_repos):
     shrink = sum(sum(without.sizes[p] for p in without.needs[n]) - sum(inputs.sizes[p] for p in inputs.needs[n])
                  for n in deployed)
     # saves is measured on the first image that took a choice and carried over to images solved with it
-    # at once (no second solve): an estimate, held here to 1 % of the measured shrink
-    assert shrink > 0 and abs(shrink - sum(c.saves for c in choices.values())) <= shrink / 100
+    # at once (no second solve): an estimate, held here to 2 % of the measured shrink
+    assert shrink > 0 and abs(shrink - sum(c.saves for c in choices.values())) <= shrink / 50
     # one provider of each capability in the whole tree (curl or curl-minimal, never both)
     union = set().union(*inputs.needs.values())
     assert not {"curl", "curl-minimal"} <= union and not {"coreutils", "coreutils-single"} <= union

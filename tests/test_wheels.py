@@ -16,8 +16,10 @@ from resolver.containers.wheels import (
     TargetPython,
     WheelPlanError,
     _build_packages,
+    compiles,
     load_compile_table,
     python_layers,
+    python_roots,
     read_constraints,
 )
 from resolver.errors import InputError
@@ -125,8 +127,18 @@ def test_a_compiled_requirement_needs_its_build_packages_declared_before_any_bui
         ("cyrus-sasl-devel", "gcc", "openldap-devel", "python3-devel")
     with pytest.raises(WheelPlanError, match=r"compiling python-ldap==3.4.4 needs openldap-devel"):
         _build_packages("keystone", [ldap], table, [p for p in declared if p != "openldap-devel"])
-    pure = dist("ldappool", "3.0.0", binary=False)
-    assert _build_packages("keystone", [pure], table, []) == ()  # pure Python: no compiler
+    assert _build_packages("keystone", [], table, []) == ()  # nothing compiled: no compiler
+
+
+def test_what_the_builder_compiles():
+    """An sdist with C sources is compiled, unless the table calls its extension optional (ovs
+    builds as pure Python when libopenvswitch is not there, as on CentOS Stream 9)."""
+    table = load_compile_table()
+    assert table["ovs"].optional and not table["python-ldap"].optional
+    assert compiles(dist("python-ldap", "3.4.4", binary=False, compiles=True), table)
+    assert not compiles(dist("ovs", "3.5.0", binary=False, compiles=True), table)
+    assert not compiles(dist("ldappool", "3.0.0", binary=False), table)  # pure Python
+    assert not compiles(dist("lxml", "5.3.0", compiles=True), table)  # a binary wheel is not built
 
 
 def test_the_shipped_compile_table_names_real_el_packages():
@@ -147,3 +159,20 @@ def test_wheels_needed_by_every_service_of_a_subtree_go_in_its_top_image_once():
     assert layers.images["keystone"].layer_packages == {"keystone==27.1.0"}
     assert not layers.images["base"].layer_packages and not layers.images["memcached"].content
     assert layers.total_set_size == 900 and layers.bloat == 0
+
+
+def test_an_images_venv_asks_for_its_releases_then_its_overrides_pip_packages(tmp_path):
+    from resolver.demo.distribution import DEMO_DATA
+    from resolver.overrides import load_site
+    from resolver.repos import repo_specs
+
+    site_file = tmp_path / "site.yaml"
+    site_file.write_text("images:\n  placement-api:\n    pip_packages:\n"
+                         "      - {name: pymemcache, reason: the site caches tokens in memcached}\n")
+    site = load_site(DEMO_DATA / "images", DEMO_DATA / "profiles", [site_file], repo_specs([]))
+    roots = python_roots(site.tree, site.profiles)
+    assert [str(r) for r in roots["keystone"]] == ["keystone[ldap]==27.1.0"]
+    release, pip = roots["placement-api"]
+    assert str(release) == "openstack-placement==13.0.1"
+    assert (pip.requirement, pip.where) == ("pymemcache", f"{site_file}:4")
+    assert "base" not in roots and "memcached" not in roots

@@ -15,10 +15,10 @@ from pathlib import Path
 from ..errors import InputError
 from ..files import check_set_directory, check_writable, replace_directory
 from ..names import IMAGE_NAME, TAG, TAG_PREFIX, build_value
-from ..platforms import DEFAULT_PLATFORM, platform
+from ..platforms import DEFAULT_PLATFORM, platform, platform_id
 from ..repos import RepoSet
 from ..resolution import TreeResolver
-from .common import FORMATTER, announce, emit, load_site, open_repos, whole_number
+from .common import FORMATTER, announce, emit, load_site, open_repos, warn_unresolved, whole_number
 
 
 def register(sub, common: argparse.ArgumentParser) -> None:
@@ -91,12 +91,13 @@ def _option(pattern, what: str):
 def _staged(args: argparse.Namespace):
     """What `build` and `render` share: repositories (the demo distribution unless some are
     named), the tree, the plan `resolver plan` makes (computed tree, zero bloat), the wheel plan
-    (PyPI, cached), stage plans and content keys."""
+    (PyPI, cached), stage plans (with the site overrides' steps and module streams) and content keys."""
     from ..containers.pypi import PyPI
-    from ..containers.stages import content_keys, stage_plans
-    from ..containers.wheels import plan_wheels
+    from ..containers.stages import content_keys, module_layers, stage_plans
+    from ..containers.wheels import plan_tree_wheels
     from ..demo.distribution import DEMO_DATA, demo_repo
     from ..files import default_cache_dir
+    from ..overrides import inherited_streams
     from ..treeplan import plan_tree
 
     demo = not args.repos
@@ -105,21 +106,26 @@ def _staged(args: argparse.Namespace):
     site = load_site(args, DEMO_DATA / "images" if demo else None, DEMO_DATA / "profiles" if demo else None,
                      (demo_repo(args.cache_dir).spec,) if demo else None,
                      strict=True, announce_tree=not demo)
-    tree, profiles, specs = site.tree, site.profiles, site.repos
+    tree, specs = site.tree, site.repos
     for name in getattr(args, "build_images", ()):
         tree.spec(name)  # an unknown image is a clear error before anything runs
     target = platform((args.platforms or [DEFAULT_PLATFORM])[0])
     with open_repos(args, specs) as repos:
         strict = True if args.strict is None else args.strict
-        resolver = TreeResolver(tree, profiles, target, repos, strict, args.cache_dir, None, choose_providers=True)
+        resolver = TreeResolver(tree, site.profiles, target, repos, strict, args.cache_dir, None,
+                                choose_providers=True)
         result = plan_tree(resolver)
-        chain_build_only = {n: tuple(r.name for r in resolver.chain_selection(n).build_only) for n in tree.deployed()}
         index = PyPI(args.cache_dir or default_cache_dir())
-        wheels = plan_wheels(tree, profiles, result.plan.shape, result.inputs.packages, chain_build_only, index)
+        wheels = plan_tree_wheels(resolver, result, index)
+        declared = set(tree.names())
+        shape = result.plan.shape
+        modules = module_layers(shape, {n: [str(s) for s in inherited_streams(tree, n)] for n in shape.deployed})
         stages = stage_plans(result.plan, result.inputs.packages, result.build_only, result.steps,
-                             wheels.images if wheels else None)
+                             wheels.images if wheels else None,
+                             {n: tree.spec(n).steps for n in result.plan.images if n in declared}, modules)
         keys = content_keys(stages, json.dumps(repos.digests(), sort_keys=True))
-        yield _Staged(specs, target, repos, result.inputs, stages, keys, result.plan, wheels, index, demo)
+        yield _Staged(specs, target, repos, result.inputs, stages, keys, result.plan, wheels, index, demo,
+                      result.unresolved)
 
 
 def _demo_first(args: argparse.Namespace, demo_data: Path) -> None:
@@ -157,6 +163,8 @@ class _Staged:
     wheels: object
     index: object
     demo: bool
+    #: each deployed image's requests that did not resolve (--best-effort): warned about at the end
+    unresolved: dict
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -164,6 +172,7 @@ def run_build(args: argparse.Namespace) -> int:
     from ..containers.runner import TreeBuilder
     from ..containers.smoke import load_smoke, smoke_image
     from ..containers.tags import remove_tags, stale_content_tags, stored_images
+    from ..containers.wheels import python_json
     from ..demo.distribution import DEMO_DATA
 
     check_build_setup()  # no root, no buildah: said before any planning
@@ -174,7 +183,8 @@ def run_build(args: argparse.Namespace) -> int:
         checks = {}
         if args.smoke:
             checks = load_smoke(DEMO_DATA / "smoke.yaml" if args.smoke is True else Path(args.smoke))
-        engine = Buildah(staged.specs, releasever=staged.target.name.rsplit("-", 1)[-1])
+        engine = Buildah(staged.specs, releasever=staged.target.name.rsplit("-", 1)[-1],
+                         platform_id=platform_id(staged.target.name))
         builder = TreeBuilder(staged.stages, staged.keys, engine, staged.repos, staged.inputs.packages,
                               progress, args.jobs, args.rebuild, args.tag_prefix, staged.index,
                               staged.wheels.pip if staged.wheels else None, args.tag, args.logs_dir)
@@ -209,13 +219,15 @@ def run_build(args: argparse.Namespace) -> int:
             data["smoke"] = [s.to_json() for s in smoke.get(result.name, ())]
         images.append(data)
     totals = _totals(results, staged)
-    data = {"images": images, "totals": totals, "seconds": round(seconds, 2), "python": _python_json(staged.wheels)}
+    data = {"images": images, "totals": totals, "seconds": round(seconds, 2),
+            "python": python_json(staged.wheels) if staged.wheels else None}
     text = _build_text(results, smoke, totals, staged.wheels)
     if args.prune:
         data["pruned"] = list(pruned.remove) if pruned else None
         text += "\n" + (f"pruned {len(pruned.remove)} older content tags" + "".join(f"\n  {r}" for r in pruned.remove)
                         if pruned else "not pruned: an image failed")
     emit(args, data, text)
+    warn_unresolved(args, staged.unresolved)
     failed = any(r.status in ("failed", "not built") for r in results)
     return 1 if failed or any(not s.ok for checks in smoke.values() for s in checks) else 0
 
@@ -250,15 +262,6 @@ def _totals(results, staged: _Staged) -> dict:
             "layers": sum(r.layer_size or 0 for r in results)}
 
 
-def _python_json(wheels) -> dict | None:
-    if wheels is None:
-        return None
-    return {"target": wheels.target.name, "constraints": wheels.constraints, "pip": wheels.pip.key,
-            "needs": {image: [d.key for d in dists] for image, dists in wheels.needs.items()},
-            "sdists": sorted({d.key for ds in wheels.needs.values() for d in ds if not d.binary}),
-            "newest": sorted({d.key for ds in wheels.needs.values() for d in ds if d.pinned_by == "newest"})}
-
-
 #: what `render` writes: IMAGE/ directories with these files, and the bake file
 _RENDERED = ("Containerfile", "requirements.txt", "tools.txt")
 _BAKE = "docker-bake.json"
@@ -279,8 +282,10 @@ def run_render(args: argparse.Namespace) -> int:
     with _staged(args) as staged:
         files = {}
         pip = staged.wheels.pip if staged.wheels else None
+        target_platform = platform_id(staged.target.name)
         for name, stage in staged.stages.items():
-            for filename, text in containerfile(stage, staged.keys[name], args.package_manager, pip).items():
+            for filename, text in containerfile(stage, staged.keys[name], args.package_manager, pip,
+                                                target_platform).items():
                 files[f"{name}/{filename}"] = text
         if args.bake:
             files[_BAKE] = json.dumps(bake_file(staged.stages, staged.keys, args.tag_prefix, args.tag), indent=2) + "\n"
@@ -288,6 +293,7 @@ def run_render(args: argparse.Namespace) -> int:
     replace_directory(args.output, files, _rendered, "render")
     written = [str(args.output / name) for name in files]
     emit(args, {"written": written}, "wrote " + ", ".join(written))
+    warn_unresolved(args, staged.unresolved)
     return 0
 
 

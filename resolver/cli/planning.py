@@ -59,6 +59,10 @@ def planning_options() -> argparse.ArgumentParser:
                           help="keep dnf's providers (no automatic coreutils-single, curl-minimal... choices)")
     planning.add_argument("--lock", type=Path, default=Path("resolver.lock"), metavar="FILE",
                           help="lock file (default resolver.lock)")
+    planning.add_argument("--python", action="store_true",
+                          help="also plan the services' venvs as `resolver build` does (wheels at the pinned releases "
+                               "under upper-constraints, from PyPI, cached): Python bytes per layer, totals with them, "
+                               "the wheel pins in the lock")
     return planning
 
 
@@ -68,6 +72,7 @@ PLAN_EXAMPLES = """examples:
   resolver plan --tree declared      # the parents written in images/
   resolver plan --max-bloat 50       # at most 50 MB of bloat in total, solved exactly
   resolver plan --pareto             # objective against bloat, each point proven
+  resolver plan --python             # + the venv layers: Python bytes per layer, totals with them
   resolver plan --verify-lock        # fail, naming what changed, when resolver.lock is stale"""
 
 
@@ -126,12 +131,21 @@ def _writer_turn(output: Path | None):
 
 
 def _plan(args: argparse.Namespace, resolver: TreeResolver, progress: Progress, site: Site) -> int:
+    from ..containers.wheels import python_lock
     from ..lock import compare, lock_from_plan, read_lock, write_lock
     from ..planning.budget import Budget
 
     budget = Budget(args.max_bloat, args.max_image_bloat)
     budgeted = args.max_bloat is not None or args.max_image_bloat is not None
     result = plan_tree(resolver, args.tree, args.exact_limit, budget if budgeted else None)
+    wheels = None
+    if args.python:
+        from ..containers.pypi import PyPI
+        from ..containers.wheels import plan_tree_wheels
+        from ..files import default_cache_dir
+
+        progress.stage("planning the venv layers (PyPI, cached)")
+        wheels = plan_tree_wheels(resolver, result, PyPI(args.cache_dir or default_cache_dir()))
     pareto = None
     if args.command == "report" or getattr(args, "pareto", False):
         from ..planning.budget import PARETO_SHARES
@@ -143,21 +157,22 @@ def _plan(args: argparse.Namespace, resolver: TreeResolver, progress: Progress, 
     overrides = site.overrides_json()
     fresh = lock_from_plan(result.plan, result.inputs.packages, resolver.target.name, resolver.repos.digests(),
                            result.tree, budget.describe() if budgeted else "none", overrides, result.unresolved,
-                           args.lock.parent)
+                           args.lock.parent, python_lock(wheels) if wheels else None)
     if args.command == "lock":
         write_lock(fresh, args.lock)
         total = sum(len(layer.packages) for layer in fresh.layers.values())
+        wheel_pins = sum(len(pins) for pins in fresh.python["images"].values()) if fresh.python else None
         incomplete = f"; incomplete (requests that did not resolve): {', '.join(result.incomplete)}" \
             if result.incomplete else ""
-        emit(args, {"lock": str(args.lock), "images": len(fresh.layers), "packages": total, "overrides": overrides,
-                    "incomplete": result.incomplete},
-             f"wrote {args.lock}: {len(fresh.layers)} images, {total} locked packages{incomplete}"
-             + overrides_text(site))
+        emit(args, {"lock": str(args.lock), "images": len(fresh.layers), "packages": total, "wheels": wheel_pins,
+                    "overrides": overrides, "incomplete": result.incomplete},
+             f"wrote {args.lock}: {len(fresh.layers)} images, {total} locked packages"
+             + (f", {wheel_pins} locked wheels" if fresh.python else "") + incomplete + overrides_text(site))
         warn_unresolved(args, result.unresolved)
         return 0
     if getattr(args, "verify_lock", False):
         compare(read_lock(args.lock), fresh, args.lock)
-    data = result.to_json()
+    data = with_python(result.to_json(), wheels)
     data["overrides"] = overrides
     if pareto is not None:
         data["pareto"] = [point.to_json() for point in pareto]
@@ -177,13 +192,34 @@ def _plan(args: argparse.Namespace, resolver: TreeResolver, progress: Progress, 
     return 0
 
 
+def with_python(data: dict, wheels) -> dict:
+    """The plan's JSON with the wheel plan beside it (``--python``; the keys are null without):
+    per image ``python_bytes`` (its venv layer) and ``python_wheels``; ``python`` (the wheel
+    plan), ``python_total`` (every venv layer once), ``total_with_python`` and
+    ``objective_with_python`` (the RPM figures plus ``python_total``)."""
+    from ..containers.wheels import python_json
+
+    for name, image in data["images"].items():
+        own = wheels.images.get(name) if wheels else None
+        image["python_bytes"] = (own.size if own else 0) if wheels else None
+        image["python_wheels"] = [d.key for d in own.layer] if own else [] if wheels else None
+    total = wheels.layers.total_set_size if wheels else None
+    data.update(python=python_json(wheels) if wheels else None, python_total=total,
+                total_with_python=None if total is None else data["total_set_size"] + total,
+                objective_with_python=None if total is None else data["objective"] + total)
+    return data
+
+
 def plan_text(data: dict, unresolved: Mapping[str, Sequence[UnresolvedRequest]] | None = None) -> str:
-    lines = [f"{'image':40} {'parent':40} {'layer':>5} {'layer MB':>9} {'image MB':>9}  request"]
+    python = data.get("python") is not None
+    lines = [f"{'image':40} {'parent':40} {'layer':>5} {'layer MB':>9} {'image MB':>9}"
+             + (f" {'Python MB':>9}" if python else "") + "  request"]
     for name, image in data["images"].items():
         role = (" !" if image["unresolved"] else "") + ("" if image["deployed"] else " (i)")
         lines.append(f"{name + role:40} {image['parent'] or '-':40} {len(image['layer_packages']):5} "
-                     f"{image['layer_size'] / 1e6:9.1f} {image['image_size'] / 1e6:9.1f}  "
-                     f"{' '.join(image['layer_request'])}")
+                     f"{image['layer_size'] / 1e6:9.1f} {image['image_size'] / 1e6:9.1f}"
+                     + (f" {image['python_bytes'] / 1e6:9.1f}" if python else "")
+                     + f"  {' '.join(image['layer_request'])}")
     lines += ["", f"{data['tree']} tree ({data['method'] or 'as written in images/'}), budget {data['budget']}: "
                   f"objective {data['objective'] / 1e6:.1f} MB = packages {data['total_set_size'] / 1e6:.1f} MB "
                   f"+ rpmdb/dnf overhead {data['overhead'] / 1e6:.1f} MB; bloat {data['bloat'] / 1e6:.1f} MB",
@@ -204,6 +240,12 @@ def plan_text(data: dict, unresolved: Mapping[str, Sequence[UnresolvedRequest]] 
                      f"{data['searched_sets']} proves it (the exact method's time triples with each set)")
     if data["optimum"] is not None:
         lines.append(f"proven optimum of the zero-bloat objective over all trees: {data['optimum'] / 1e6:.1f} MB")
+    if python:
+        py = data["python"]
+        lines.append(f"Python ({py['target']}, upper-constraints {py['constraints']}): venv layers "
+                     f"{data['python_total'] / 1e6:.1f} MB, each once (lower bound {py['lower_bound'] / 1e6:.1f} MB); "
+                     f"packages + Python {data['total_with_python'] / 1e6:.1f} MB, objective with Python "
+                     f"{data['objective_with_python'] / 1e6:.1f} MB")
     if data.get("solver"):
         solver = data["solver"]
         lines.append(f"budget solve: objective {solver['objective'] / 1e6:.1f} MB, proven bound "

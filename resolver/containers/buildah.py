@@ -68,7 +68,8 @@ def check_build_setup() -> None:
 
 
 class Buildah:
-    def __init__(self, repos: Sequence[RepoSpec], releasever: str = "9", arch: str = "x86_64"):
+    def __init__(self, repos: Sequence[RepoSpec], releasever: str = "9", arch: str = "x86_64",
+                 platform_id: str | None = None):
         check_build_setup()
         self.repos = tuple(repos)
         for repo in self.repos:
@@ -78,6 +79,9 @@ class Buildah:
                                 "(gpgkey=URL), or set gpgcheck=0 there to install unchecked")
         self.releasever = releasever
         self.arch = arch
+        #: the target's PLATFORM_ID (``platform:el9``): what module streams require; dnf reads it from
+        #: the root's os-release, which an empty root does not have yet
+        self.platform_id = platform_id
         self._home = scratch_directory("resolver-rpm-")
         Path(self._home.name, ".rpmmacros").write_text(f"%_dbpath {DBPATH}\n")
         self._running: set[subprocess.Popen] = set()
@@ -153,22 +157,30 @@ class Buildah:
     def mount(self, container: str) -> Path:
         return Path(self._run(["buildah", "mount", container], f"mounting {container}").strip())
 
-    def install(self, root: Path, specs: Sequence[str], what: str) -> None:
-        """dnf --installroot into a mounted root, checking package signatures where the repository
-        says so (dnf imports its keys into the root's rpm database to check them; they are removed
-        again: keys are not packages of the image); dnf's caches and logs are removed in the same step."""
-        if not specs:
+    def install(self, root: Path, specs: Sequence[str], what: str, modules: Sequence[str] = ()) -> None:
+        """dnf --installroot into a mounted root, the module streams ``modules`` enabled first
+        (dnf refuses a modular package of a stream that is not enabled; the enabled state stays in
+        the root's /etc/dnf/modules.d, as `dnf module enable` leaves it), checking package
+        signatures where the repository says so (dnf imports its keys into the root's rpm database
+        to check them; they are removed again: keys are not packages of the image); dnf's caches
+        and logs are removed in the same step."""
+        if not specs and not modules:
             return
         repos = [f"--repofrompath={r.repo_id},{r.baseurl}" for r in self.repos]
         signatures = [f"--setopt={r.repo_id}.gpgcheck=1" if r.checks_signatures else f"--setopt={r.repo_id}.gpgcheck=0"
                       for r in self.repos]
         signatures += [f"--setopt={r.repo_id}.gpgkey={' '.join(r.gpgkey)}" for r in self.repos if r.checks_signatures]
-        command = ["dnf", "-y", "-q", f"--installroot={root}", f"--releasever={self.releasever}",
-                   f"--forcearch={self.arch}", "--setopt=reposdir=/nonexistent", "--setopt=install_weak_deps=False",
-                   "--setopt=tsflags=nodocs", "--setopt=cachedir=/var/cache/dnf", *repos, *signatures,
-                   *[f"--repo={r.repo_id}" for r in self.repos], "install", *specs]
+        dnf = ["dnf", "-y", "-q", f"--installroot={root}", f"--releasever={self.releasever}",
+               f"--forcearch={self.arch}", "--setopt=reposdir=/nonexistent", "--setopt=install_weak_deps=False",
+               "--setopt=tsflags=nodocs", "--setopt=cachedir=/var/cache/dnf", *repos, *signatures,
+               *[f"--repo={r.repo_id}" for r in self.repos],
+               *([f"--setopt=module_platform_id={self.platform_id}"] if self.platform_id else [])]
         env = {"HOME": self._home.name, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"}
-        self._run(command, what, env=env)
+        if modules:
+            self._run([*dnf, "module", "enable", *modules], f"{what}: enabling module stream(s) {', '.join(modules)}",
+                      env=env)
+        if specs:
+            self._run([*dnf, "install", *specs], what, env=env)
         rpm = ["rpm", "--root", str(root), "--dbpath", DBPATH]
         if subprocess.run([*rpm, "-q", "gpg-pubkey"], capture_output=True, env=env, check=False).returncode == 0:
             self._run([*rpm, "-e", "--allmatches", "gpg-pubkey"], f"{what}: removing the signing keys", env=env)

@@ -21,7 +21,7 @@ the tag prefix here; a newline cannot start an instruction of its own.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from ..names import COMMAND, TAG, TAG_PREFIX, build_value
 from .stages import StagePlan, check_dist
@@ -37,8 +37,10 @@ def image_name(image: str) -> str:
     return f"resolver/{image}"
 
 
-def containerfile(stage: StagePlan, key: str, package_manager: str = "dnf", pip: Dist | None = None) -> dict[str, str]:
-    """The image's Containerfile, and its ``requirements.txt`` when it has a venv layer."""
+def containerfile(stage: StagePlan, key: str, package_manager: str = "dnf", pip: Dist | None = None,
+                  platform_id: str | None = None) -> dict[str, str]:
+    """The image's Containerfile, and its ``requirements.txt`` when it has a venv layer
+    (``platform_id``: the target's, which enabling a module stream needs)."""
     pm = build_value(COMMAND, package_manager, "--package-manager", "a command name or an absolute path")
     if pip is not None:
         check_dist(pip, "pip")
@@ -53,8 +55,7 @@ def containerfile(stage: StagePlan, key: str, package_manager: str = "dnf", pip:
                   "stage.", f"FROM {parent} AS builder"]
         tools = ["python3-pip"] if wheels else []
         if stage.build_only or tools:
-            lines.append(f"RUN {pm} -y install {_DNF_OPTIONS} {shlex.join([*tools, *stage.build_only])} "
-                         f"&& {pm} clean all")
+            lines.append("RUN " + _dnf(pm, [*tools, *stage.build_only], stage.modules, platform_id))
         if wheels:
             assert pip is not None
             files["requirements.txt"] = "".join(f"{d.key} --hash=sha256:{d.file.sha256}\n" for d in wheels.layer)
@@ -68,13 +69,13 @@ def containerfile(stage: StagePlan, key: str, package_manager: str = "dnf", pip:
     lines.append("# Final stage: the parent, exactly the planned layer, the builder's wheels in the venv.")
     if parent is None:
         lines += ["ARG TOOLS_IMAGE=" + DEFAULT_TOOLS_IMAGE, "FROM ${TOOLS_IMAGE} AS tools",
-                  f"RUN dnf -y --installroot=/rootfs --releasever=9 {_DNF_OPTIONS} install "
-                  f"{shlex.join(stage.layer)} && dnf --installroot=/rootfs clean all",
+                  "RUN " + _dnf("dnf", stage.layer, stage.modules, platform_id, "/rootfs"),
                   "FROM scratch", "COPY --from=tools /rootfs/ /"]
     else:
         lines.append(f"FROM {parent}")
-        if stage.layer:
-            lines.append(f"RUN {pm} -y install {_DNF_OPTIONS} {shlex.join(stage.layer)} && {pm} clean all")
+        lines += _steps(stage, "before-packages")
+        if stage.layer or stage.modules:
+            lines.append("RUN " + _dnf(pm, stage.layer, stage.modules, platform_id))
     if wheels:
         assert pip is not None
         lines.append("RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels "
@@ -84,9 +85,33 @@ def containerfile(stage: StagePlan, key: str, package_manager: str = "dnf", pip:
                      f"--no-cache-dir --find-links /wheels {shlex.join(d.key for d in wheels.layer)}")
     if stage.step:
         lines.append(f"COPY --from=builder {stage.step.artifacts.rstrip('/')}/ /")
+    lines += _steps(stage, "after-packages")
     lines.append(f'LABEL io.resolver.key="{key}"')
     files["Containerfile"] = "\n".join(lines) + "\n"
     return files
+
+
+def _dnf(pm: str, packages: Sequence[str], modules: Sequence[str], platform_id: str | None,
+         installroot: str = "") -> str:
+    """One RUN's package work: the layer's module streams enabled (their state stays in the
+    image's dnf state), the packages installed, dnf's cache removed."""
+    root = f" --installroot={installroot} --releasever=9" if installroot else ""
+    commands = []
+    if modules:
+        platform = f" --setopt=module_platform_id={platform_id}" if platform_id else ""
+        commands.append(f"{pm} -y{root}{platform} module enable {shlex.join(modules)}")
+    if packages:
+        commands.append(f"{pm} -y{root} install {_DNF_OPTIONS} {shlex.join(packages)}")
+    return " && ".join([*commands, f"{pm}{root} clean all"])
+
+
+def _steps(stage: StagePlan, when: str) -> list[str]:
+    """A site override's steps for this point of the final stage (one checked line each)."""
+    def printable(text: str) -> str:  # a file name in a comment stays on its line
+        return "".join(c if c.isprintable() else "?" for c in text)
+
+    return [line for step in stage.steps if step.when == when
+            for line in (f"# site override step ({printable(step.where)}): {step.reason}", f"RUN {step.run}")]
 
 
 def bake_file(stages: Mapping[str, StagePlan], keys: Mapping[str, str], tag_prefix: str,

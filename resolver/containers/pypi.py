@@ -20,14 +20,10 @@ import zipfile
 from dataclasses import dataclass
 from email.parser import HeaderParser
 from pathlib import Path
+from urllib.parse import urljoin
 
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
+from packaging.utils import InvalidSdistFilename, canonicalize_name, parse_sdist_filename
+from packaging.version import InvalidVersion, Version
 
 from ..errors import ResolverError
 
@@ -61,27 +57,44 @@ class PyPI:
     def __init__(self, cache_dir: Path, simple_url: str = SIMPLE_URL):
         self.cache = cache_dir / "pypi"
         self.simple_url = simple_url.rstrip("/")
-        self._listings: dict[str, list[IndexFile]] = {}
+        self._listings: dict[str, dict[str, list[IndexFile]]] = {}
+        self._digests: dict[str, str | None] = {}
 
     # ---- the index -------------------------------------------------------------------------------
 
-    def files(self, name: str, need_version: str | None = None) -> list[IndexFile]:
-        """Every file of a project. The cached listing serves while it holds ``need_version``
-        (released files never change); otherwise the index is asked again."""
+    def releases(self, name: str, need_version: str | None = None) -> dict[str, list[IndexFile]]:
+        """A project's files by the version their names carry. The cached listing serves while it
+        holds ``need_version`` (released files never change); otherwise the index is asked again."""
         canonical = canonicalize_name(name)
         listing = self._listings.get(canonical)
-        if listing is None or (need_version and not _has_version(listing, canonical, need_version)):
+        if listing is None or (need_version and need_version not in listing):
             listing = self._listing(canonical, need_version)
             self._listings[canonical] = listing
         return listing
 
-    def _listing(self, canonical: str, need_version: str | None) -> list[IndexFile]:
-        path = self.cache / "index" / f"{canonical}.json"
+    def listing_path(self, name: str) -> Path:
+        return self.cache / "index" / f"{canonicalize_name(name)}.json"
+
+    def listing_digest(self, name: str) -> str | None:
+        """sha256 of the project's cached listing (None when there is none): what a plan made
+        from the listing is checked against."""
+        canonical = canonicalize_name(name)
+        if canonical not in self._digests:
+            try:
+                self._digests[canonical] = hashlib.sha256(self.listing_path(canonical).read_bytes()).hexdigest()
+            except OSError:
+                self._digests[canonical] = None
+        return self._digests[canonical]
+
+    def _listing(self, canonical: str, need_version: str | None) -> dict[str, list[IndexFile]]:
+        path = self.listing_path(canonical)
         if path.is_file():
-            cached = _parse_listing(json.loads(path.read_text()), canonical)
-            if need_version is None or _has_version(cached, canonical, need_version):
+            raw = path.read_bytes()
+            cached = _by_version(json.loads(raw), canonical, self._page(canonical))
+            if need_version is None or need_version in cached:
+                self._digests[canonical] = hashlib.sha256(raw).hexdigest()
                 return cached
-        request = urllib.request.Request(f"{self.simple_url}/{canonical}/", headers={"Accept": _ACCEPT})
+        request = urllib.request.Request(self._page(canonical), headers={"Accept": _ACCEPT})
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
                 data = json.load(response)
@@ -91,8 +104,13 @@ class PyPI:
             raise PyPIError(f"cannot list {canonical} on {self.simple_url}: {error}") from None
         except (urllib.error.URLError, OSError, ValueError) as error:
             raise PyPIError(f"cannot list {canonical} on {self.simple_url}: {error}") from None
-        _write(path, json.dumps(data).encode())
-        return _parse_listing(data, canonical)
+        raw = json.dumps(data).encode()
+        _write(path, raw)
+        self._digests[canonical] = hashlib.sha256(raw).hexdigest()
+        return _by_version(data, canonical, self._page(canonical))
+
+    def _page(self, canonical: str) -> str:
+        return f"{self.simple_url}/{canonical}/"
 
     # ---- downloads -------------------------------------------------------------------------------
 
@@ -101,10 +119,12 @@ class PyPI:
         path = self.cache / "files" / file.sha256 / file.filename
         if path.is_file():
             return path
+        if not file.url.startswith(("https://", "http://")):
+            raise PyPIError(f"{file.filename}: the index gives {file.url!r}, not an http(s) address")
         try:
             with urllib.request.urlopen(file.url, timeout=300) as response:
                 data = response.read()
-        except (urllib.error.URLError, OSError) as error:
+        except (urllib.error.URLError, OSError, ValueError) as error:
             raise PyPIError(f"cannot download {file.filename}: {error}") from None
         if hashlib.sha256(data).hexdigest() != file.sha256:
             raise PyPIError(f"{file.filename}: downloaded bytes do not match the index's sha256")
@@ -112,27 +132,32 @@ class PyPI:
         return path
 
 
-def _has_version(listing: list[IndexFile], canonical: str, version: str) -> bool:
-    return any(file_version(f.filename, canonical) == version for f in listing)
-
-
-def _parse_listing(data: dict, canonical: str) -> list[IndexFile]:
-    files = []
+def _by_version(data: dict, canonical: str, page: str) -> dict[str, list[IndexFile]]:
+    """The listing's files whose names are safe and carry this project's name, by version (a
+    file's URL may be relative to the project's page, as mirrors write them)."""
+    releases: dict[str, list[IndexFile]] = {}
     for entry in data.get("files", []):
         filename, sha256 = entry.get("filename", ""), entry.get("hashes", {}).get("sha256", "")
         if FILENAME.match(filename) and re.fullmatch(r"[0-9a-f]{64}", sha256) and "/" not in filename:
-            files.append(IndexFile(filename, entry["url"], sha256, bool(entry.get("yanked"))))
-    return files
+            version = file_version(filename, canonical)
+            if version is not None:
+                releases.setdefault(version, []).append(IndexFile(filename, urljoin(page, entry["url"]), sha256,
+                                                                  bool(entry.get("yanked"))))
+    return releases
 
 
 def file_version(filename: str, canonical: str) -> str | None:
-    """The version a wheel's or sdist's file name carries (None when it is another project's)."""
+    """The version a wheel's or sdist's file name carries (None when it is another project's).
+    A wheel's tags are not parsed here (listings hold thousands of wheels): ``wheel_rank`` does."""
     try:
         if filename.endswith(".whl"):
-            name, version, _, _ = parse_wheel_filename(filename)
+            parts = filename[:-4].split("-")
+            if len(parts) not in (5, 6):
+                return None
+            name, version = canonicalize_name(parts[0]), Version(parts[1])
         else:  # NAME-VERSION.tar.gz or .zip (packaging parses only the first; both split the same way)
             name, version = parse_sdist_filename(re.sub(r"\.zip$", ".tar.gz", filename))
-    except (InvalidWheelFilename, InvalidSdistFilename, ValueError):
+    except (InvalidSdistFilename, InvalidVersion, ValueError):
         return None
     return str(version) if name == canonical else None
 

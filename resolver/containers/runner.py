@@ -219,7 +219,7 @@ class TreeBuilder:
                     before = engine.installed(root) if base else set()
                     wheels = stage.wheels.built if stage.wheels else ()
                     engine.install(root, [*stage.build_only, *(["python3"] if wheels else [])],
-                                   f"{name}: installing the builder stage")
+                                   f"{name}: installing the builder stage", stage.modules)
                     build_only = sorted(engine.installed(root) - before - stage.content)
                     if wheels:
                         built = self._build_wheels(stage, builder, Path(work))
@@ -236,12 +236,14 @@ class TreeBuilder:
                 root = engine.mount(final)
                 inherited = set(parent.packages) if parent else set()
                 additions = self._runtime_libraries(stage, needed, inherited)
+                self._steps(stage, final, "before-packages")
                 engine.install(root, [*stage.layer, *sorted({a.package for a in additions})],
-                               f"{name}: installing the final stage")
+                               f"{name}: installing the final stage", stage.modules)
                 if stage.step:
                     engine.copy_from(containers[0], stage.step.artifacts, final, f"{name}: copying artifacts")
                 if wheelhouse:
                     self._install_wheels(stage, final, root, Path(work) / "wheelhouse", wheelhouse)
+                self._steps(stage, final, "after-packages")
                 python_total = _tree_bytes(root / VENV.lstrip("/"))
                 installed = engine.installed(root)
                 self._check(stage, installed, additions, build_only, inherited)
@@ -303,6 +305,12 @@ class TreeBuilder:
         for mount_point in mounts.values():  # buildah leaves the (empty) mount points behind
             (root / mount_point.lstrip("/")).rmdir()
 
+    def _steps(self, stage: StagePlan, container: str, when: str) -> None:
+        """A site override's steps for this point of the final stage, in order, each in a shell."""
+        for step in stage.steps:
+            if step.when == when:
+                self.engine.run(container, ["/bin/sh", "-c", step.run], f"{stage.image}: step {step.where} [{when}]")
+
     def _runtime_libraries(self, stage: StagePlan, needed: Sequence[Needed], inherited: set[str]) -> list[ElfAddition]:
         """Packages providing the sonames the builder's artifacts and the wheels need, unless the
         image has them."""
@@ -347,7 +355,7 @@ class TreeBuilder:
             tuple(ElfAddition(**a) for a in measured.get("elf_added", ())), estimate=stage.estimate,
             rpm_bytes=rpm_bytes, python_bytes=measured.get("python_bytes"), python_total=measured.get("python_total"),
             wheels=tuple(d.key for d in wheels.layer) if wheels else (),
-            compiled=tuple(d.key for d in wheels.built if d.compiles) if wheels else (),
+            compiled=tuple(d.key for d in wheels.compiled) if wheels else (),
             unused_build_only=stage.unused_build_only)
 
     def _skipped(self, stage: StagePlan, key: str, ref: str, parent: BuiltImage | None) -> BuiltImage:

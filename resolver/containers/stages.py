@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from ..config import BuildStep
-from ..names import CONTAINER_PATH, NEVRA, PACKAGE_NAME, PIN, build_value, plain_text
-from ..plan import LayerPlan
+from ..config import BuildStep, ImageStep
+from ..errors import InputError
+from ..names import CONTAINER_PATH, MODULE_STREAM, NEVRA, PACKAGE_NAME, PIN, build_value, plain_text
+from ..plan import LayerPlan, TreeShape, plan_layers
 from ..repos import PackageInfo
 from .pypi import FILENAME as WHEEL_FILE
 from .wheels import VENV, Dist, ImageWheels
@@ -39,6 +40,11 @@ class StagePlan:
     wheels: ImageWheels | None = None
     #: bindep build-only packages that nothing this image's builder compiles needs (a finding)
     unused_build_only: tuple[str, ...] = ()
+    #: a site override's shell steps, run in the final stage before or after its packages
+    steps: tuple[ImageStep, ...] = ()
+    #: module streams this layer enables (``mariadb:10.11``) before installing; its
+    #: descendants inherit the enabled state with the rest of its dnf state
+    modules: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # every value that reaches a Containerfile line or a dnf/pip/buildah argument is checked
@@ -56,6 +62,12 @@ class StagePlan:
         if self.wheels is not None:
             for dist in (*self.wheels.layer, *self.wheels.built, *self.wheels.build_requires):
                 check_dist(dist, where)
+        for step in self.steps:
+            plain_text(step.run, f"{where}: {step.where}", "'run'")
+            plain_text(step.reason, f"{where}: {step.where}", "'reason'")
+            plain_text(step.where, where, "a site override's place")
+        for stream in self.modules:
+            build_value(MODULE_STREAM, stream, f"{where}: a module stream", "MODULE:STREAM")
 
     @property
     def has_builder(self) -> bool:
@@ -72,7 +84,9 @@ def check_dist(dist: Dist, where: str) -> Dist:
 
 def stage_plans(plan: LayerPlan, packages: Mapping[str, PackageInfo], build_only: Mapping[str, tuple[str, ...]],
                 steps: Mapping[str, BuildStep | None],
-                wheels: Mapping[str, ImageWheels] | None = None) -> dict[str, StagePlan]:
+                wheels: Mapping[str, ImageWheels] | None = None,
+                image_steps: Mapping[str, tuple[ImageStep, ...]] | None = None,
+                modules: Mapping[str, tuple[str, ...]] | None = None) -> dict[str, StagePlan]:
     """An image's builder installs what its build step needs (all its bindep build-only packages)
     or, for wheels, what compiling them needs; with neither, it has no builder."""
     wheels = wheels or {}
@@ -87,6 +101,11 @@ def stage_plans(plan: LayerPlan, packages: Mapping[str, PackageInfo], build_only
             chosen = declared
         else:
             chosen = own.build_only if own else ()
+        own_steps = (image_steps or {}).get(name, ())
+        if image.parent is None and any(s.when == "before-packages" for s in own_steps):
+            step = next(s for s in own_steps if s.when == "before-packages")
+            raise InputError(f"{step.where}: a before-packages step on {name}, the root image, has nothing to run "
+                             "in (no shell before its packages); make it after-packages")
         result[name] = StagePlan(
             image=name, parent=image.parent, deployed=image.deployed,
             layer=tuple(sorted(packages[p].nevra for p in image.layer_packages)),
@@ -95,8 +114,20 @@ def stage_plans(plan: LayerPlan, packages: Mapping[str, PackageInfo], build_only
             step=steps.get(name),
             estimate=image.image_size + overhead + python,
             wheels=own if own and own.layer else None,
-            unused_build_only=tuple(p for p in declared if p not in chosen))
+            unused_build_only=tuple(p for p in declared if p not in chosen),
+            steps=own_steps,
+            modules=(modules or {}).get(name, ()))
     return result
+
+
+def module_layers(shape: TreeShape, in_force: Mapping[str, Iterable[str]]) -> dict[str, tuple[str, ...]]:
+    """Where each module stream is enabled: like a package, in the highest images whose deployed
+    descendants all resolve with it (``in_force``: deployed image -> its streams), so that an
+    image holding a stream's packages has it enabled and no image gets a stream none of its
+    deployed images asked for."""
+    placed = plan_layers(shape, {image: frozenset(streams) for image, streams in in_force.items()},
+                         {stream: 0 for streams in in_force.values() for stream in streams})
+    return {name: tuple(sorted(image.layer_packages)) for name, image in placed.images.items() if image.layer_packages}
 
 
 def content_key(stage: StagePlan, parent_key: str | None, repos_digest: str) -> str:
@@ -110,6 +141,12 @@ def content_key(stage: StagePlan, parent_key: str | None, repos_digest: str) -> 
               "wheels": None if wheels is None else {
                   "venv": VENV, "layer": [[d.file.filename, d.file.sha256] for d in wheels.layer],
                   "build_requires": [[d.file.filename, d.file.sha256] for d in wheels.build_requires]}}
+    # a site override's steps and module streams (absent from the key when there are none, so
+    # images without them keep their keys)
+    if stage.steps:
+        inputs["steps"] = [[step.when, step.run] for step in stage.steps]
+    if stage.modules:
+        inputs["modules"] = list(stage.modules)
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
 

@@ -10,11 +10,15 @@ every deployed image of a subtree goes into that subtree's top image, once.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 from packaging.requirements import InvalidRequirement, Requirement
@@ -23,11 +27,16 @@ from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
-from ..config import ImageTree, Profiles, Release
+from ..config import ImageTree, PipRequirement, Profiles, Release
 from ..errors import InputError, ResolverError
+from ..files import write_atomically
 from ..plan import LayerPlan, TreeShape, plan_layers
 from ..repos import PackageInfo
-from .pypi import FileMetadata, IndexFile, PyPI, file_version, read_metadata
+from .pypi import FileMetadata, IndexFile, PyPI, read_metadata
+
+if TYPE_CHECKING:
+    from ..resolution import TreeResolver
+    from ..treeplan import TreePlan
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 CONSTRAINTS_DIR = DATA / "constraints"
@@ -151,26 +160,58 @@ def read_constraints(series: str, target: TargetPython) -> dict[str, str]:
     return pins
 
 
-class WheelResolver:
-    """Requirement closures on the index, pinned by the constraints; each (name, version) once."""
+#: bump when a closure's answer for the same inputs changes (kept closures are keyed by it)
+_CLOSURE_FORMAT = 1
 
-    def __init__(self, index: PyPI, target: TargetPython, constraints: Mapping[str, str]):
+
+class WheelResolver:
+    """Requirement closures on the index, pinned by the constraints; each (name, version) once.
+
+    Closures are kept between runs (``CACHE/pypi/closures``) under the digest of the target, the
+    constraints file and the index; a kept closure is used again only while the listing of every
+    project in it is byte for byte the one it was made from (``PyPI.releases`` fetches a listing
+    again when a pin is missing from it), so a warm plan reads no archive and reaches no index."""
+
+    def __init__(self, index: PyPI, target: TargetPython, constraints: Mapping[str, str], constraints_digest: str = ""):
         self.index = index
         self.target = target
         self.constraints = constraints
         self._dists: dict[tuple[str, str], Dist] = {}
+        self._requires: dict[tuple[str, str], list[Requirement]] = {}
+        inputs = json.dumps([_CLOSURE_FORMAT, target.name, constraints_digest, index.simple_url])
+        self._memo_path = index.cache / "closures" / f"{hashlib.sha256(inputs.encode()).hexdigest()}.json"
+        self._memo = self._load_memo()
+        self._memo_changed = False
 
-    def closure(self, roots: Sequence[Requirement | Release], build: bool = False) -> list[Dist]:
+    def closure(self, roots: Sequence[Requirement | Release | PipRequirement], build: bool = False) -> list[Dist]:
         """Every distribution ``roots`` need at run time (``build``: prefer wheels, for a build
-        environment). A pin the constraints and a requirement disagree on is an error."""
-        chosen: dict[str, Dist] = {}
-        extras_done: dict[str, set[str]] = {}
+        environment). A pin the constraints and a requirement disagree on is an error; a root
+        whose marker the target does not meet is left out."""
         queue: list[tuple[Requirement, str, str]] = []
         for root in roots:
             if isinstance(root, Release):
                 queue.append((Requirement(str(root)), "release", str(root)))
+            elif isinstance(root, PipRequirement):
+                queue.append((Requirement(root.requirement), "", f"{root.where} (pip_packages)"))
             else:
                 queue.append((root, "", "build requirement"))
+        queue = [item for item in queue if item[0].marker is None
+                 or item[0].marker.evaluate(self.target.environment())]
+        key = json.dumps([build, sorted(f"{how}:{requirement}" for requirement, how, _ in queue)])
+        kept = self._memo["closures"].get(key)
+        if kept is not None and all(self.index.listing_digest(n) == d for n, d in kept["listings"].items()):
+            return [self._kept_dist(k) for k in kept["dists"]]
+        result = self._closure(queue, build)
+        # every listing the closure read is one of its projects' (a pin's file, a newest version)
+        self._memo["closures"][key] = {"dists": [d.key for d in result],
+                                       "listings": {d.name: self.index.listing_digest(d.name) for d in result}}
+        self._memo["dists"].update({d.key: _dist_json(d) for d in result})
+        self._memo_changed = True
+        return result
+
+    def _closure(self, queue: list[tuple[Requirement, str, str]], build: bool) -> list[Dist]:
+        chosen: dict[str, Dist] = {}
+        extras_done: dict[str, set[str]] = {}
         while queue:
             requirement, how, wanted_by = queue.pop(0)
             name = canonicalize_name(requirement.name)
@@ -187,11 +228,17 @@ class WheelResolver:
                 new_extras = set(requirement.extras) - extras_done[name]
             for extra in sorted(new_extras - extras_done[name]):
                 extras_done[name].add(extra)
-                for line in dist.metadata.requires_dist:
-                    needed = Requirement(line)
-                    if needed.marker is None or needed.marker.evaluate(self.target.environment(extra)):
-                        queue.append((needed, "", dist.key))
+                queue += [(needed, "", dist.key) for needed in self._requirements(dist, extra)]
         return sorted(chosen.values(), key=lambda d: d.name)
+
+    def _requirements(self, dist: Dist, extra: str) -> list[Requirement]:
+        """What ``dist`` (with ``extra``; "" for none) requires on the target, parsed once."""
+        key = (dist.key, extra)
+        if key not in self._requires:
+            environment = self.target.environment(extra)
+            parsed = [Requirement(line) for line in dist.metadata.requires_dist]
+            self._requires[key] = [r for r in parsed if r.marker is None or r.marker.evaluate(environment)]
+        return self._requires[key]
 
     def _pin(self, requirement: Requirement, name: str, how: str, wanted_by: str, build: bool) -> Dist:
         if how == "release":
@@ -212,9 +259,8 @@ class WheelResolver:
 
     def _newest(self, name: str, specifier: SpecifierSet, build: bool) -> str:
         versions = set()
-        for file in self.index.files(name):
-            version = file_version(file.filename, name)
-            if version and not file.yanked and (not build or self.target.wheel_rank(file.filename) is not None):
+        for version, files in self.index.releases(name).items():
+            if any(not f.yanked and (not build or self.target.wheel_rank(f.filename) is not None) for f in files):
                 try:
                     parsed = Version(version)
                 except InvalidVersion:
@@ -226,7 +272,7 @@ class WheelResolver:
         return str(max(versions))
 
     def _file(self, name: str, version: str, build: bool) -> IndexFile:
-        files = [f for f in self.index.files(name, version) if file_version(f.filename, name) == version]
+        files = self.index.releases(name, version).get(version, [])
         wheels = sorted((rank, f.filename, f) for f in files
                         if f.is_wheel and (rank := self.target.wheel_rank(f.filename)) is not None)
         if wheels:
@@ -236,13 +282,47 @@ class WheelResolver:
             raise WheelPlanError(f"{name}=={version} has no wheel for {self.target.name} and no sdist on the index")
         return sorted(sdists, key=lambda f: (not f.filename.endswith(".tar.gz"), f.filename))[0]
 
+    # ---- closures kept between runs ---------------------------------------------------------------
+
+    def _load_memo(self) -> dict:
+        empty: dict = {"closures": {}, "dists": {}}
+        try:
+            memo = json.loads(self._memo_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return empty
+        return memo if isinstance(memo, dict) and all(isinstance(memo.get(k), dict) for k in empty) else empty
+
+    def _kept_dist(self, key: str) -> Dist:
+        data = self._memo["dists"][key]
+        dist = self._dists.get((data["name"], data["version"]))
+        if dist is None:
+            dist = Dist(data["name"], data["version"], IndexFile(**data["file"]),
+                        FileMetadata(**{k: tuple(v) if isinstance(v, list) else v
+                                        for k, v in data["metadata"].items()}), data["pinned_by"])
+            self._dists[(dist.name, dist.version)] = dist
+        return dist
+
+    def save(self) -> None:
+        """Keep this run's new closures."""
+        if self._memo_changed:
+            write_atomically(self._memo_path, json.dumps(self._memo, sort_keys=True))
+            self._memo_changed = False
+
+
+def _dist_json(dist: Dist) -> dict:
+    return {"name": dist.name, "version": dist.version, "pinned_by": dist.pinned_by,
+            "file": dataclasses.asdict(dist.file), "metadata": dataclasses.asdict(dist.metadata)}
+
 
 @dataclass(frozen=True)
 class CompileNeeds:
-    """What compiling one requirement needs (the table in ``data/wheel-build-requires.yaml``)."""
+    """What compiling one requirement needs (the table in ``data/wheel-build-requires.yaml``);
+    ``optional``: its extension is optional (its setup.py builds pure Python when the extension
+    cannot be compiled), so the builder builds it without a compiler."""
 
     packages: tuple[str, ...]
     reason: str
+    optional: bool = False
 
 
 def load_compile_table(path: Path = COMPILE_TABLE) -> dict[str, CompileNeeds]:
@@ -252,11 +332,18 @@ def load_compile_table(path: Path = COMPILE_TABLE) -> dict[str, CompileNeeds]:
     table = {}
     for name, row in data.items():
         where = f"{path}: {name}"
-        if not isinstance(row, dict) or not isinstance(row.get("reason"), str):
-            raise InputError(f"{where}: each entry needs 'packages' and a 'reason'")
+        if not isinstance(row, dict) or not isinstance(row.get("reason"), str) \
+                or not isinstance(row.get("optional", False), bool):
+            raise InputError(f"{where}: each entry needs 'packages' (or 'optional: true') and a 'reason'")
         table[canonicalize_name(name)] = CompileNeeds(
-            tuple(package_name(p, where) for p in row.get("packages") or ()), row["reason"])
+            tuple(package_name(p, where) for p in row.get("packages") or ()), row["reason"], row.get("optional", False))
     return table
+
+
+def compiles(dist: Dist, table: Mapping[str, CompileNeeds]) -> bool:
+    """Whether the builder compiles ``dist``: an sdist with C, C++, Cython or Rust sources whose
+    extension the table does not call optional."""
+    return dist.compiles and not (dist.name in table and table[dist.name].optional)
 
 
 @dataclass(frozen=True)
@@ -274,6 +361,8 @@ class ImageWheels:
     build_requires: tuple[Dist, ...]
     #: the planned bytes of the layer (``Dist.installed_size``; an sdist's own files until it is built)
     size: int
+    #: the built sdists the builder compiles (with gcc and the table's packages)
+    compiled: tuple[Dist, ...] = ()
 
     @property
     def has_builder(self) -> bool:
@@ -297,27 +386,39 @@ def python_layers(shape: TreeShape, needs: Mapping[str, Iterable[str]], sizes: M
     return plan_layers(shape, {image: frozenset(keys) for image, keys in needs.items()}, sizes)
 
 
+def python_roots(tree: ImageTree, profiles: Profiles) -> dict[str, list[Release | PipRequirement]]:
+    """What each image's venv asks for itself: its projects' pinned releases, then its
+    ``pip_packages`` (a site override's, Kolla's list)."""
+    roots: dict[str, list[Release | PipRequirement]] = {}
+    for name in tree.names():
+        spec = tree.spec(name)
+        for project in spec.projects:
+            release = profiles.project(project, spec.where).release
+            if release is not None:
+                roots.setdefault(name, []).append(release)
+        if spec.pip_packages:
+            roots.setdefault(name, []).extend(spec.pip_packages)
+    return roots
+
+
 def plan_wheels(tree: ImageTree, profiles: Profiles, shape: TreeShape, packages: Mapping[str, PackageInfo],
                 build_only: Mapping[str, Sequence[str]], index: PyPI,  # per deployed image, its chain's
                 table: Mapping[str, CompileNeeds] | None = None) -> WheelPlan | None:
-    """The whole tree's Python side, or None when no image has a project with a pinned release."""
-    releases = {}
-    for name in tree.names():
-        for project in tree.spec(name).projects:
-            release = profiles.project(project, tree.spec(name).where).release
-            if release is not None:
-                releases.setdefault(name, []).append(release)
-    if not releases:
+    """The whole tree's Python side, or None when no image has a project with a pinned release
+    or a Python requirement of its own."""
+    roots = python_roots(tree, profiles)
+    if not roots:
         return None
     series = profiles.defaults.constraints
     if not series:
-        raise InputError("projects pin releases but profiles/defaults.yaml names no 'constraints' series")
+        raise InputError("the images install Python requirements but profiles/defaults.yaml names no "
+                         "'constraints' series")
     target = TargetPython.from_packages(packages)
-    resolver = WheelResolver(index, target, read_constraints(series, target))
+    resolver = WheelResolver(index, target, read_constraints(series, target), _constraints_digest(series))
     table = load_compile_table() if table is None else table
     needs: dict[str, tuple[Dist, ...]] = {}
-    for image in sorted(shape.deployed):  # a deployed image installs its declared chain's releases
-        wanted = [r for ancestor in [*tree.ancestors(image), image] for r in releases.get(ancestor, ())]
+    for image in sorted(shape.deployed):  # a deployed image installs what its declared chain asks for
+        wanted = [r for ancestor in [*tree.ancestors(image), image] for r in roots.get(ancestor, ())]
         needs[image] = tuple(resolver.closure(wanted)) if wanted else ()
     dists = {d.key: d for image_dists in needs.values() for d in image_dists}
     layers = python_layers(shape, {i: [d.key for d in ds] for i, ds in needs.items()},
@@ -327,31 +428,44 @@ def plan_wheels(tree: ImageTree, profiles: Profiles, shape: TreeShape, packages:
     for name in shape.top_down():
         layer = tuple(sorted((dists[k] for k in layers.images[name].layer_packages), key=lambda d: d.name))
         built = tuple(d for d in layer if not d.binary)
+        compiled = tuple(d for d in built if compiles(d, table))
         deployed_below = [i for i in shape.deployed if name in shape.path(i)]
         declared = sorted({p for i in deployed_below for p in build_only.get(i, ())})
         try:
-            needed = _build_packages(name, built, table, declared)
+            needed = _build_packages(name, compiled, table, declared)
         except WheelPlanError as error:
             problems.append(str(error))
             continue
         build_requires = (resolver.closure([Requirement(r) for d in built for r in d.metadata.build_requires],
                                            build=True) + [pip]) if built else []
         images[name] = ImageWheels(name, layer, built, needed, tuple(build_requires),
-                                   sum(d.installed_size for d in layer))
+                                   sum(d.installed_size for d in layer), compiled)
+    resolver.save()
     if problems:  # every image's, before any build starts
         raise WheelPlanError("\n".join(problems))
     return WheelPlan(target, series, needs, images, layers, pip)
 
 
-def _build_packages(image: str, built: Sequence[Dist], table: Mapping[str, CompileNeeds],
+def plan_tree_wheels(resolver: TreeResolver, result: TreePlan, index: PyPI) -> WheelPlan | None:
+    """The wheel plan on a whole-tree plan: its tree, its packages, and the build-only packages
+    of each deployed image's declared chain (what its builder may install)."""
+    tree = resolver.tree
+    build_only = {n: tuple(r.name for r in resolver.chain_selection(n).build_only) for n in tree.deployed()}
+    return plan_wheels(tree, resolver.profiles, result.plan.shape, result.inputs.packages, build_only, index)
+
+
+def _constraints_digest(series: str) -> str:
+    return hashlib.sha256((CONSTRAINTS_DIR / f"upper-constraints-{series}.txt").read_bytes()).hexdigest()
+
+
+def _build_packages(image: str, compiled: Sequence[Dist], table: Mapping[str, CompileNeeds],
                     declared: Sequence[str]) -> tuple[str, ...]:
-    """The build-only RPMs the builder installs; an error, before any build, when the images' bindep
-    does not declare what a compiled requirement needs."""
+    """The build-only RPMs the builder installs to compile ``compiled``; an error, before any
+    build, when the images' bindep does not declare them."""
     needed: dict[str, str] = {}
-    for dist in built:
-        if dist.compiles:
-            for package in (*COMPILER, *(table[dist.name].packages if dist.name in table else ())):
-                needed.setdefault(package, dist.key)
+    for dist in compiled:
+        for package in (*COMPILER, *(table[dist.name].packages if dist.name in table else ())):
+            needed.setdefault(package, dist.key)
     missing = {p: by for p, by in needed.items() if p not in declared}
     if missing:
         raise WheelPlanError(f"{image}: compiling " + ", ".join(sorted(set(missing.values())))
@@ -359,3 +473,23 @@ def _build_packages(image: str, built: Sequence[Dist], table: Mapping[str, Compi
                              "install it declares as build-only; add them to the project's bindep (compile "
                              "profile) or its profile's 'add'")
     return tuple(sorted(needed))
+
+
+def python_json(wheels: WheelPlan) -> dict:
+    """The wheel plan as `build` and `plan --python` print it (``python`` in their JSON)."""
+    every = {d.key: d for ds in wheels.needs.values() for d in ds}.values()
+    return {"target": wheels.target.name, "constraints": wheels.constraints, "pip": wheels.pip.key,
+            "needs": {image: [d.key for d in dists] for image, dists in wheels.needs.items()},
+            "sdists": sorted(d.key for d in every if not d.binary),
+            "compiled": sorted({d.key for image in wheels.images.values() for d in image.compiled}),
+            "newest": sorted(d.key for d in every if d.pinned_by == "newest"),
+            "total_set_size": wheels.layers.total_set_size, "lower_bound": wheels.layers.lower_bound}
+
+
+def python_lock(wheels: WheelPlan) -> dict:
+    """The wheel plan's pins for the lock file: each venv layer's files, name, version and sha256."""
+    def pin(dist: Dist) -> dict:
+        return {"name": dist.name, "version": dist.version, "filename": dist.file.filename, "sha256": dist.file.sha256}
+
+    return {"target": wheels.target.name, "constraints": wheels.constraints, "pip": pin(wheels.pip),
+            "images": {name: [pin(d) for d in image.layer] for name, image in wheels.images.items() if image.layer}}
