@@ -14,7 +14,7 @@ starts the command (the computed tree), kills it with SIGKILL after a random del
   leave the cache as it was.
 
 Delays: half from the start, uniform over the whole run (0 to 1.1 x the duration of a complete
-run); half from the moment this run prints "planning the layers" (its last stage: the lock or the
+run); half from the moment this run prints "output: writing" (its last stage: the lock or the
 report is computed and written), uniform over 1.2 x what that stage took in the complete run, so
 that a machine slower than the measurement still has its kills land on the writing. Seeded.
 
@@ -46,7 +46,7 @@ from resolver.errors import InputError  # noqa: E402
 from resolver.lock import read_lock  # noqa: E402
 
 #: the line after which the command writes (its last stage)
-WRITING = "planning the layers"
+WRITING = "output: writing"
 
 
 @dataclass

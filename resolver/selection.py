@@ -141,7 +141,9 @@ def select_project(
     fates: dict[int, LineFate] = {}
 
     def keep_runtime(name: str, origin: Origin, line: int = 0) -> None:
-        drop = _first_match(drops, name, chosen_set)
+        # drops correct upstream lines; the overlay's own groups and adds are deliberate (a group
+        # may take back, with its evidence, a name dropped from upstream's default)
+        drop = _first_match(drops, name, chosen_set) if line else None
         if drop is not None:
             excluded.append(Exclusion(name, drop.reason, Origin("drop", drop.where, profile.project,
                                                                  origin.profile, drop.reason)))

@@ -114,7 +114,7 @@ def _images(names: Sequence[str], shown: int = 3) -> str:
     return ", ".join(names[:shown]) + more
 
 
-def _count(number: int, noun: str) -> str:
+def count_text(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
@@ -126,11 +126,11 @@ def warning_lines(per_image: Mapping[str, Sequence[UnresolvedRequest]]) -> list[
     if not counts:
         return []
     ordered = sorted(counts, key=lambda image: (-counts[image], image))
-    total = _count(sum(counts.values()), "request")
+    total = count_text(sum(counts.values()), "request")
     if list(counts) == [""]:
         lines = [f"resolver: warning: {total} did not resolve (best effort)"]
     else:
-        lines = [f"resolver: warning: {total} of {_count(len(counts), 'image')} did not resolve (best effort): "
+        lines = [f"resolver: warning: {total} of {count_text(len(counts), 'image')} did not resolve (best effort): "
                  f"{', '.join(f'{image} {counts[image]}' for image in ordered)}"]
     unknown: dict[str, tuple[Diagnosis, list[str]]] = {}
     for item, images in by_name(per_image):

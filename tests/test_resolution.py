@@ -21,8 +21,9 @@ def test_nova_compute_runtime_set(tree_resolver):
     assert {"gcc", "python3-devel"} <= {r.name for r in image.build_only}
     # the libvirt driver's packages come from the backend profile, each with its evidence
     libvirt = {r.name: r.origin for r in image.requests if r.origin.kind == "group" and r.origin.profile == "libvirt"}
-    # (openssh-clients is in the group too; nova's own bindep line asks first, so that origin stays)
-    assert set(libvirt) == {"python3-libvirt", "qemu-img", "e2fsprogs"}
+    # (openssh-clients too: nova.yaml drops upstream's default line, which every nova image got)
+    assert set(libvirt) == {"python3-libvirt", "qemu-img", "e2fsprogs", "openssh-clients"}
+    assert "nova/utils.py:109" in libvirt["openssh-clients"].evidence
     assert "nova/privsep/qemu.py:219" in libvirt["qemu-img"].evidence
     assert "qemu-img" in closure
     assert "python3-libvirt" in {u.name for u in image.unresolved}  # libvirt-libs needs BaseOS 2025 libraries
@@ -73,9 +74,9 @@ def test_devel_leaves_its_runtime_library(tree_resolver):
 
 
 def test_why_names_the_bindep_line_and_the_chain(tree_resolver):
-    lines = tree_resolver.why("nova-compute", "lsscsi")
-    assert lines[0] == "lsscsi is inherited from the parent image nova-base"
-    assert any("upstream/nova.txt:" in line and "[default]" in line for line in lines)
+    lines = tree_resolver.why("nova-compute", "libxslt")
+    assert lines[0] == "libxslt is inherited from the parent image nova-base"
+    assert any("upstream/nova.txt:" in line and "[test]" in line for line in lines)
     chain = tree_resolver.why("nova-compute", "userspace-rcu")
     assert chain[0] == "userspace-rcu is in nova-compute's own layer"
     assert chain[1].startswith("requested: device-mapper-multipath <- ") and "os-brick.txt:" in chain[1]

@@ -9,7 +9,7 @@ from ..names import package_name
 from ..overrides import Site
 from ..resolution import ImagePackages, TreeResolver
 from ..selection import Origin
-from ..unresolved import UnresolvedRequest, diagnose, grouped_lines
+from ..unresolved import UnresolvedRequest, count_text, diagnose, grouped_lines
 from ..why import explain
 from .common import (
     FORMATTER,
@@ -133,8 +133,8 @@ def packages_text(result: ImagePackages, resolver: TreeResolver, site: Site) -> 
                 reasons[key] = reasons.get(key, 0) + 1
         lines += [f"  excluded {count:3}: {reason}" for reason, count in sorted(reasons.items())]
     if result.unresolved:
-        lines += ["", f"Unresolved: {len(result.unresolved)} requests (skipped, best effort: the closure above "
-                      "lacks them and what they need, so its size is incomplete):",
+        lines += ["", f"Unresolved: {count_text(len(result.unresolved), 'request')} (skipped, best effort: the "
+                      "closure above lacks them and what they need, so its size is incomplete):",
                   *grouped_lines({result.image: result.unresolved}, images=False, full=False)]
     else:
         lines += ["", "Unresolved: none"]

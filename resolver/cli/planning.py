@@ -153,6 +153,9 @@ def _plan(args: argparse.Namespace, resolver: TreeResolver, progress: Progress, 
 
         progress.stage(f"solving the Pareto curve ({len(PARETO_SHARES) + 1} integer programmes)")
         pareto = pareto_of(result)
+    # the last stage: the lock or the report is computed and written (bench/kill_bench.py aims at it)
+    output = {"lock": getattr(args, "lock", None), "report": getattr(args, "output", None)}.get(args.command)
+    progress.stage(f"output: writing {output or 'the plan'}")
     progress.stop()
     overrides = site.overrides_json()
     fresh = lock_from_plan(result.plan, result.inputs.packages, resolver.target.name, resolver.repos.digests(),
