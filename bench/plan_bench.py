@@ -27,12 +27,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from synthetic import synthetic_tree, write_tree
 
-from resolver.baselines import load_baseline, resolve_baseline
+from resolver.baselines import load_baseline, resolve_baseline, set_size
 from resolver.config import load_images, load_profiles
 from resolver.plan import LAYER_BASE_BYTES
 from resolver.planning.tree import EXACT_LIMIT, TreeProblem, compute_tree
@@ -116,27 +115,16 @@ def exact_against_agglomerative(inputs, rng: random.Random, groups: int = 5,
     return ratios
 
 
-def stood_on(parents: Mapping[str, str | None], layer_sizes: Mapping[str, int], leaves: Iterable[str]) -> int:
-    """Bytes of every layer these images stand on, each layer once."""
-    held: set[str] = set()
-    for leaf in leaves:
-        node: str | None = leaf
-        while node is not None and node not in held:
-            held.add(node)
-            node = parents.get(node)
-    return sum(layer_sizes.get(name, 0) for name in held)
-
-
 def baseline_lines(result, resolver: TreeResolver, baseline) -> list[str]:
     """Ours against a baseline on the deployed images both have, ours complete: each side's layers
     under those images once (package bytes), and what the baseline's own lists lack."""
     plan, deployed = result.plan, sorted(result.inputs.needs)
     incomplete = [n for n in deployed if resolver.image(n).unresolved]
     compared = [n for n in deployed if n in baseline.matched and n not in incomplete]
-    ours = stood_on({n: i.parent for n, i in plan.images.items()}, {n: i.layer_size for n, i in plan.images.items()},
+    ours = set_size({n: i.parent for n, i in plan.images.items()}, {n: i.layer_size for n, i in plan.images.items()},
                     compared)
     images = load_baseline(baseline.name)
-    theirs = stood_on({n: images[n].parent for n in baseline.layer_sizes}, baseline.layer_sizes,
+    theirs = set_size({n: images[n].parent for n in baseline.layer_sizes}, baseline.layer_sizes,
                       [baseline.matched[n] for n in compared])
     chains = {a for n in compared for a in _chain(images, baseline.matched[n])}
     lacking = sorted({u for image in chains for u in baseline.unresolved.get(image, ())})

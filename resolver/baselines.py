@@ -54,7 +54,7 @@ def set_size(parents: Mapping[str, str | None], layer_sizes: Mapping[str, int], 
         while node is not None and node not in held:
             held.add(node)
             node = parents.get(node)
-    return sum(layer_sizes[name] for name in held)
+    return sum(layer_sizes.get(name, 0) for name in held)
 
 
 @dataclass(frozen=True)

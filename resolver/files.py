@@ -72,20 +72,31 @@ def decode_text(data: bytes, where: str) -> str:
                          "save the file as UTF-8") from None
 
 
-def read_text(path: Path, what: str = "file", limit: int = MAX_INPUT_BYTES) -> str:
-    """A user's input file as text: a regular file (not a device, FIFO or directory), at most
-    ``limit`` bytes, UTF-8."""
+def read_bytes(path: Path, what: str = "file", limit: int = MAX_INPUT_BYTES,
+               error: type[InputError] = InputError) -> bytes:
+    """A user's input file: a regular file (not a device, FIFO or directory; opened non-blocking,
+    so a FIFO is refused, not waited on), at most ``limit`` bytes; ``error`` the exception raised."""
     try:
-        with path.open("rb") as stream:
-            info = os.fstat(stream.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise InputError(f"{path}: not a regular file; give a {what}")
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as failure:
+        raise error(f"{path}: cannot read {what} ({failure.strerror})") from None
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise error(f"{path}: not a regular file; give a {what}")
+    with os.fdopen(descriptor, "rb") as stream:
+        try:
             data = stream.read(limit + 1)
-    except OSError as error:
-        raise InputError(f"{path}: cannot read {what} ({error.strerror})") from None
+        except OSError as failure:
+            raise error(f"{path}: cannot read {what} ({failure.strerror})") from None
     if len(data) > limit:
-        raise InputError(f"{path}: larger than {limit // (1024 * 1024)} MiB; not a {what} this tool reads")
-    return decode_text(data, str(path))
+        size = f"{limit // (1024 * 1024)} MiB" if limit >= 1024 * 1024 else f"{limit // 1024} KiB"
+        raise error(f"{path}: larger than {size}; not a {what} this tool reads")
+    return data
+
+
+def read_text(path: Path, what: str = "file", limit: int = MAX_INPUT_BYTES) -> str:
+    """A user's input file as text (``read_bytes``), UTF-8."""
+    return decode_text(read_bytes(path, what, limit), str(path))
 
 
 def check_writable(path: Path, directory: bool = False) -> None:

@@ -17,7 +17,6 @@ import hashlib
 import lzma
 import os
 import re
-import stat
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ElementTree
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import RepoError
+from .files import read_bytes
 from .sources import network_timeout
 
 _NS = "{http://linux.duke.edu/metadata/repo}"
@@ -115,18 +115,7 @@ def check_local(directory: Path, checked: Path) -> str:
 
 
 def _read_repomd(path: Path) -> bytes:
-    if not path.is_file():  # before opening: a FIFO would block the open
-        raise RepoError(f"{path}: not a regular file; give a directory made by createrepo_c")
-    try:
-        with path.open("rb") as stream:
-            if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
-                raise RepoError(f"{path}: not a regular file; give a directory made by createrepo_c")
-            data = stream.read(MAX_REPOMD_BYTES + 1)
-    except OSError as error:
-        raise RepoError(f"{path}: cannot read repository metadata ({error.strerror})") from None
-    if len(data) > MAX_REPOMD_BYTES:
-        raise RepoError(f"{path}: larger than {MAX_REPOMD_BYTES // 1024} KiB; not a repomd.xml")
-    return data
+    return read_bytes(path, "repomd.xml of a repository made by createrepo_c", MAX_REPOMD_BYTES, RepoError)
 
 
 def _check_file(directory: Path, repomd: Path, record: Record, checked: Path) -> None:

@@ -4,12 +4,13 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 
 from resolver.errors import InputError
-from resolver.files import check_writable, write_atomically
+from resolver.files import check_writable, read_text, write_atomically
 
 
 def test_written_files_follow_the_umask(tmp_path):
@@ -58,3 +59,20 @@ def test_an_unwritable_place_is_refused_before_work(tmp_path):
     locked.mkdir(mode=0o500)
     with pytest.raises(InputError, match="permission denied"):
         check_writable(locked / "resolver.lock")
+
+
+def test_a_fifo_as_input_is_refused_without_waiting_for_a_writer(tmp_path):
+    fifo = tmp_path / "bindep.txt"
+    os.mkfifo(fifo)
+    outcome = []
+
+    def read() -> None:
+        try:
+            read_text(fifo, "bindep file")
+        except InputError as error:
+            outcome.append(str(error))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout=10)
+    assert not reader.is_alive() and outcome == [f"{fifo}: not a regular file; give a bindep file"]
