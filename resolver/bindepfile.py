@@ -19,14 +19,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import BindepParseError
+from .errors import BindepParseError, ResolverError
 from .files import write_atomically
 from .names import PACKAGE_NAME
 
 # bindep's grammar: a comment or blank line is spaces then '#' or nothing.
 _NOT_A_RULE = re.compile(r"^ *(#.*)?$")
 _PARSLEY_WHERE = re.compile(r"Parse error at line \d+, column \d+: ")
-_BINDEP_VERSION = importlib.metadata.version("bindep")
+
+
+@functools.cache
+def bindep_version() -> str:
+    """The installed bindep's version (caches of its results are keyed by it)."""
+    try:
+        return importlib.metadata.version("bindep")
+    except importlib.metadata.PackageNotFoundError:
+        raise ResolverError("bindep is not installed for this Python; run ./bootstrap (it makes .venv with "
+                            "bindep), then .venv/bin/resolver") from None
 
 
 @functools.cache
@@ -152,7 +161,7 @@ def parse_bindep(text: str, path: str, cache_dir: Path | None = None) -> BindepF
     for number in numbers:
         if any(ord(c) < 32 and c != "\t" or ord(c) == 127 for c in lines[number - 1]):
             raise BindepParseError(path, number, "a control character in a rule line; remove it")
-    key = hashlib.sha256(f"{_CACHE_FORMAT}:{_BINDEP_VERSION}:".encode() + text.encode()).hexdigest()
+    key = hashlib.sha256(f"{_CACHE_FORMAT}:{bindep_version()}:".encode() + text.encode()).hexdigest()
     cached = cache_dir / f"{key}.json" if cache_dir else None
     raws = _read_cached(cached) if cached else None
     if raws is None:

@@ -13,9 +13,10 @@ import hashlib
 import json
 import threading
 from dataclasses import dataclass
-from importlib import metadata, resources
+from importlib import resources
 from pathlib import Path
 
+from .bindepfile import bindep_version
 from .errors import UnknownNameError
 from .files import default_cache_dir, write_atomically
 
@@ -45,7 +46,7 @@ def platform(name: str) -> Platform:
         raise UnknownNameError("platform", name, known_platforms())
     os_release = Path(str(_OS_RELEASE_DIR / name))
     # cached by the os-release file and bindep's version: computing them imports bindep's module
-    key = hashlib.sha256(os_release.read_bytes() + metadata.version("bindep").encode()).hexdigest()
+    key = hashlib.sha256(os_release.read_bytes() + bindep_version().encode()).hexdigest()
     cached = default_cache_dir() / "platforms" / f"{key}.json"
     try:
         return Platform(name=name, profiles=frozenset(json.loads(cached.read_text(encoding="utf-8"))))

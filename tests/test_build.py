@@ -361,9 +361,18 @@ def test_a_user_who_cannot_build_is_told_what_is_needed_before_any_work(tmp_path
     env = dict(os.environ, PYTHONPATH=str(ROOT), HOME=str(tmp_path), XDG_CACHE_HOME=str(tmp_path / "cache"))
     env.pop("_CONTAINERS_USERNS_CONFIGURED", None)
     tmp_path.chmod(0o777)
-    done = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "--",
-                           sys.executable, "-m", "resolver", "build"], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=120)
+    # the user must reach this Python's environment: tox makes .tox 0700, so open it to others for
+    # the run (traversal only), as a shared install would be
+    closed = [d for d in (Path(sys.prefix), *Path(sys.prefix).parents) if not d.stat().st_mode & 0o001]
+    for directory in closed:
+        directory.chmod(directory.stat().st_mode | 0o001)
+    try:
+        done = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "--",
+                               sys.executable, "-m", "resolver", "build"], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=120)
+    finally:
+        for directory in closed:
+            directory.chmod(directory.stat().st_mode & ~0o001)
     assert done.returncode == 2, done.stderr
     assert "run it as root" in done.stderr and "buildah unshare" in done.stderr and "/etc/subuid" in done.stderr
     assert "None" not in done.stderr and not (tmp_path / "cache").exists()  # nothing planned or downloaded
