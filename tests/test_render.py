@@ -144,3 +144,16 @@ def test_site_overrides_steps_streams_and_pip_packages_reach_the_rendered_stages
     assert final < lines.index("RUN mkdir -p /etc/ceph") < install < lines.index("RUN rm -f /etc/machine-id")
     pins = [line.split(" ")[0] for line in (output / "cinder-volume" / "requirements.txt").read_text().splitlines()]
     assert any(pin.startswith("purestorage==") for pin in pins)
+
+
+def test_keystone_ships_its_ldap_backend_compiled_in_its_builder(rendered, planned):
+    """profiles/keystone.yaml installs keystone[ldap]: python-ldap has no cp39 wheel, so keystone's
+    builder compiles it with the build-only packages keystone's bindep declares (gcc, python3-devel,
+    openldap-devel, cyrus-sasl-devel) and the final stage installs the wheel, no compiler."""
+    output, _ = rendered
+    assert "python-ldap==3.4.4" in planned["python"]["compiled"]
+    assert "python-ldap==3.4.4" in planned["python"]["needs"]["keystone"]
+    holder = next(name for name, image in planned["images"].items() if "python-ldap==3.4.4" in image["python_wheels"])
+    builder, final = (output / holder / "Containerfile").read_text().split("\n# Final stage")
+    assert all(name in builder for name in ("gcc", "python3-devel", "openldap-devel", "cyrus-sasl-devel"))
+    assert "-devel" not in final.split("--mount")[0] and "gcc" not in final
