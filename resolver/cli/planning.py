@@ -94,16 +94,19 @@ def register(sub, common: argparse.ArgumentParser) -> None:
         parser.set_defaults(run=run)
 
 
+def _output_of(args: argparse.Namespace) -> Path | None:
+    """What the command writes: the lock, the report directory, or nothing (plan)."""
+    return {"lock": getattr(args, "lock", None), "report": getattr(args, "output", None)}.get(args.command)
+
+
 def run(args: argparse.Namespace) -> int:
-    output = None
+    output = _output_of(args)
     if args.command == "lock":
         check_writable(args.lock)
-        output = args.lock
     elif args.command == "report":
         from ..report import report_file
 
         check_set_directory(args.output, report_file, "report")
-        output = args.output
     site = load_site(args)
     target = target_platforms(args)[0]
     with _writer_turn(output):
@@ -154,8 +157,7 @@ def _plan(args: argparse.Namespace, resolver: TreeResolver, progress: Progress, 
         progress.stage(f"solving the Pareto curve ({len(PARETO_SHARES) + 1} integer programmes)")
         pareto = pareto_of(result)
     # the last stage: the lock or the report is computed and written (bench/kill_bench.py aims at it)
-    output = {"lock": getattr(args, "lock", None), "report": getattr(args, "output", None)}.get(args.command)
-    progress.stage(f"output: writing {output or 'the plan'}")
+    progress.stage(f"output: writing {_output_of(args) or 'the plan'}")
     progress.stop()
     overrides = site.overrides_json()
     fresh = lock_from_plan(result.plan, result.inputs.packages, resolver.target.name, resolver.repos.digests(),
