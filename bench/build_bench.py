@@ -10,7 +10,7 @@ Every run is the whole process (`resolver build`, planning included), wall-clock
 
 Then, per built image: RPM bytes, Python bytes, seconds, what its builder compiled; and the
 per-layer rpmdb/dnf overhead measured in the images against the model in resolver/plan.py
-(RPMDB_BASE_BYTES + the headers of every installed package + DNF_STATE_BYTES).
+(RPMDB_BASE_BYTES + rpmdb_bytes(the headers of every installed package), and DNF_STATE_BYTES).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 
 from resolver.containers.buildah import DBPATH
 from resolver.demo.distribution import demo_repo
-from resolver.plan import DNF_STATE_BYTES, RPMDB_BASE_BYTES
+from resolver.plan import DNF_STATE_BYTES, RPMDB_BASE_BYTES, RPMDB_BYTES_PER_HEADER_BYTE, rpmdb_bytes
 from resolver.repos import RepoSet, RepoSpec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,7 +85,8 @@ def main() -> int:
                       f"{image['size'] / 1e6:9.2f} {image['seconds']:8.1f}  {', '.join(image['compiled']) or '-'}")
             print()
             print("per-layer rpmdb/dnf state (measured in the images; model: "
-                  f"RPMDB_BASE_BYTES {RPMDB_BASE_BYTES} + headers, DNF_STATE_BYTES {DNF_STATE_BYTES}):")
+                  f"rpmdb = {RPMDB_BASE_BYTES / 1024:.0f} KiB + {RPMDB_BYTES_PER_HEADER_BYTE} x headers, "
+                  f"dnf state {DNF_STATE_BYTES / 1024:.0f} KiB):")
             bases, dnfs = [], []
             repo = demo_repo(cache / "resolver").path
             with RepoSet([RepoSpec("demo", str(repo))], cache_dir=cache / "resolver") as repos:
@@ -94,7 +95,8 @@ def main() -> int:
                     bases.append(rpmdb - headers)
                     dnfs.append(dnf)
                     print(f"  {image['name']:16} rpmdb {rpmdb / 1024:6.0f} KiB  headers {headers / 1024:6.0f} "
-                          f"KiB  rpmdb - headers {(rpmdb - headers) / 1024:6.0f} KiB  dnf state {dnf / 1024:5.0f} KiB")
+                          f"KiB  rpmdb - headers {(rpmdb - headers) / 1024:6.0f} KiB  dnf state {dnf / 1024:5.0f} KiB  "
+                          f"model rpmdb {(RPMDB_BASE_BYTES + rpmdb_bytes(headers)) / 1024:6.0f} KiB")
             print(f"  measured: rpmdb base {min(bases) / 1024:.0f}..{max(bases) / 1024:.0f} KiB, "
                   f"dnf state {min(dnfs) / 1024:.0f}..{max(dnfs) / 1024:.0f} KiB")
         finally:

@@ -99,8 +99,8 @@ class LayerPlan:
 # indexes (file names, provides, requires...), which grow with the header: 1.251 bytes per header
 # byte in all. And dnf's history database (116 KiB). Fitted by `tox -e bench-overhead`
 # (bench/overhead.py): 18 sets of 7 to 54 demo packages installed with the build's own dnf step into
-# plain directories, largest error 39 KiB. On the demo images built here (rpmdb 680 to 1,000 KiB
-# for 9 to 34 packages, dnf state 116 KiB) the model is at most 48 KiB under.
+# plain directories, largest error 43 KiB. On the demo images built here (rpmdb 688 to 1,032 KiB,
+# dnf state 116 KiB) the model is 28 to 56 KiB under.
 RPMDB_BASE_BYTES = 205 * 1024
 RPMDB_BYTES_PER_HEADER_BYTE = 1.251
 DNF_STATE_BYTES = 116 * 1024
