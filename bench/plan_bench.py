@@ -36,7 +36,8 @@ from resolver.config import load_images, load_profiles
 from resolver.plan import LAYER_BASE_BYTES
 from resolver.planning.tree import EXACT_LIMIT, TreeProblem, compute_tree
 from resolver.platforms import platform
-from resolver.repos import RepoSet, repo_specs
+from resolver.repo_config import repo_specs
+from resolver.repos import RepoSet
 from resolver.resolution import TreeResolver, plan_inputs
 from resolver.treeplan import pareto_of, plan_tree, tree_problem
 

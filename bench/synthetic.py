@@ -96,7 +96,7 @@ def main() -> int:
     parser.add_argument("--images", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=9)
     args = parser.parse_args()
-    from resolver.repos import repo_specs
+    from resolver.repo_config import repo_specs
 
     with RepoSet(repo_specs([])) as repos:
         entries = synthetic_tree(args.images, args.seed, repos)

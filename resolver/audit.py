@@ -18,7 +18,7 @@ from .platforms import Platform
 from .unresolved import NameCatalogue, diagnose
 
 if TYPE_CHECKING:
-    from .repos import RepoSpec
+    from .repo_config import RepoSpec
 
 #: distribution ids bindep's platform detection knows (bindep.depends.Depends.platform_profiles)
 _DISTRO_IDS = ("debian", "ubuntu", "pop", "amzn", "amazonami", "centos", "rhel", "redhatenterpriseserver",

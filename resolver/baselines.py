@@ -14,7 +14,8 @@ from pathlib import Path
 
 import yaml
 
-from .repos import PackageInfo, RepoSet
+from .closure import PackageInfo
+from .repos import RepoSet
 
 BASELINES_DIR = Path(str(resources.files("resolver") / "data" / "baselines"))
 #: our image name -> the baseline's, where they differ

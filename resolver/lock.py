@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .closure import PackageInfo
 from .errors import InputError
 from .files import write_atomically
 from .plan import LayerPlan
-from .repos import PackageInfo
 from .unresolved import UnresolvedRequest
 
 LOCK_VERSION = 2

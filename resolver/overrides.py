@@ -59,7 +59,7 @@ from .config import (
 from .errors import InputError, UnknownNameError
 from .files import read_text
 from .names import MODULE_STREAM, plain_text
-from .repos import RepoSpec
+from .repo_config import RepoSpec
 from .selection import Exclusion, Origin, Selection
 from .sources import read_bindep
 from .yamlfile import line_of, parse_yaml

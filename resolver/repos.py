@@ -1,224 +1,32 @@
-"""The dnf adapter: load repository metadata, resolve requests (libsolv through dnf's Python API),
-answer provides queries. Metadata only: nothing is installed; weak dependencies are off unless asked.
-
-Metadata is checked before dnf reads it (resolver/repodata.py): a local repository on every run, a
-remote one when its cached copy is older than the metadata expiry. Everything kept between runs is
-keyed by the repomd.xml it came from: dnf's copy and libsolv's solv files (libdnf checks them
-against repomd's checksum once dnf has synced the copy), the facts cache, the decompression marks.
+"""The dnf adapter: resolve requests (libsolv through dnf's Python API) and answer provides queries on
+the loaded metadata (resolver/metadata_loading.py loads it). Metadata only: nothing is installed;
+weak dependencies are off unless asked.
 """
 
 from __future__ import annotations
 
-import configparser
 import gc
 import hashlib
-import json
-import re
-import time
-import urllib.parse
-from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
-from importlib import resources
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import dnf
 import dnf.exceptions
 import dnf.module.module_base
 import hawkey
-import networkx as nx
 
+from .closure import PackageInfo, Requirements, Resolution
+from .devel_libraries import runtime_libraries, source_name
 from .errors import RepoError
-from .files import default_cache_dir, scratch_directory, write_atomically
-from .repodata import check_local, check_remote, default_expiry
-from .sources import network_timeout
+from .files import default_cache_dir
+from .metadata_facts import MetadataFacts
+from .metadata_loading import load_metadata
+from .repo_config import RepoSpec
+from .solve_problems import problem_text
+from .unresolved import Unresolved
 
-BUNDLED_REPOS_DIR = Path(str(resources.files("resolver") / "data" / "repos"))
-BUNDLED_REPOS = ("cs9-baseos-osbuild-2022", "cs9-appstream-osbuild-2025")
-#: rpm packages a -devel package's runtime library is never taken from
-_NOT_RUNTIME_SUFFIXES = ("-devel", "-static", "-headers")
 #: where an executed command is looked up (what a service's PATH holds on EL)
 COMMAND_DIRS = ("/usr/bin", "/usr/sbin", "/bin", "/sbin")
-#: where a -devel package's development links (``libfoo.so``) live
-_LIBRARY_DIRS = ("/usr/lib64", "/usr/lib", "/lib64", "/lib")
-#: a bare soname requirement, as rpm writes it for a development link: ``libssl.so.3()(64bit)``
-_SONAME_REQUIRE = re.compile(r"^[^()\s]+\.so(\.[^()\s]+)?(\(\)\(64bit\))?$")
-
-
-def _source_name(sourcerpm: str) -> str:
-    """``cyrus-sasl-2.1.27-21.el9.src.rpm`` -> ``cyrus-sasl``."""
-    return sourcerpm.rsplit("-", 2)[0]
-
-
-@dataclass(frozen=True)
-class RepoSpec:
-    """One repository: an id and a baseurl (a local directory holding repodata/ or a URL), and
-    whether installing from it checks package signatures (``gpgcheck``; None: on for a remote
-    repository, off for a local directory) against ``gpgkey`` (URLs of public keys)."""
-
-    repo_id: str
-    baseurl: str
-    gpgcheck: bool | None = None
-    gpgkey: tuple[str, ...] = ()
-
-    @property
-    def local_dir(self) -> Path | None:
-        if self.baseurl.startswith("file://"):
-            return Path(self.baseurl.removeprefix("file://"))
-        return None if "://" in self.baseurl else Path(self.baseurl)
-
-    @property
-    def checks_signatures(self) -> bool:
-        return self.local_dir is None if self.gpgcheck is None else self.gpgcheck
-
-
-@dataclass(frozen=True)
-class PackageInfo:
-    """One resolved RPM."""
-
-    name: str
-    evr: str
-    arch: str
-    repo: str
-    installsize: int
-    checksum: str
-    sourcerpm: str
-    #: end of the rpm header in the file: an upper estimate of what the rpmdb stores for it
-    header_size: int = 0
-
-    @property
-    def nevra(self) -> str:
-        return f"{self.name}-{self.evr}.{self.arch}"
-
-    def to_json(self) -> dict:
-        return {"name": self.name, "evr": self.evr, "arch": self.arch, "repo": self.repo,
-                "installsize": self.installsize}
-
-
-@dataclass(frozen=True)
-class Unresolved:
-    name: str
-    problem: str
-
-
-#: a package's requirements: (requirement text, names of the packages in the repositories providing it)
-Requirements = tuple[tuple[str, frozenset[str]], ...]
-
-
-@dataclass(frozen=True)
-class Resolution:
-    """The result of one solve: what was asked, the full installed set, what could not be had."""
-
-    requested: tuple[str, ...]
-    #: each satisfied request and the closure package that satisfies it (pkgconfig -> pkgconf-pkg-config)
-    satisfied_by: tuple[tuple[str, str], ...]
-    closure: tuple[PackageInfo, ...]
-    unresolved: tuple[Unresolved, ...]
-    #: (instead_of, use) provider substitutions this solve made
-    substituted: tuple[tuple[str, str], ...] = ()
-    #: installed bytes each substitution took off the set (parallel to ``substituted``; 0 where a
-    #: proven substitution was asked for at once and the set without it was never solved)
-    saved: tuple[int, ...] = ()
-    #: a package's requirements (shared by every solve on one RepoSet: no per-image copies)
-    requirements: Callable[[PackageInfo], Requirements] = field(default=lambda _: (), compare=False, repr=False)
-
-    @cached_property
-    def graph(self) -> nx.DiGraph:
-        """Requires graph on the closure: edge a -> b labelled with the requirement b satisfies."""
-        return requires_graph(self.closure, self.requirements)
-    #: (request, package, explanation): requests dnf answers with a package that obsoletes them
-    replaced: tuple[tuple[str, str, str], ...] = ()
-
-    def names(self) -> frozenset[str]:
-        return frozenset(p.name for p in self.closure)
-
-    def pulled_in(self, ignore: Collection[str] = ()) -> dict[str, list[str]]:
-        """Requests whose package another request's closure already brings in, with those requests.
-
-        Packages in ``ignore`` (a parent's set) take no part. When requests pull each other in (a
-        cycle) or name the same package, the first request stays."""
-        order = [(request, package) for request, package in self.satisfied_by if package not in ignore]
-        reach = {package: nx.descendants(self.graph, package) for _, package in order}
-        result: dict[str, list[str]] = {}
-        for index, (request, package) in enumerate(order):
-            pullers = [
-                other_request for position, (other_request, other) in enumerate(order)
-                if position != index and (
-                    (other == package and position < index)
-                    or (other != package and package in reach[other]
-                        and not (other in reach[package] and index < position)))
-            ]
-            if pullers:
-                result[request] = pullers
-        return result
-
-
-def requires_graph(packages: Iterable[PackageInfo], requirements: Callable[[PackageInfo], Requirements]) -> nx.DiGraph:
-    """Edges from each package to the packages of the same set that satisfy its requirements."""
-    packages = list(packages)
-    names = {p.name for p in packages}
-    graph: nx.DiGraph = nx.DiGraph()
-    graph.add_nodes_from(names)
-    for package in packages:
-        for text, providers in requirements(package):
-            for provider in sorted(providers & names):
-                if provider != package.name and not graph.has_edge(package.name, provider):
-                    graph.add_edge(package.name, provider, requires=text)
-    return graph
-
-
-def repo_specs(arguments: Sequence[str]) -> tuple[RepoSpec, ...]:
-    """``--repos`` values: directories holding repodata/, repodata/ dirs, or .repo files."""
-    if not arguments:
-        return tuple(RepoSpec(name, str(BUNDLED_REPOS_DIR / name)) for name in BUNDLED_REPOS)
-    specs: list[RepoSpec] = []
-    for argument in arguments:
-        path = Path(argument)
-        if re.match(r"^[a-z][a-z0-9+.-]*://", argument):
-            if not argument.startswith(("http://", "https://", "file://")):
-                raise RepoError(f"{argument}: only http://, https:// and file:// repositories are read")
-            specs.append(RepoSpec(_repo_id(argument), argument))
-        elif path.suffix == ".repo":
-            specs.extend(_repo_file(path))
-        elif path.name == "repodata":
-            specs.append(RepoSpec(path.parent.name or "repo", str(path.parent)))
-        else:
-            specs.append(RepoSpec(path.name or "repo", str(path)))
-    return tuple(specs)
-
-
-def _repo_id(url: str) -> str:
-    """A repository id for a URL given on the command line (host and path, as dnf ids allow)."""
-    parts = urllib.parse.urlsplit(url)
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", f"{parts.netloc}{parts.path}".strip("/")) or "repo"
-
-
-def _repo_file(path: Path) -> list[RepoSpec]:
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        with path.open(encoding="utf-8") as stream:
-            parser.read_file(stream)
-    except (OSError, configparser.Error) as error:
-        raise RepoError(f"{path}: cannot read repo file ({error})") from None
-    specs = []
-    for section in parser.sections():
-        if parser.get(section, "enabled", fallback="1").strip() in ("0", "false", "False"):
-            continue
-        baseurl = parser.get(section, "baseurl", fallback="").split()
-        if not baseurl:
-            raise RepoError(f"{path}: [{section}] has no baseurl (metalink/mirrorlist are not read here)")
-        gpgcheck = parser.get(section, "gpgcheck", fallback="").strip().lower()
-        if gpgcheck not in ("", "0", "1", "true", "false", "yes", "no", "on", "off"):
-            raise RepoError(f"{path}: [{section}] gpgcheck={gpgcheck!r}; write gpgcheck=1 or gpgcheck=0")
-        keys = tuple(parser.get(section, "gpgkey", fallback="").replace(",", " ").split())
-        for key in keys:
-            if not re.match(r"^(file|https?)://[^\s\x00-\x1f\x7f]+$", key):
-                raise RepoError(f"{path}: [{section}] gpgkey {key!r} is not a file://, http:// or https:// URL")
-        specs.append(RepoSpec(section, baseurl[0], gpgcheck in ("1", "true", "yes", "on") if gpgcheck else None,
-                              keys))
-    if not specs:
-        raise RepoError(f"{path}: no enabled repository")
-    return specs
 
 
 class RepoSet:
@@ -233,66 +41,12 @@ class RepoSet:
         self.specs = tuple(specs)
         self.weak_deps = self._weak = weak_deps
         cache = cache_dir or default_cache_dir()
-        if cache.exists() and not cache.is_dir():
-            raise RepoError(f"{cache}: the cache directory is a file; give a directory (--cache-dir)")
-        checked = cache / "checked"
-        local = {spec.repo_id: check_local(spec.local_dir, checked) for spec in self.specs if spec.local_dir}
-        expire = default_expiry() if metadata_expire is None else metadata_expire
-        # named by pid: a run killed with SIGKILL leaves it, and the next run removes it
-        self._workdir = scratch_directory("resolver-dnf-")
-        base = dnf.Base()
-        conf = base.conf
-        # Substitutions before add_new_repo, or libdnf raises a SWIG TypeError.
-        conf.substitutions["releasever"] = releasever
-        conf.substitutions["basearch"] = arch
-        conf.arch = arch
-        # what module streams require (``platform:el9``); dnf reads it from the root's os-release,
-        # and the empty root here has none
-        conf.module_platform_id = f"platform:el{releasever}"
-        conf.install_weak_deps = False
-        # a mirror that stops answering is given up on (librepo's default waits 30 s per try, 10 tries)
-        conf.timeout = network_timeout()
-        conf.retries = 2
-        # dnf's own cache (solv files): reloading the same metadata then takes a fraction of the time
-        conf.cachedir = str(cache / "dnf")
-        conf.installroot = str(Path(self._workdir.name) / "root")
-        conf.reposdir = []
-        conf.logdir = str(Path(self._workdir.name) / "log")
-        Path(conf.logdir).mkdir()
-        remote_checks = []
-        for spec in self.specs:
-            url = spec.baseurl if "://" in spec.baseurl else f"file://{Path(spec.baseurl).resolve()}"
-            repo = base.repos.add_new_repo(spec.repo_id, conf, baseurl=[url], skip_if_unavailable=False)
-            if spec.local_dir is None:
-                key = hashlib.sha256(f"{spec.repo_id}\0{url}".encode()).hexdigest()
-                stamp = checked / f"remote-{key}"
-                if _fresh(stamp, Path(repo._repo.getCachedir()) / "repodata" / "repomd.xml", expire):
-                    repo.metadata_expire = -1  # the cached copy, as it is
-                    continue
-                check_remote(url)
-                remote_checks.append(stamp)
-            # expired: dnf compares its copy's repomd.xml with the repository's and syncs when they
-            # differ (metadata_expire=0 is not enough: a copy made in the same second counts as fresh)
-            repo._repo.expire()
-        # fill_sack runs the garbage collector twice over every object alive (the imported modules'):
-        # those are alive to the end anyway
-        gc.freeze()
-        try:
-            base.fill_sack(load_system_repo=False)
-        except dnf.exceptions.RepoError as error:
-            failed = [s for s in self.specs if re.search(rf"'{re.escape(s.repo_id)}'", str(error))] or self.specs
-            where = ", ".join(f"{s.local_dir / 'repodata' if s.local_dir else s.baseurl}" for s in failed)
-            raise RepoError(f"{where}: cannot load repository metadata ({error})") from None
+        loaded = load_metadata(self.specs, arch, releasever, cache, metadata_expire)
         #: sha256 of the repomd.xml each repository's loaded metadata came from (dnf's synced copy)
-        self.repomd_sha256 = {spec.repo_id: _loaded_repomd_digest(base.repos[spec.repo_id]) for spec in self.specs}
-        for repo_id, digest in local.items():
-            if self.repomd_sha256[repo_id] != digest:
-                raise RepoError(f"repository {repo_id}: repodata/repomd.xml changed while it was being read; run again")
-        for stamp in remote_checks:
-            stamp.parent.mkdir(parents=True, exist_ok=True)
-            stamp.touch()
-        self._base = base
-        self._sack = base.sack
+        self.repomd_sha256 = loaded.repomd_sha256
+        self._workdir = loaded.workdir
+        self._base = loaded.base
+        self._sack = loaded.base.sack
         self._arch = arch
         self._packages: dict[str, object] = {}
         self._modules: tuple[str, ...] = ()
@@ -300,22 +54,10 @@ class RepoSet:
         self._specs: dict[str, tuple[frozenset[str], list]] = {}
         self._infos: dict[object, PackageInfo] = {}
         self._requirements: dict[str, Requirements] = {}
-        # facts of the metadata (each package's requirements with their providers, drop-ins, why a
-        # name cannot be installed into an empty root), kept
-        # between runs under the digest of the repositories' repomd.xml files
-        self._facts_path = cache / "metadata" / f"{self._metadata_digest()}.json"
-        self._facts: dict[str, dict] = {"requirements": {}, "dropins": {}, "problems": {}}
-        self._facts_loaded = self._facts_changed = False
+        self._facts = MetadataFacts(cache, self.specs, self.repomd_sha256)
         # what a name the repositories lack is diagnosed against (resolver/unresolved.py), when asked
         self._known_names: frozenset[str] | None = None
         self._source_names: frozenset[str] | None = None
-
-    def _metadata_digest(self) -> str:
-        """sha256 over the repositories' ids, base URLs and loaded repomd.xml digests."""
-        digest = hashlib.sha256()
-        for spec in self.specs:
-            digest.update(f"{spec.repo_id}\0{spec.baseurl}\0{self.repomd_sha256[spec.repo_id]}\0".encode())
-        return digest.hexdigest()
 
     def digests(self) -> tuple[dict, ...]:
         """Each repository with the sha256 of the repomd.xml its loaded metadata came from (what a
@@ -323,25 +65,8 @@ class RepoSet:
         return tuple({"id": spec.repo_id, "baseurl": spec.baseurl, "repomd_sha256": self.repomd_sha256[spec.repo_id]}
                      for spec in self.specs)
 
-    def _fact(self, kind: str, key: str, compute: Callable[[], object]):
-        """A fact of the metadata, from the cache file when a run on the same metadata saw it."""
-        if not self._facts_loaded:
-            self._facts_loaded = True
-            try:
-                loaded = json.loads(self._facts_path.read_text(encoding="utf-8"))
-                if all(isinstance(loaded.get(k), dict) for k in self._facts):
-                    self._facts = loaded
-            except (OSError, ValueError, AttributeError):
-                pass  # absent or unreadable: computed again
-        table = self._facts[kind]
-        if key not in table:
-            table[key] = compute()
-            self._facts_changed = True
-        return table[key]
-
     def close(self) -> None:
-        if self._facts_changed:
-            write_atomically(self._facts_path, json.dumps(self._facts))
+        self._facts.save()
         # dnf's close runs the garbage collector over every object alive (a tenth of a second
         # on a thousand images); what is alive now stays alive to the end anyway
         gc.freeze()
@@ -422,7 +147,7 @@ class RepoSet:
                 problems[name] = self._problem(pinned_pkgs, name, wanted)
         closure = tuple(sorted((self._info(p) for p in installed), key=lambda p: (p.name, p.arch)))
         unresolved = tuple(Unresolved(n, problems[n]) for n in requests if n in problems)
-        return Resolution(requests, tuple(satisfied_by), closure, unresolved, tuple(substituted), tuple(saved),
+        return Resolution(tuple(satisfied_by), closure, unresolved, tuple(substituted), tuple(saved),
                           self._with_recommends if self._weak else self.requirements, tuple(replaced))
 
     def _solve_proven(self, pinned: Sequence, wanted: list[str],
@@ -482,34 +207,9 @@ class RepoSet:
         the request solved alone on top of the pins. From an empty root it is a fact of the metadata
         (and the streams enabled), kept between runs."""
         if pinned:
-            return self._solve_problem(pinned, name, wanted)
+            return problem_text(self._base, pinned, name, wanted)
         key = hashlib.sha256("\0".join([name, *sorted(wanted), "|", *self._modules]).encode()).hexdigest()
-        return self._fact("problems", key, lambda: self._solve_problem(pinned, name, wanted))
-
-    def _solve_problem(self, pinned: Sequence, name: str, wanted: Sequence[str]) -> str:
-        for names in (wanted, [name]):
-            text = self._strict_problems(pinned, names)
-            if text is None:
-                continue
-            blocks = re.split(r"\n(?=\s*Problem( \d+)?:)", "\n" + text)
-            naming = [b.strip() for b in blocks if b and b.strip() and re.search(rf"\b{re.escape(name)}\b", b)]
-            if naming or len(names) == 1:
-                return "\n".join(naming) or text
-        return f"{name!r} cannot be installed with the other requests, and libsolv names no problem for it"
-
-    def _strict_problems(self, pinned: Sequence, names: Sequence[str]) -> str | None:
-        """dnf's error text for a strict install of these names on top of the pins; None when it works."""
-        base = self._base
-        base.reset(goal=True)
-        for pkg in pinned:
-            base._goal.install(pkg)
-        try:
-            for name in names:
-                base.install(name, strict=True)
-            base.resolve(allow_erasing=False)
-        except dnf.exceptions.Error as error:
-            return str(error).strip()
-        return None
+        return self._facts.get("problems", key, lambda: problem_text(self._base, pinned, name, wanted))
 
     def _use_modules(self, streams: tuple[str, ...]) -> None:
         """Enable exactly these module streams, through dnf's module API on the repositories'
@@ -560,7 +260,7 @@ class RepoSet:
         """A package's requirements with the names of every package providing each (rpmlib()
         requirements left out); looked up once per package for every image and run."""
         if info.nevra not in self._requirements:
-            found = self._fact("requirements", info.nevra, lambda: self._lookup_requirements(info))
+            found = self._facts.get("requirements", info.nevra, lambda: self._lookup_requirements(info))
             self._requirements[info.nevra] = tuple((text, frozenset(providers)) for text, providers in found)
         return self._requirements[info.nevra]
 
@@ -568,7 +268,7 @@ class RepoSet:
         """Requirements and, for a solve with weak dependencies, Recommends (``Recommends: kpartx``)."""
         key = f"{info.nevra} recommends"
         if key not in self._requirements:
-            found = self._fact("requirements", key, lambda: self._lookup_requirements(info, "recommends"))
+            found = self._facts.get("requirements", key, lambda: self._lookup_requirements(info, "recommends"))
             self._requirements[key] = self.requirements(info) + tuple(
                 (f"Recommends: {text}", frozenset(providers)) for text, providers in found)
         return self._requirements[key]
@@ -596,7 +296,7 @@ class RepoSet:
                              if p.name != name and own is not None and int(p.installsize) < own)
             return smaller[0][1] if smaller else None
 
-        return self._fact("dropins", name, lookup)
+        return self._facts.get("dropins", name, lookup)
 
     def _query_spec(self, spec: str):
         return dnf.subject.Subject(spec).get_best_query(self._sack, with_provides=True,
@@ -616,40 +316,10 @@ class RepoSet:
     # ---- queries -------------------------------------------------------------------------------
 
     def runtime_libraries_of(self, devel: str) -> list[tuple[str, tuple[str, ...]]]:
-        """What a program compiled against a -devel package links at run time: the sonames its
-        development links (``/usr/lib64/libsasl2.so``) point at, read from the package's soname
-        Requires (``libsasl2.so.3()(64bit)``: rpm generates one per link), with the packages
-        providing each (``cyrus-sasl-lib``, not the ``cyrus-sasl`` daemon of the same source RPM).
-
-        Where the metadata lists the package's library files, a soname counts when a link of that
-        name is there. Where it does not (AppStream's filelists are an empty stub here), a soname
-        counts when a package of the -devel's own source RPM provides it (a soname from elsewhere,
-        ``libkrb5.so.3``, is what a tool shipped in the -devel links), or when no package provides
-        it at all. Returns (soname, providers); empty providers: the metadata has no package for
-        it. [] when the -devel is not in the repositories or links no library (headers only)."""
+        """What a program compiled against a -devel package links at run time: (soname, packages
+        providing it), as ``resolver.devel_libraries.runtime_libraries`` reads them."""
         candidates = self._query_spec(devel).filter(arch=[self._arch, "noarch"]).latest()
-        if not candidates:
-            return []
-        pkg = candidates[0]
-        library_files = [path for path in pkg.files if path.rpartition("/")[0] in _LIBRARY_DIRS]
-        links = {path.rpartition("/")[2] for path in library_files if path.endswith(".so")}
-        source = _source_name(pkg.sourcerpm or "")
-        found: list[tuple[str, tuple[str, ...]]] = []
-        for requirement in pkg.requires:
-            text = str(requirement)
-            if not _SONAME_REQUIRE.match(text):  # versioned symbols (GLIBC_2.34) come from ELF files
-                continue
-            if library_files and text.partition(".so")[0] + ".so" not in links:
-                continue
-            providers = [p for p in self._sack.query().available().filter(provides=requirement,
-                                                                           arch=[self._arch, "noarch"])
-                         if not p.name.endswith(_NOT_RUNTIME_SUFFIXES)]
-            if not library_files and providers:
-                providers = [p for p in providers if _source_name(p.sourcerpm or "") == source]
-                if not providers:
-                    continue
-            found.append((text, tuple(sorted({p.name for p in providers}))))
-        return sorted(found)
+        return runtime_libraries(candidates[0], self._sack, self._arch) if candidates else []
 
     def command_providers(self, command: str) -> list[str]:
         """Packages that install a program of that name in /usr/bin, /usr/sbin, /bin or /sbin
@@ -706,7 +376,7 @@ class RepoSet:
     def source_names(self) -> frozenset[str]:
         """The source package names of the repositories' binary packages."""
         if self._source_names is None:
-            self._source_names = frozenset(_source_name(pkg.sourcerpm or "") for pkg in self._sack.query(
+            self._source_names = frozenset(source_name(pkg.sourcerpm or "") for pkg in self._sack.query(
                 flags=hawkey.IGNORE_MODULAR_EXCLUDES).available())
         return self._source_names
 
@@ -718,18 +388,3 @@ def _info(pkg) -> PackageInfo:
     return PackageInfo(pkg.name, pkg.evr, pkg.arch, pkg.reponame, int(pkg.installsize),
                        f"{kind}:{digest}", pkg.sourcerpm or "", int(pkg.hdr_end or 0))
 
-
-def _fresh(stamp: Path, cached_repomd: Path, expire: int) -> bool:
-    """Whether a remote repository's cached copy is used without asking the server: there is one,
-    checked less than ``expire`` seconds ago (-1: never expires)."""
-    if not (stamp.is_file() and cached_repomd.is_file()):
-        return False
-    return expire < 0 or time.time() - stamp.stat().st_mtime < expire
-
-
-def _loaded_repomd_digest(repo) -> str:
-    path = Path(repo._repo.getCachedir()) / "repodata" / "repomd.xml"
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError as error:
-        raise RepoError(f"repository {repo.id}: dnf kept no repomd.xml in its cache ({error.strerror})") from None

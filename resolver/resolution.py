@@ -21,6 +21,7 @@ from typing import Protocol
 import networkx as nx
 
 from .bindepfile import BindepFile
+from .closure import PackageInfo, Requirements, Resolution
 from .config import ImageTree, Profiles
 from .errors import InputError, UnresolvableError
 from .overrides import (
@@ -33,7 +34,7 @@ from .overrides import (
 )
 from .plan import rpmdb_bytes
 from .platforms import Platform
-from .repos import PackageInfo, RepoSet, Requirements, Resolution
+from .repos import RepoSet
 from .selection import (
     Exclusion,
     LineFate,

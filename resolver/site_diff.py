@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .closure import PackageInfo
 from .config import AppliedOverride
-from .repos import PackageInfo
 from .resolution import TreeResolver
 
 

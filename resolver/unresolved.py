@@ -72,11 +72,18 @@ class Diagnosis:
 
 
 @dataclass(frozen=True)
-class UnresolvedRequest:
-    """A request of an image that the repositories could not give, with libsolv's problem text."""
+class Unresolved:
+    """A name a solve could not install, with libsolv's problem text (what ``RepoSet.resolve`` reports)."""
 
     name: str
     problem: str
+
+
+@dataclass(frozen=True)
+class UnresolvedRequest(Unresolved):
+    """A request of an image that the repositories could not give: where it was asked, and why it
+    did not resolve as far as the metadata tells."""
+
     origin: Origin
     diagnosis: Diagnosis = field(default=Diagnosis(UNINSTALLABLE))
 

@@ -15,7 +15,8 @@ import pytest
 
 from resolver.config import load_images, load_profiles
 from resolver.platforms import platform
-from resolver.repos import BUNDLED_REPOS_DIR, RepoSet, repo_specs
+from resolver.repo_config import BUNDLED_REPOS_DIR, repo_specs
+from resolver.repos import RepoSet
 from resolver.resolution import TreeResolver
 
 ROOT = Path(__file__).resolve().parent.parent

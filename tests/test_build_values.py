@@ -16,7 +16,7 @@ from resolver.containers.pypi import FileMetadata, IndexFile, _by_version
 from resolver.containers.stages import StagePlan
 from resolver.containers.wheels import Dist, ImageWheels
 from resolver.errors import InputError
-from resolver.repos import BUNDLED_REPOS_DIR
+from resolver.repo_config import BUNDLED_REPOS_DIR
 
 from .conftest import ROOT, run_cli
 

@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 from resolver.config import load_images, load_profiles
 from resolver.errors import ResolverError
 from resolver.platforms import platform
-from resolver.repos import RepoSet, repo_specs
+from resolver.repo_config import repo_specs
+from resolver.repos import RepoSet
 from resolver.sources import Source, read_bindep
 
 from .conftest import BASEOS_2022, ROOT, UPSTREAM

@@ -11,7 +11,7 @@ import pytest
 from resolver.errors import InputError, RepoError, UnknownNameError
 from resolver.overrides import load_site, override_paths
 from resolver.platforms import platform
-from resolver.repos import repo_specs
+from resolver.repo_config import repo_specs
 from resolver.resolution import TreeResolver, plan_inputs
 from resolver.site_diff import diff_trees
 

@@ -8,7 +8,7 @@ import pytest
 
 from resolver.config import load_images, load_profiles
 from resolver.platforms import platform
-from resolver.repos import BUNDLED_REPOS, BUNDLED_REPOS_DIR
+from resolver.repo_config import BUNDLED_REPOS, BUNDLED_REPOS_DIR
 from resolver.resolution import TreeResolver
 from resolver.treeplan import plan_tree
 

@@ -4,7 +4,8 @@ import subprocess
 import pytest
 
 from resolver.errors import RepoError
-from resolver.repos import RepoSet, repo_specs
+from resolver.repo_config import repo_specs
+from resolver.repos import RepoSet
 
 from .conftest import BASEOS_2022, ZSTD_REPO
 

@@ -3,12 +3,12 @@
 
 import pytest
 
+from resolver.closure import PackageInfo
 from resolver.config import ImageStep
 from resolver.containers.containerfile import containerfile
 from resolver.containers.stages import StagePlan, content_key, module_layers, stage_plans
 from resolver.errors import InputError
 from resolver.plan import TreeShape, plan_layers
-from resolver.repos import PackageInfo
 
 SHAPE = TreeShape({"base": None, "shared-db": "base", "mariadb": "shared-db", "nova-api": "shared-db",
                    "memcached": "base"}, frozenset({"mariadb", "nova-api", "memcached"}))

@@ -174,7 +174,7 @@ def load_site(args: argparse.Namespace, images: Path | None = None, profiles: Pa
     ``announce_tree`` False: the command says it)."""
     from ..overrides import load_site as load
     from ..overrides import override_paths
-    from ..repos import repo_specs
+    from ..repo_config import repo_specs
 
     paths = [] if args.no_overrides else override_paths(args.overrides)
     if exclude is not None:
@@ -217,7 +217,7 @@ def tree_text(images: Path, profiles: Path, tree, overrides=()) -> str:
 
 
 def distribution_text(specs) -> str:
-    from ..repos import repo_specs
+    from ..repo_config import repo_specs
 
     ids = ", ".join(spec.repo_id for spec in specs)
     if tuple(specs) == repo_specs([]):

@@ -19,7 +19,7 @@ from ..evidence import (
     scopes_of_command,
     suggested_lines,
 )
-from ..repos import repo_specs
+from ..repo_config import repo_specs
 from ..resolution import TreeResolver
 from .common import (
     FORMATTER,

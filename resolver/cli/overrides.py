@@ -6,7 +6,7 @@ import argparse
 import contextlib
 
 from ..overrides import load_site as load
-from ..repos import repo_specs
+from ..repo_config import repo_specs
 from ..resolution import TreeResolver
 from ..site_diff import ImageDiff, diff_trees
 from .common import (

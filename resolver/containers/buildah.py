@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..errors import RepoError, ResolverError
 from ..files import scratch_directory
-from ..repos import RepoSpec
+from ..repo_config import RepoSpec
 from .logs import ImageLog
 
 #: every working container this tool makes is named with this prefix (leftovers are found by it)

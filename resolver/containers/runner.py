@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from ..closure import PackageInfo
 from ..files import scratch_directory
 from ..names import RPM_NAME, TAG, TAG_PREFIX, build_value
-from ..repos import PackageInfo, RepoSet
+from ..repos import RepoSet
 from .buildah import PREFIX, Buildah, BuildError, Interrupted
 from .elf import Needed, needed_in_tree, needed_in_wheel
 from .logs import ImageLog

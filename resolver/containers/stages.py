@@ -10,11 +10,11 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from ..closure import PackageInfo
 from ..config import BuildStep, ImageStep
 from ..errors import InputError
 from ..names import CONTAINER_PATH, MODULE_STREAM, NEVRA, PACKAGE_NAME, PIN, build_value, plain_text
 from ..plan import LayerPlan, TreeShape, plan_layers
-from ..repos import PackageInfo
 from .pypi import FILENAME as WHEEL_FILE
 from .wheels import VENV, Dist, ImageWheels
 

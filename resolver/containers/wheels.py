@@ -27,11 +27,11 @@ from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
+from ..closure import PackageInfo
 from ..config import ImageTree, PipRequirement, Profiles, Release
 from ..errors import InputError, ResolverError
 from ..files import write_atomically
 from ..plan import LayerPlan, TreeShape, plan_layers
-from ..repos import PackageInfo
 from .pypi import FileMetadata, IndexFile, PyPI, read_metadata
 
 if TYPE_CHECKING:

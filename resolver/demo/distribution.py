@@ -76,7 +76,7 @@ class DemoRepo:
     @property
     def spec(self):
         """The repository as builds use it: signatures checked against its own key."""
-        from ..repos import RepoSpec
+        from ..repo_config import RepoSpec
 
         return RepoSpec("demo", str(self.path), gpgcheck=True, gpgkey=(f"file://{self.path / KEY_FILE}",))
 
@@ -348,7 +348,8 @@ def _file_entry(path: str) -> str:
 
 
 def _unmet_requires(repo: Path, cache: Path) -> list[str]:
-    from ..repos import RepoSet, RepoSpec
+    from ..repo_config import RepoSpec
+    from ..repos import RepoSet
 
     with RepoSet([RepoSpec("demo", str(repo))], cache_dir=cache) as repos:
         return [f"{package} requires {requirement}" for package, requirement in repos.unmet_requires()]
