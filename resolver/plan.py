@@ -17,6 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
+
+from .closure import pulled_in
 
 
 @dataclass(frozen=True)
@@ -150,11 +153,11 @@ def plan_layers(shape: TreeShape, needs: Mapping[str, frozenset[str]], sizes: Ma
     for item, mask in needed_by.items():
         by_mask.setdefault(mask, []).append(item)
     layers: dict[str, set[str]] = {name: set() for name in order}
-    for mask, items in by_mask.items():
+    for mask, placed in by_mask.items():
         holders: list[str] = []
         _place(mask, shape.roots(), shape, below, bit, holders)
         for holder in holders:
-            layers[holder].update(items)
+            layers[holder].update(placed)
     if requires:
         _close_intermediates(shape, layers, requires)
     return layered_plan(shape, needs, sizes, layers, headers)
@@ -217,35 +220,11 @@ def layer_request(layer: frozenset[str], requires: Mapping[str, Iterable[str]]) 
     (through any Requires path inside the layer). In a dependency cycle the alphabetically first
     member stays. ``requires`` maps an item to the items it requires (a networkx DiGraph will do)."""
     inside = sorted(layer)
-    position = {p: i for i, p in enumerate(inside)}
-    # reached[p]: bitset of the layer items that reach p by a path of length >= 1 inside the layer
-    reached = dict.fromkeys(inside, 0)
-    frontier = {p: 1 << position[p] for p in inside}
-    while frontier:
-        grown: dict[str, int] = {}
-        for source, bits in frontier.items():
-            for target in requires[source] if source in requires else ():
-                if target in position and bits & ~reached[target]:
-                    reached[target] |= bits
-                    grown[target] = grown.get(target, 0) | bits
-        frontier = grown
-    result = []
-    for index, p in enumerate(inside):
-        pullers = reached[p] & ~(1 << index)
-        # in a cycle with p, an item that p reaches back and that sorts after p does not count
-        if all(q > index and reached[inside[q]] >> index & 1 for q in _bits(pullers)):
-            result.append(p)
-    return result
+    pulled = pulled_in([(item, item) for item in inside], requires, inside=layer)
+    return [item for item in inside if item not in pulled]
 
 
-def _bits(mask: int) -> Iterable[int]:
-    while mask:
-        low = mask & -mask
-        yield low.bit_length() - 1
-        mask ^= low
-
-
-def plan_json(plan: LayerPlan, layer_requests: Mapping[str, Sequence[str]], **extra) -> dict:
+def plan_json(plan: LayerPlan, layer_requests: Mapping[str, Sequence[str]], **extra: Any) -> dict[str, Any]:
     """The plan as `resolver plan --format json` prints it (its top-level keys are a contract)."""
     data = {
         "total_set_size": plan.total_set_size,
