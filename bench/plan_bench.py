@@ -38,8 +38,8 @@ from resolver.planning.tree import EXACT_LIMIT, TreeProblem, compute_tree
 from resolver.platforms import platform
 from resolver.repo_config import repo_specs
 from resolver.repos import RepoSet
-from resolver.resolution import TreeResolver, plan_inputs
-from resolver.treeplan import pareto_of, plan_tree, tree_problem
+from resolver.resolution import TreeResolver
+from resolver.treeplan import pareto_of, plan_inputs, plan_tree, tree_problem
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable

@@ -27,7 +27,8 @@ from .audit import Finding
 from .codescan import CommandUse, DynamicUse, ImportUse, ProjectUses
 from .config import Defaults, ProjectProfile, Release
 from .files import default_cache_dir, write_atomically
-from .resolution import ImagePackages, TreeResolver
+from .image_packages import ImagePackages
+from .resolution import TreeResolver
 from .selection import Request
 from .sources import release_sdist, sdist_code, sdist_console_scripts
 

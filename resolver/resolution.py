@@ -13,31 +13,25 @@ plain frozen dataclasses; progress goes to a reporter, never to the terminal.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from functools import cached_property
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
-
-import networkx as nx
 
 from .bindepfile import BindepFile
-from .closure import PackageInfo, Requirements, Resolution
+from .closure import PackageInfo, Requirements, Resolution, is_conditional
 from .config import ImageTree, Profiles
 from .errors import InputError, UnresolvableError
+from .image_packages import ImagePackages
 from .overrides import (
     check_drops,
     check_module_streams,
     credit_profiles,
     drop_requests,
     inherited_streams,
-    stream_hint,
 )
-from .plan import rpmdb_bytes
 from .platforms import Platform
+from .progress import Reporter, SilentReporter
 from .repos import RepoSet
 from .selection import (
-    Exclusion,
-    LineFate,
     Origin,
     Request,
     Selection,
@@ -47,111 +41,6 @@ from .selection import (
 )
 from .sources import read_bindep
 from .unresolved import UNINSTALLABLE, Diagnosis, UnresolvedRequest, diagnose, unresolvable_message
-
-
-class Reporter(Protocol):
-    """Progress of long work (the CLI draws it; tests may record it)."""
-
-    def starting(self, image: str) -> None: ...
-
-    def finished(self, image: str) -> None: ...
-
-    def resolving_again(self, image: str) -> None:
-        """The image's set is dropped: it will be solved again (one provider per requirement)."""
-
-    def stage(self, text: str) -> None:
-        """A named step of the work (computing the tree, checking layer 3/31)."""
-
-
-class SilentReporter:
-    def starting(self, image: str) -> None:
-        pass
-
-    def finished(self, image: str) -> None:
-        pass
-
-    def resolving_again(self, image: str) -> None:
-        pass
-
-    def stage(self, text: str) -> None:
-        pass
-
-
-@dataclass(frozen=True)
-class ImagePackages:
-    """What one image contains and why."""
-
-    image: str
-    platform: str
-    parent: str | None
-    requests: tuple[Request, ...]
-    closure: tuple[PackageInfo, ...]
-    #: what the image holds beyond its declared parent's set
-    layer: tuple[PackageInfo, ...]
-    build_only: tuple[Request, ...]
-    excluded: tuple[Exclusion, ...]
-    unresolved: tuple[UnresolvedRequest, ...]
-    resolution: Resolution = field(compare=False, repr=False)
-    #: names of the declared parent's set
-    inherited: frozenset[str] = frozenset()
-    #: what became of each upstream bindep line of this image's projects
-    lines: tuple[LineFate, ...] = ()
-
-    @property
-    def replaced(self) -> tuple[tuple[str, str, str], ...]:
-        """(request, package, explanation): requests answered by a package that obsoletes them."""
-        return self.resolution.replaced
-
-    @property
-    def satisfied_by(self) -> tuple[tuple[str, str], ...]:
-        return self.resolution.satisfied_by
-
-    @property
-    def graph(self) -> nx.DiGraph:
-        return self.resolution.graph
-
-    @cached_property
-    def minimal_request(self) -> tuple[str, ...]:
-        """Names of this layer's request list: no name the parent has or another requested name
-        already pulls in."""
-        pulled_in = self.resolution.pulled_in(ignore=self.inherited)
-        return tuple(request for request, package in self.satisfied_by
-                     if package not in self.inherited and request not in pulled_in)
-
-    @property
-    def installsize(self) -> int:
-        return sum(p.installsize for p in self.closure)
-
-    @property
-    def layer_installsize(self) -> int:
-        return sum(p.installsize for p in self.layer)
-
-    def package(self, name: str) -> PackageInfo | None:
-        return next((p for p in self.closure if p.name == name), None)
-
-    def to_json(self) -> dict:
-        return {
-            "image": self.image,
-            "platform": self.platform,
-            "parent": self.parent,
-            "request": list(self.minimal_request),
-            "requests": [{"name": r.name, "origin": str(r.origin)} for r in self.requests],
-            "closure": [p.to_json() for p in self.closure],
-            "layer": [p.name for p in self.layer],
-            "installsize": self.installsize,
-            "layer_installsize": self.layer_installsize,
-            "build_only": [r.name for r in self.build_only],
-            "excluded": [{"name": e.name, "reason": e.reason, "origin": e.origin.detail} for e in self.excluded],
-            "unresolved": [u.to_json() for u in self.unresolved],
-            "replaced": [{"request": r, "package": p, "reason": t} for r, p, t in self.replaced],
-            "lines": [line.to_json() for line in self.upstream_lines()],
-        }
-
-    def upstream_lines(self) -> tuple[LineFate, ...]:
-        """Every upstream line's fate, with *unresolved* for runtime names the metadata cannot give."""
-        unresolved = {u.name: u.problem for u in self.unresolved}
-        return tuple(replace(line, fate="unresolved", reason=unresolved[line.name].splitlines()[0])
-                     if line.fate == "runtime" and line.name in unresolved else line for line in self.lines)
 
 
 @dataclass(frozen=True)
@@ -271,7 +160,6 @@ class TreeResolver:
             requests.append(Request(use, Origin("provider", choice.where, None, None,
                                                 f"installed instead of {instead_of}: {choice.reason}")))
         self._resolved[name] = (requests, selection, resolution)
-        self.reporter.finished(name)
         return self._resolved[name]
 
     def weak_deps(self, image: str) -> bool | None:
@@ -363,7 +251,7 @@ class TreeResolver:
         if package.nevra not in self._several:
             self._several[package.nevra] = tuple(
                 (text, providers) for text, providers in self.repos.requirements(package)
-                if len(providers) > 1 and not _conditional(text))
+                if len(providers) > 1 and not is_conditional(text))
         return self._several[package.nevra]
 
     def provider_choices(self, names: Iterable[str]) -> list[ProviderChoice]:
@@ -475,68 +363,3 @@ class TreeResolver:
         from .why import explain
 
         return list(explain(self, image, package).text)
-
-
-@dataclass(frozen=True)
-class PlanInputs:
-    """The planner's plain inputs, taken from the resolved deployed images."""
-
-    #: each deployed image's whole resolved set (package names)
-    needs: dict[str, frozenset[str]]
-    sizes: dict[str, int]
-    #: each package's bytes in the rpm database (its header and index rows: ``plan.rpmdb_bytes``)
-    headers: dict[str, int]
-    packages: dict[str, PackageInfo]
-    #: each package's requirements, as names of the packages that can satisfy each
-    requires: dict[str, tuple[frozenset[str], ...]]
-    #: requirements that different images satisfy with different packages:
-    #: (package, requirement) -> the providers in use
-    provider_splits: dict[tuple[str, str], tuple[str, ...]]
-
-    def requires_map(self) -> dict[str, set[str]]:
-        """package -> the packages of the union that it requires (any provider counts)."""
-        return {name: set().union(*alternatives) for name, alternatives in self.requires.items()}
-
-
-def _conditional(requirement: str) -> bool:
-    return requirement.startswith("(") and any(f" {word} " in requirement for word in ("if", "unless"))
-
-
-def plan_inputs(resolver: TreeResolver, deployed: Sequence[str]) -> PlanInputs:
-    """Resolve the deployed images (settling the provider choices first) and gather their sets;
-    on strict repositories every unresolved request of every deployed image is one error."""
-    resolver.settle_providers(deployed)
-    resolver.check_strict(deployed)
-    needs: dict[str, frozenset[str]] = {}
-    packages: dict[str, PackageInfo] = {}
-    found_in: dict[str, str] = {}
-    for name in deployed:
-        closure = resolver.closure_of(name)
-        for package in closure:
-            known = packages.setdefault(package.name, package)
-            found_in.setdefault(package.name, name)
-            if known != package:
-                raise InputError(f"{package.name} resolves to {known.nevra} in {found_in[package.name]} and "
-                                 f"{package.nevra} in {name}; "
-                                 + (stream_hint(resolver.tree, resolver.repos.module_of,
-                                                (found_in[package.name], known), (name, package))
-                                    or "pin one in images/ so every image shares it"))
-        needs[name] = frozenset(p.name for p in closure)
-    # conditional rich dependencies ("(a if b)") hold only where their condition does: the dnf check
-    # of every layer covers them
-    requirements: dict[str, Requirements] = {
-        n: tuple(r for r in resolver.repos.requirements(p) if not _conditional(r[0])) for n, p in packages.items()}
-    # requirements no package of the union satisfies (rich dependencies the provides index does not
-    # model) are left to the dnf check of every layer
-    requires = {n: tuple(providers & packages.keys() for _, providers in r if providers & packages.keys())
-                for n, r in requirements.items()}
-    used: dict[tuple[str, str], set[frozenset[str]]] = {}
-    choices = {n: [(text, providers) for text, providers in r if len(providers & packages.keys()) > 1]
-               for n, r in requirements.items()}  # only requirements with several providers in play
-    for need in needs.values():
-        for package in need:
-            for text, providers in choices[package]:
-                used.setdefault((package, text), set()).add(providers & need)
-    splits = {key: tuple(sorted(set().union(*sets))) for key, sets in used.items() if len(sets) > 1}
-    return PlanInputs(needs, {n: p.installsize for n, p in packages.items()},
-                      {n: rpmdb_bytes(p.header_size) for n, p in packages.items()}, packages, requires, splits)

@@ -9,18 +9,28 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .closure import PackageInfo, Requirements, is_conditional
 from .config import BuildStep
 from .errors import InputError, LayerCheckError
 from .files import default_cache_dir, write_atomically
-from .overrides import inherited_streams
-from .plan import LAYER_BASE_BYTES, LayerPlan, TreeShape, layer_request, layered_plan, plan_json, plan_layers
+from .overrides import inherited_streams, stream_hint
+from .plan import (
+    LAYER_BASE_BYTES,
+    LayerPlan,
+    TreeShape,
+    layer_request,
+    layered_plan,
+    plan_json,
+    plan_layers,
+    rpmdb_bytes,
+)
 from .planning.tree import EXACT_LIMIT, ComputedTree, TreeProblem
-from .resolution import PlanInputs, ProviderChoice, TreeResolver, plan_inputs
+from .resolution import ProviderChoice, TreeResolver
 from .unresolved import UnresolvedRequest
 
 if TYPE_CHECKING:
@@ -30,6 +40,67 @@ TREE_MODES = ("computed", "declared")
 #: bump when the tree search changes its answer for the same inputs (cached trees are keyed by it)
 _TREE_FORMAT = 2
 _NOT_IN_A_NAME = re.compile(r"[^a-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    """The planner's plain inputs, taken from the resolved deployed images."""
+
+    #: each deployed image's whole resolved set (package names)
+    needs: dict[str, frozenset[str]]
+    sizes: dict[str, int]
+    #: each package's bytes in the rpm database (its header and index rows: ``plan.rpmdb_bytes``)
+    headers: dict[str, int]
+    packages: dict[str, PackageInfo]
+    #: each package's requirements, as names of the packages that can satisfy each
+    requires: dict[str, tuple[frozenset[str], ...]]
+    #: requirements that different images satisfy with different packages:
+    #: (package, requirement) -> the providers in use
+    provider_splits: dict[tuple[str, str], tuple[str, ...]]
+
+    def requires_map(self) -> dict[str, set[str]]:
+        """package -> the packages of the union that it requires (any provider counts)."""
+        return {name: set().union(*alternatives) for name, alternatives in self.requires.items()}
+
+
+def plan_inputs(resolver: TreeResolver, deployed: Sequence[str]) -> PlanInputs:
+    """Resolve the deployed images (settling the provider choices first) and gather their sets;
+    on strict repositories every unresolved request of every deployed image is one error."""
+    resolver.settle_providers(deployed)
+    resolver.check_strict(deployed)
+    needs: dict[str, frozenset[str]] = {}
+    packages: dict[str, PackageInfo] = {}
+    found_in: dict[str, str] = {}
+    for name in deployed:
+        closure = resolver.closure_of(name)
+        for package in closure:
+            known = packages.setdefault(package.name, package)
+            found_in.setdefault(package.name, name)
+            if known != package:
+                raise InputError(f"{package.name} resolves to {known.nevra} in {found_in[package.name]} and "
+                                 f"{package.nevra} in {name}; "
+                                 + (stream_hint(resolver.tree, resolver.repos.module_of,
+                                                (found_in[package.name], known), (name, package))
+                                    or "pin one in images/ so every image shares it"))
+        needs[name] = frozenset(p.name for p in closure)
+    # conditional rich dependencies ("(a if b)") hold only where their condition does: the dnf check
+    # of every layer covers them
+    requirements: dict[str, Requirements] = {
+        n: tuple(r for r in resolver.repos.requirements(p) if not is_conditional(r[0])) for n, p in packages.items()}
+    # requirements no package of the union satisfies (rich dependencies the provides index does not
+    # model) are left to the dnf check of every layer
+    requires = {n: tuple(providers & packages.keys() for _, providers in r if providers & packages.keys())
+                for n, r in requirements.items()}
+    used: dict[tuple[str, str], set[frozenset[str]]] = {}
+    choices = {n: [(text, providers) for text, providers in r if len(providers & packages.keys()) > 1]
+               for n, r in requirements.items()}  # only requirements with several providers in play
+    for need in needs.values():
+        for package in need:
+            for text, providers in choices[package]:
+                used.setdefault((package, text), set()).add(providers & need)
+    splits = {key: tuple(sorted(set().union(*sets))) for key, sets in used.items() if len(sets) > 1}
+    return PlanInputs(needs, {n: p.installsize for n, p in packages.items()},
+                      {n: rpmdb_bytes(p.header_size) for n, p in packages.items()}, packages, requires, splits)
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,9 @@ from resolver.errors import InputError, RepoError, UnknownNameError
 from resolver.overrides import load_site, override_paths
 from resolver.platforms import platform
 from resolver.repo_config import repo_specs
-from resolver.resolution import TreeResolver, plan_inputs
+from resolver.resolution import TreeResolver
 from resolver.site_diff import diff_trees
+from resolver.treeplan import plan_inputs
 
 from .conftest import ROOT, run_cli
 

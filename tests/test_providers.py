@@ -8,7 +8,8 @@ import pytest
 from resolver.config import load_images, load_profiles
 from resolver.errors import InputError
 from resolver.platforms import platform
-from resolver.resolution import TreeResolver, plan_inputs
+from resolver.resolution import TreeResolver
+from resolver.treeplan import plan_inputs
 
 from .conftest import ROOT, run_cli
 

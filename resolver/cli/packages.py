@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import argparse
 
+from ..image_packages import ImagePackages
 from ..names import package_name
 from ..overrides import Site
-from ..resolution import ImagePackages, TreeResolver
+from ..resolution import TreeResolver
 from ..selection import Origin
 from ..unresolved import UnresolvedRequest, count_text, diagnose, grouped_lines
 from ..why import explain
