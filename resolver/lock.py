@@ -159,11 +159,11 @@ def compare(lock: Lock, fresh: Lock, path: Path) -> None:
         before = {p.name: p for p in lock.layers[name].packages}
         after = {p.name: p for p in fresh.layers[name].packages}
         for package in sorted(set(before) | set(after)):
-            old, new = before.get(package), after.get(package)
-            if old is None or new is None:
-                changes.append(f"{name}: {package} {'added' if old is None else 'removed'}")
-            elif (old.evr, old.arch, old.checksum) != (new.evr, new.arch, new.checksum):
-                changes.append(f"{name}: {package} {old.evr}.{old.arch} -> {new.evr}.{new.arch}")
+            was, now = before.get(package), after.get(package)
+            if was is None or now is None:
+                changes.append(f"{name}: {package} {'added' if was is None else 'removed'}")
+            elif (was.evr, was.arch, was.checksum) != (now.evr, now.arch, now.checksum):
+                changes.append(f"{name}: {package} {was.evr}.{was.arch} -> {now.evr}.{now.arch}")
     changes += _python_changes(lock.python, fresh.python)
     if changes:
         shown = "\n  ".join(changes[:20]) + (f"\n  ... and {len(changes) - 20} more" if len(changes) > 20 else "")

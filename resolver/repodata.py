@@ -14,12 +14,14 @@ from __future__ import annotations
 import bz2
 import gzip
 import hashlib
+import io
 import lzma
 import os
 import re
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ElementTree
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +37,7 @@ READ_BY_DNF = ("primary", "filelists", "prestodelta", "updateinfo", "modules")
 MAX_REPOMD_BYTES = 1024 * 1024
 _HASHES = {"sha": "sha1", "sha1": "sha1", "sha224": "sha224", "sha256": "sha256", "sha384": "sha384",
            "sha512": "sha512", "md5": "md5"}
-_OPENERS = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open}
+_OPENERS: dict[str, Callable[[Path], io.BufferedIOBase]] = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open}
 _UNSAFE_HREF = re.compile(r"[\x00-\x1f\x7f\\]|://|^/|(^|/)\.\.(/|$)")
 
 

@@ -163,7 +163,7 @@ class RepoSet:
             names = {p.name for p in installed}
             if any(a in names for a, _ in uses) or any(not self._spec(n)[0] & names for n in wanted):
                 return None, [], []
-            needed = set()
+            needed: set[str] = set()
             for package in installed:
                 for _, providers in self.requirements(self._info(package)):
                     needed |= providers - {package.name}

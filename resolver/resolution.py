@@ -225,10 +225,10 @@ class TreeResolver:
         for name in names:
             resolution = self._resolve(name)[2]
             held = resolution.names()
-            for package in resolution.closure:
-                for text, providers in self._alternatives(package):
+            for member in resolution.closure:
+                for text, providers in self._alternatives(member):
                     for provider in providers & held:
-                        users.setdefault((package.name, text), {}).setdefault(provider, []).append(name)
+                        users.setdefault((member.name, text), {}).setdefault(provider, []).append(name)
         changed = False
         for (package, text), by_provider in sorted(users.items()):
             if len(by_provider) < 2 or (package, text) in self.unified:

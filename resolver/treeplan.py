@@ -95,9 +95,9 @@ def plan_inputs(resolver: TreeResolver, deployed: Sequence[str]) -> PlanInputs:
     choices = {n: [(text, providers) for text, providers in r if len(providers & packages.keys()) > 1]
                for n, r in requirements.items()}  # only requirements with several providers in play
     for need in needs.values():
-        for package in need:
-            for text, providers in choices[package]:
-                used.setdefault((package, text), set()).add(providers & need)
+        for member in need:
+            for text, providers in choices[member]:
+                used.setdefault((member, text), set()).add(providers & need)
     splits = {key: tuple(sorted(set().union(*sets))) for key, sets in used.items() if len(sets) > 1}
     return PlanInputs(needs, {n: p.installsize for n, p in packages.items()},
                       {n: rpmdb_bytes(p.header_size) for n, p in packages.items()}, packages, requires, splits)

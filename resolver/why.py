@@ -21,6 +21,7 @@ from .overrides import inherited_streams
 from .selection import Origin
 
 if TYPE_CHECKING:
+    from .closure import PackageInfo
     from .resolution import TreeResolver
 
 #: where an origin's detail names a place: ``FILE:LINE`` then, after ``: ``, the rule
@@ -98,6 +99,8 @@ def explain(resolver: TreeResolver, image: str, package: str) -> Why:
             break
         through.append(parent)
     holder = resolver.image(through[-1])
+    held = holder.package(package)
+    assert held is not None  # the walk above stops at the highest image that holds it
     text = [f"{package} is inherited from the parent image {parent}" for parent in through[1:]]
     answers = {name: request for request, name in reversed(holder.satisfied_by)}
     best: list[str] | None = None
@@ -110,14 +113,14 @@ def explain(resolver: TreeResolver, image: str, package: str) -> Why:
             best = path
     dropped = next((e.origin for e in result.excluded if e.name == package), None)
     common = {"image": image, "package": package, "layer": holder.image, "inherited_through": tuple(through),
-              "dropped": dropped, **_stream(resolver, holder.image, holder.package(package))}
+              "dropped": dropped, **_stream(resolver, holder.image, held)}
     extra = []
     if dropped is not None:
         extra.append(f"a request for {package} in {image} was dropped by {dropped.detail}: {dropped.reason}; "
                      "the chain above still brings it in")
     if common["stream"]:
         by = f", enabled by {common['stream_enabled_by']}" if common["stream_enabled_by"] else ""
-        extra.append(f"{holder.package(package).nevra} is from module stream {common['stream']}{by}")
+        extra.append(f"{held.nevra} is from module stream {common['stream']}{by}")
     status = "inherited" if len(through) > 1 else "in-layer"
     if best is None:
         text.append(f"{package} is in {holder.image}'s layer but no Requires chain from a request reaches it "
@@ -161,7 +164,7 @@ def _absent(resolver: TreeResolver, image: str, package: str) -> Why:
     raise InputError(f"{package!r} is not in image {image}; `resolver packages {image}` lists what is")
 
 
-def _stream(resolver: TreeResolver, image: str, package) -> dict:
+def _stream(resolver: TreeResolver, image: str, package: PackageInfo) -> dict:
     """Where a package comes from a module stream: which, and the override that enabled it."""
     stream = resolver.repos.module_of(package)
     if stream is None:

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from math import inf
+from typing import Any
 
 from ..plan import TreeShape
 
@@ -98,7 +99,7 @@ class _Programme:
         import numpy as np
 
         with _stdout_silenced():  # the HiGHS constructor prints a banner
-            highs = highspy.Highs()
+            highs = highspy.Highs()  # type: ignore[no-untyped-call]  # highspy's constructor is unannotated
         highs.setOptionValue("output_flag", False)
         highs.setOptionValue("mip_rel_gap", GAP / 2)
         highs.setOptionValue("time_limit", float(time_limit))
@@ -111,7 +112,9 @@ class _Programme:
         if self.integer:
             highs.changeColsIntegrality(len(self.integer), np.array(self.integer, np.int32),
                                         np.full(len(self.integer), 1, np.uint8))
-        starts, indices, values = [], [], []
+        starts: list[int] = []
+        indices: list[int] = []
+        values: list[float] = []
         for _, _, columns, coefficients in self.rows:
             starts.append(len(indices))
             indices.extend(columns)
@@ -130,7 +133,7 @@ class _Programme:
 
 
 @contextlib.contextmanager
-def _stdout_silenced():
+def _stdout_silenced() -> Iterator[None]:
     saved = os.dup(1)
     try:
         with open(os.devnull, "w") as devnull:
@@ -208,7 +211,7 @@ def place_with_budget(shape: TreeShape, needs: Mapping[str, frozenset[str]], siz
         lp.row(-inf, budget.total, [t for terms in bloat_terms.values() for t in terms])
     solution, objective, bound = lp.solve(time_limit)
     holds = {v: {x for x in union if (s := held(x, v)) is not None and solution[s] > 0.5} for v in order}
-    layers = {v: frozenset(holds[v] - (holds[parent[v]] if parent[v] else set())) for v in order}
+    layers = {v: frozenset(holds[v] - (holds[p] if (p := parent[v]) else set())) for v in order}
     bloat = sum(sizes[x] for d in shape.deployed for x in holds[d] - needs[d])
     return BudgetSolution(layers, objective, min(bound, objective), bloat)
 
@@ -220,7 +223,7 @@ class ParetoPoint:
     budget: int | None
     solution: BudgetSolution
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         s = self.solution
         return {"budget": self.budget, "objective": round(s.objective), "bound": round(s.bound),
                 "bloat": s.bloat, "gap": round(s.gap, 6), "proven": s.proven}

@@ -4,6 +4,7 @@ programme and the agglomerative joins."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -114,7 +115,8 @@ class Exact(_Weights):
             self.P[k, subsets] = candidates[rows, best]
             self.block[k, subsets] = blocks[rows, best]
 
-    def _children_cost(self, subsets: np.ndarray, content_size, content_count, least: int):
+    def _children_cost(self, subsets: np.ndarray, content_size: np.ndarray | float, content_count: np.ndarray | float,
+                       least: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Cheapest children of nodes holding ``content``: k >= ``least`` blocks of the subset, or
         the classes whose needs equal the content (empty layers) beside k >= 0 blocks of the rest."""
         m = self.m
@@ -261,7 +263,7 @@ class _Layout:
                                         frozenset.intersection(*(self.content(c) for c in node.children)))
         return self._contents[id(node)]
 
-    def size(self, items) -> int:
+    def size(self, items: Iterable[str]) -> int:
         return sum(self.problem.sizes[x] for x in items)
 
     def overhead(self, content: frozenset[str]) -> int:
