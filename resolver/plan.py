@@ -111,6 +111,11 @@ DNF_STATE_BYTES = 116 * 1024
 LAYER_BASE_BYTES = RPMDB_BASE_BYTES + DNF_STATE_BYTES
 
 
+def megabytes(size: float) -> str:
+    """Bytes in MB (10^6 bytes) with one decimal: the unit plans and reports give sizes in."""
+    return f"{size / 1e6:.1f}"
+
+
 def rpmdb_bytes(header_size: int) -> int:
     """Bytes one installed package takes in the rpm database: its header (``hdr_end`` in the
     repository metadata) and its index rows."""

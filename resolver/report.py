@@ -23,11 +23,8 @@ import networkx as nx
 from .baselines import BaselineResult, compare_on
 from .errors import InputError
 from .files import replace_directory
+from .plan import megabytes
 from .unresolved import UNINSTALLABLE, first_cause
-
-
-def _mb(size: int) -> str:
-    return f"{size / 1e6:.1f}"
 
 
 def _cell(text: str) -> str:
@@ -39,10 +36,10 @@ def tree_graph(plan: dict) -> nx.DiGraph:
     """The planned tree with sizes as Graphviz labels (deployed images boxed, intermediates dashed)."""
     graph = nx.DiGraph()
     for name, image in plan["images"].items():
-        label = f"{name}\\nlayer {_mb(image['layer_size'])} MB ({len(image['layer_packages'])} rpms)\\n" \
-                f"image {_mb(image['image_size'])} MB"
+        label = f"{name}\\nlayer {megabytes(image['layer_size'])} MB ({len(image['layer_packages'])} rpms)\\n" \
+                f"image {megabytes(image['image_size'])} MB"
         if image.get("python_bytes"):
-            label += f"\\nvenv layer {_mb(image['python_bytes'])} MB ({len(image['python_wheels'])} wheels)"
+            label += f"\\nvenv layer {megabytes(image['python_bytes'])} MB ({len(image['python_wheels'])} wheels)"
         marks = {}
         if image.get("unresolved"):  # incomplete: its sizes lack what did not resolve
             label += f"\\n! {len(image['unresolved'])} unresolved (incomplete)"
@@ -71,22 +68,22 @@ def markdown(plan: dict, baselines: Sequence[BaselineResult], pictures: Sequence
              "besides its packages (rpm database and dnf state, a model). The lower bound is the union of every",
              "deployed image's needs, each RPM once. Baselines are resolved on the same metadata.", "",
              "| figure | MB |", "|---|---|",
-             f"| objective (packages + overhead) | {_mb(plan['objective'])} |",
-             f"| total set, packages (this plan) | {_mb(plan['total_set_size'])} |",
-             f"| lower bound, packages | {_mb(plan['lower_bound'])} |",
+             f"| objective (packages + overhead) | {megabytes(plan['objective'])} |",
+             f"| total set, packages (this plan) | {megabytes(plan['total_set_size'])} |",
+             f"| lower bound, packages | {megabytes(plan['lower_bound'])} |",
              f"| ratio total / lower bound | {plan['ratio']:.3f} |",
-             f"| lower bound, objective | {_mb(plan['objective_lower_bound'])} |",
+             f"| lower bound, objective | {megabytes(plan['objective_lower_bound'])} |",
              f"| proven optimum of the objective over all zero-bloat trees | "
-             f"{_mb(plan['optimum']) if plan['optimum'] is not None else 'not computed (agglomerative)'} |",
-             f"| bloat (RPMs in deployed images that do not need them) | {_mb(plan['bloat'])} |",
-             f"| rpmdb and dnf state per layer (model) | {_mb(plan['overhead'])} |"]
+             f"{megabytes(plan['optimum']) if plan['optimum'] is not None else 'not computed (agglomerative)'} |",
+             f"| bloat (RPMs in deployed images that do not need them) | {megabytes(plan['bloat'])} |",
+             f"| rpmdb and dnf state per layer (model) | {megabytes(plan['overhead'])} |"]
     python = plan.get("python")
     if python:
         lines += [f"| Python: venv layers, each once ({python['target']}, upper-constraints {python['constraints']}) | "
-                  f"{_mb(plan['python_total'])} |",
-                  f"| Python lower bound (every wheel once) | {_mb(python['lower_bound'])} |",
-                  f"| total set with Python (packages + venv layers) | {_mb(plan['total_with_python'])} |",
-                  f"| objective with Python | {_mb(plan['objective_with_python'])} |"]
+                  f"{megabytes(plan['python_total'])} |",
+                  f"| Python lower bound (every wheel once) | {megabytes(python['lower_bound'])} |",
+                  f"| total set with Python (packages + venv layers) | {megabytes(plan['total_with_python'])} |",
+                  f"| objective with Python | {megabytes(plan['objective_with_python'])} |"]
     incomplete = plan.get("incomplete", [])
     deployed = sum(1 for image in plan["images"].values() if image["deployed"])
     if incomplete:
@@ -103,9 +100,10 @@ def markdown(plan: dict, baselines: Sequence[BaselineResult], pictures: Sequence
                   "| bloat budget MB | bloat MB | objective MB | packages + overhead bound MB | gap | proven |",
                   "|---|---|---|---|---|---|"]
         for point in plan["pareto"]:
-            budget = "unlimited" if point["budget"] is None else _mb(point["budget"])
-            lines.append(f"| {budget} | {_mb(point['bloat'])} | {_mb(point['objective'])} | {_mb(point['bound'])} | "
-                         f"{point['gap'] * 100:.3f} % | {'yes' if point['proven'] else 'no'} |")
+            budget = "unlimited" if point["budget"] is None else megabytes(point["budget"])
+            proven = "yes" if point["proven"] else "no"
+            lines.append(f"| {budget} | {megabytes(point['bloat'])} | {megabytes(point['objective'])} | "
+                         f"{megabytes(point['bound'])} | {point['gap'] * 100:.3f} % | {proven} |")
         if "pareto.svg" in pictures:
             lines += ["", "![objective against bloat](pareto.svg)"]
     names = {b.name: b for b in baselines}
@@ -121,12 +119,12 @@ def markdown(plan: dict, baselines: Sequence[BaselineResult], pictures: Sequence
         at_least = "≥ " if missing else ""
         mark = " !" if missing else ""
         row = (f"| {name}{mark} | {image['parent'] or '-'} | {'yes' if image['deployed'] else 'no'} | "
-               f"{len(image['layer_packages'])} | {_mb(image['layer_size'])} | {at_least}{_mb(image['image_size'])} | "
-               f"{_mb(image['bloat'])} | {missing or ''} |")
-        row += f" {_mb(image['python_bytes'])} |" if python else ""
+               f"{len(image['layer_packages'])} | {megabytes(image['layer_size'])} | "
+               f"{at_least}{megabytes(image['image_size'])} | {megabytes(image['bloat'])} | {missing or ''} |")
+        row += f" {megabytes(image['python_bytes'])} |" if python else ""
         for baseline in baselines:
             theirs = baseline.matched.get(name)
-            row += f" {_mb(baseline.image_sizes[theirs]) if theirs else '-'} |"
+            row += f" {megabytes(baseline.image_sizes[theirs]) if theirs else '-'} |"
         lines.append(row)
     lines += unresolved_lines(plan)
     for baseline in baselines:
@@ -170,11 +168,11 @@ def comparison_lines(plan: dict, baselines: Sequence[BaselineResult]) -> list[st
             shown = ", ".join(compared.images)
             if complete:
                 ratio = f"{compared.ratio:.3f}" if compared.ratio is not None else "-"
-                lines.append(f"| {baseline.name} | {len(compared.images)} complete: {shown} | {_mb(compared.ours)} | "
-                             f"{_mb(compared.theirs)} | {ratio} |")
+                lines.append(f"| {baseline.name} | {len(compared.images)} complete: {shown} | "
+                             f"{megabytes(compared.ours)} | {megabytes(compared.theirs)} | {ratio} |")
             else:
                 lines.append(f"| {baseline.name} | {len(compared.images)} incomplete (!), not compared: {shown} | "
-                             f"≥ {_mb(compared.ours)} | {_mb(compared.theirs)} | - |")
+                             f"≥ {megabytes(compared.ours)} | {megabytes(compared.theirs)} | - |")
         if baseline.missing:
             lines.append(f"| {baseline.name} | no counterpart: {', '.join(baseline.missing)} | | | |")
     return lines
@@ -208,7 +206,7 @@ def pareto_svg(points: Sequence[dict], width: int = 640, height: int = 400) -> s
     note = ""
     if budgeted and unlimited and unlimited[0]["bloat"] > 2 * max(p["bloat"] for p in budgeted):
         note = (f"no budget (off the plot): bloat {unlimited[0]['bloat'] / 1e6:.0f} MB, "
-                f"objective {unlimited[0]['objective'] / 1e6:.1f} MB")
+                f"objective {megabytes(unlimited[0]['objective'])} MB")
         points = budgeted
     xs = [p["bloat"] / 1e6 for p in points]
     ys = [p["objective"] / 1e6 for p in points]

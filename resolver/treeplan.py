@@ -25,6 +25,7 @@ from .plan import (
     TreeShape,
     layer_request,
     layered_plan,
+    megabytes,
     plan_json,
     plan_layers,
     rpmdb_bytes,
@@ -147,7 +148,7 @@ class TreePlan:
                 and self.computed_objective < self.plan.objective:
             saves = self.plan.objective - self.computed_objective
             suggestions.append({"kind": "computed-tree", "saves": saves,
-                                "description": f"the computed tree (--tree computed) saves {saves / 1e6:.1f} MB "
+                                "description": f"the computed tree (--tree computed) saves {megabytes(saves)} MB "
                                                "of the objective"})
         splits = [{"package": package, "requirement": text, "providers": list(providers),
                    "description": f"{package} needs {text}: {' or '.join(providers)} in different images"}
