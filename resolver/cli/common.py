@@ -146,9 +146,6 @@ class Progress:
         self._pending[image] = self._pending.get(image, 0) + 1
         self._again[1] += 1
 
-    def finished(self, image: str) -> None:
-        pass
-
     def stop(self) -> None:
         if self._status:
             self._status.stop()
