@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from ..errors import BuildError, Interrupted
 from ..files import scratch_directory
 from ..names import RPM_NAME, TAG, TAG_PREFIX, build_value
 from ..repos import PackageInfo, RepoSet
-from .buildah import PREFIX, Buildah, BuildError, Interrupted
+from .buildah import PREFIX, Buildah
 from .elf import Needed, needed_in_tree, needed_in_wheel
 from .logs import ImageLog
 from .pypi import PyPI, file_version

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import InputError
-from .buildah import PREFIX, Buildah, BuildError
+from ..errors import BuildError, InputError
+from .buildah import PREFIX, Buildah
 
 _WAIT = 60.0
 _KEYS = {"run", "serve", "send", "get", "expect", "env"}

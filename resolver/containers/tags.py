@@ -16,7 +16,7 @@ import subprocess
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
-from ..errors import ResolverError
+from ..errors import PruneError
 from ..names import IMAGE_NAME
 
 DEFAULT_TAG = "latest"
@@ -26,12 +26,6 @@ CONTENT_TAG = re.compile(r"^[0-9a-f]{16}\Z")
 
 def readable_reference(image: str, tag: str, tag_prefix: str) -> str:
     return f"{tag_prefix}/{image}:{tag}"
-
-
-class PruneError(ResolverError):
-    """podman could not list or remove images."""
-
-    exit_code = 1
 
 
 @dataclass(frozen=True)

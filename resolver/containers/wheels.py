@@ -28,7 +28,7 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
 from ..config import ImageTree, PipRequirement, Profiles, Release
-from ..errors import InputError, ResolverError
+from ..errors import InputError, WheelPlanError
 from ..files import write_atomically
 from ..plan import LayerPlan, TreeShape, plan_layers
 from ..repos import PackageInfo
@@ -48,10 +48,6 @@ COMPILER = ("gcc", "python3-devel")
 #: bytes pip's install writes per byte of .py (the .pyc files, RECORD...), measured on the demo
 #: tree's venv layers built here (1.13 to 1.37 by layer; keystone's, the largest share, 1.37)
 PYC_BYTES_PER_PY_BYTE = 1.3
-
-
-class WheelPlanError(ResolverError):
-    """The Python side cannot be planned (a conflict with the constraints, missing build packages)."""
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import InputError, ResolverError
+from ..errors import DemoBuildError, InputError
 from ..files import default_cache_dir
 from .signing import KEY_FILE, sign_packages
 
@@ -45,10 +45,6 @@ _EL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+_-]*$")
 _DEB_NAME = re.compile(r"^[a-z0-9][a-z0-9.+-]+$")
 _PATH = re.compile(r"^/[A-Za-z0-9._+@/*-]*$")
 _CAPABILITY = re.compile(r"^[A-Za-z0-9/][A-Za-z0-9._+/()-]*$")
-
-
-class DemoBuildError(ResolverError):
-    """The demo distribution could not be built (a missing tool, apt or rpmbuild failing)."""
 
 
 @dataclass(frozen=True)
