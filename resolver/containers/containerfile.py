@@ -24,9 +24,9 @@ import shlex
 from collections.abc import Mapping, Sequence
 
 from ..names import COMMAND, TAG, TAG_PREFIX, build_value
+from .python_target import VENV, Dist
 from .stages import StagePlan, check_dist
 from .tags import DEFAULT_TAG, readable_reference
-from .wheels import VENV, Dist
 
 DEFAULT_TOOLS_IMAGE = "quay.io/centos/centos:stream9"
 _DNF_OPTIONS = "--setopt=install_weak_deps=False --setopt=tsflags=nodocs"

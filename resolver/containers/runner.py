@@ -31,9 +31,9 @@ from .buildah import PREFIX, Buildah
 from .elf import Needed, needed_in_tree, needed_in_wheel
 from .logs import ImageLog
 from .pypi import PyPI, file_version
+from .python_target import VENV, Dist
 from .stages import DEFAULT_TAG_PREFIX, StagePlan, reference
 from .tags import DEFAULT_TAG, readable_reference
-from .wheels import VENV, Dist
 
 
 class BuildReporter(Protocol):

@@ -16,7 +16,8 @@ from ..names import CONTAINER_PATH, MODULE_STREAM, NEVRA, PACKAGE_NAME, PIN, bui
 from ..plan import LayerPlan, TreeShape, plan_layers
 from ..repos import PackageInfo
 from .pypi import FILENAME as WHEEL_FILE
-from .wheels import VENV, Dist, ImageWheels
+from .python_target import VENV, Dist
+from .wheels import ImageWheels
 
 #: bump when what a build does for the same inputs changes (a new key for every image)
 BUILD_FORMAT = 3
