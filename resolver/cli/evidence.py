@@ -152,10 +152,10 @@ def project_view(context: EvidenceContext, project: str) -> tuple[dict, str]:
     for use in code.uses.commands:
         for scope in sorted(scopes_of_command(profile, use) or {"(a helper nothing in the release calls)"}):
             rows.setdefault(scope, []).append((use.command, use.where, context.command_providers(use.command)))
-    for use in code.uses.imports:
-        if use.module in context.resolver.profiles.defaults.python_modules:
-            for scope in sorted(claimed_by(profile, use.path)):
-                rows.setdefault(scope, []).append((f"import {use.module}", f"{use.path}:{use.line}", ()))
+    for imported in code.uses.imports:
+        if imported.module in context.resolver.profiles.defaults.python_modules:
+            for scope in sorted(claimed_by(profile, imported.path)):
+                rows.setdefault(scope, []).append((f"import {imported.module}", f"{imported.path}:{imported.line}", ()))
     lines = [f"{project}: {code.release} (sdist sha256 {code.sha256[:12]}), {len(code.uses.commands)} command "
              f"use(s), {len(code.uses.dynamic)} computed"]
     for scope, uses in sorted(rows.items()):

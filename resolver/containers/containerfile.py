@@ -146,7 +146,7 @@ def bake_file(stages: Mapping[str, StagePlan], keys: Mapping[str, str], tag_pref
     build_value(TAG, tag, "--tag", "an image tag")
     targets = {}
     for name, stage in stages.items():
-        target = {"context": ".", "dockerfile": f"{name}/Containerfile",
+        target: dict[str, object] = {"context": ".", "dockerfile": f"{name}/Containerfile",
                   "tags": [f"{tag_prefix}/{name}:{keys[name][:16]}", readable_reference(name, tag, tag_prefix)]}
         if stage.parent:
             target["contexts"] = {image_name(stage.parent): f"target:{stage.parent}"}

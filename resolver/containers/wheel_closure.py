@@ -9,6 +9,7 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -157,9 +158,9 @@ class WheelResolver:
         data = self._memo["dists"][key]
         dist = self._dists.get((data["name"], data["version"]))
         if dist is None:
-            dist = Dist(data["name"], data["version"], IndexFile(**data["file"]),
-                        FileMetadata(**{k: tuple(v) if isinstance(v, list) else v
-                                        for k, v in data["metadata"].items()}), data["pinned_by"])
+            metadata: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data["metadata"].items()}
+            dist = Dist(data["name"], data["version"], IndexFile(**data["file"]), FileMetadata(**metadata),
+                        data["pinned_by"])
             self._dists[(dist.name, dist.version)] = dist
         return dist
 

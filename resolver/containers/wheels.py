@@ -50,7 +50,7 @@ def load_compile_table(path: Path = COMPILE_TABLE) -> dict[str, CompileNeeds]:
     from ..config import package_name
 
     data = yaml.safe_load(path.read_text()) or {}
-    table = {}
+    table: dict[str, CompileNeeds] = {}
     for name, row in data.items():
         where = f"{path}: {name}"
         if not isinstance(row, dict) or not isinstance(row.get("reason"), str) \

@@ -247,12 +247,12 @@ def _stage(package: ElPackage, extracted: Path, root: Path) -> None:
             os.rename(path, destination) if not path.is_symlink() else os.symlink(os.readlink(path), destination)
             if not destination.is_symlink():
                 _as_el_ships(destination, relative)
-    for path, source in package.copies.items():
-        target = root / path.lstrip("/")
+    for where, source in package.copies.items():
+        target = root / where.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(root / source.lstrip("/"), target)
-    for path, link in package.links.items():
-        target = root / path.lstrip("/")
+    for where, link in package.links.items():
+        target = root / where.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.symlink_to(link)
 
