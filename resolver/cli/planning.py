@@ -228,7 +228,9 @@ def plan_text(data: dict, unresolved: Mapping[str, Sequence[UnresolvedRequest]] 
                      f"{len(data['provider_splits'])}, e.g. {data['provider_splits'][0]['description']}")
     lines += [f"Suggestion: {s['description']}" for s in data["suggestions"]]
     for point in data.get("pareto", []):
-        lines.append(f"  pareto: bloat <= {point['budget'] / 1e6:8.1f} MB  objective {point['objective'] / 1e6:8.1f} MB"
+        # the curve's last point has no budget (None): the cheapest placement at any bloat
+        limit = f"<= {point['budget'] / 1e6:8.1f} MB" if point["budget"] is not None else f"{'unlimited':>14}"
+        lines.append(f"  pareto: bloat {limit}  objective {point['objective'] / 1e6:8.1f} MB"
                      f"  bloat {point['bloat'] / 1e6:7.1f} MB  gap {point['gap'] * 100:.3f} %")
     if unresolved and any(unresolved.values()):
         lines += ["", "Unresolved requests (images marked !; `resolver packages IMAGE` shows each with its origin):",
