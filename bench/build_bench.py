@@ -89,7 +89,7 @@ def main() -> int:
                   f"rpmdb = {RPMDB_BASE_BYTES / 1024:.0f} KiB + {RPMDB_BYTES_PER_HEADER_BYTE} x headers, "
                   f"dnf state {DNF_STATE_BYTES / 1024:.0f} KiB):")
             bases, dnfs = [], []
-            repo = demo_repo(cache / "resolver").path
+            repo = demo_repo(cache / "resolver")
             with RepoSet([RepoSpec("demo", str(repo))], cache_dir=cache / "resolver") as repos:
                 for image in rebuilt:
                     rpmdb, dnf, headers = rpm_state(image["reference"], image["packages"], repos)

@@ -31,7 +31,7 @@ SIZES = (3, 8, 15, 25, 40)
 
 def main() -> int:
     cache = default_cache_dir()
-    spec = RepoSpec("demo", str(demo_repo(cache).path))
+    spec = RepoSpec("demo", str(demo_repo(cache)))
     dnf_step = Buildah([spec])  # its install step only: dnf, no buildah command is run
     rows = []
     with RepoSet([spec], cache_dir=cache) as repos, tempfile.TemporaryDirectory(prefix="resolver-overhead-") as work:

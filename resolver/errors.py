@@ -5,6 +5,8 @@ The CLI turns them into one line on stderr and an exit code; nothing below the C
 
 from __future__ import annotations
 
+import signal
+
 
 class ResolverError(Exception):
     """Base of every error the tool reports to users (never shown as a traceback)."""
@@ -57,3 +59,61 @@ class LayerCheckError(ResolverError):
     """A planned layer that dnf would not install exactly on its parent (a provider split)."""
 
     exit_code = 1
+
+
+class WheelPlanError(ResolverError):
+    """The Python side cannot be planned (a conflict with the constraints, missing build packages)."""
+
+
+class PyPIError(ResolverError):
+    """The index could not be reached, or a file is not what the index says it is."""
+
+
+class BuildSetupError(ResolverError):
+    """This machine or user cannot build at all (a tool missing, no privileges): nothing was tried."""
+
+
+class BuildError(ResolverError):
+    """A stage failed: the command, its output's tail, and the image."""
+
+    exit_code = 1
+
+
+class ElfError(BuildError):
+    """A file a build made or installs that starts like ELF but cannot be read as ELF (truncated,
+    corrupt): the image fails, naming the file."""
+
+
+class Interrupted(ResolverError):
+    """The build was stopped by a signal: exit 128 + its number (130 SIGINT, 143 SIGTERM).
+
+    Raised by the build itself once its children are stopped and its containers removed (the
+    signal handlers only cancel), so it travels as an ordinary error to `main()`."""
+
+    def __init__(self, message: str, signum: int = signal.SIGINT):
+        super().__init__(message)
+        self.exit_code = 128 + signum
+
+
+class PruneError(ResolverError):
+    """podman could not list or remove images."""
+
+    exit_code = 1
+
+
+class DemoBuildError(ResolverError):
+    """The demo distribution could not be built (a missing tool, apt or rpmbuild failing)."""
+
+
+class SigningError(ResolverError):
+    """The demo RPMs could not be signed (gpg or rpmsign missing or failing)."""
+
+
+class Terminated(BaseException):
+    """SIGTERM outside a build, raised in the main thread by the CLI's handler so that cleanup
+    (temporary directories, working containers) runs exactly as for Ctrl-C.
+
+    Not a ResolverError, and not an Exception at all: like KeyboardInterrupt it must pass every
+    ``except Exception`` between the handler and `main()`, which maps it to exit 143."""
+
+    exit_code = 143

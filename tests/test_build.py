@@ -19,9 +19,9 @@ import pytest
 import yaml
 
 from resolver.containers.buildah import DBPATH, PREFIX, Buildah
-from resolver.containers.elf import needed_sonames
-from resolver.containers.wheels import VENV
-from resolver.demo.distribution import DEMO_DATA, demo_repo
+from resolver.containers.elf import requires
+from resolver.containers.python_target import VENV
+from resolver.demo.distribution import DEMO_DATA, demo_repo, demo_spec
 from resolver.demo.signing import KEY_FILE
 
 from .conftest import ROOT, run_cli
@@ -93,7 +93,7 @@ def image_id(ref):
 @pytest.fixture(scope="module")
 def planned():
     """The demo plan, independently of the build: every image's planned content."""
-    done = run_cli("plan", "--repos", str(demo_repo().path), "--images", str(DEMO_DATA / "images"),
+    done = run_cli("plan", "--repos", str(demo_repo()), "--images", str(DEMO_DATA / "images"),
                    "--profiles", str(DEMO_DATA / "profiles"), "--format", "json")
     assert done.returncode == 0, done.stderr
     images = json.loads(done.stdout)["images"]
@@ -113,7 +113,7 @@ def path_to(images, name):
 
 
 def test_demo_rpms_carry_the_dependencies_rpm_generated_from_debian_binaries():
-    repo = demo_repo().path
+    repo = demo_repo()
 
     def query(name, what):
         (rpm,) = repo.glob(f"x86_64/{name}-[0-9]*.rpm")
@@ -129,17 +129,17 @@ def test_demo_rpms_carry_the_dependencies_rpm_generated_from_debian_binaries():
 
 def test_demo_rpms_are_signed_with_the_repositorys_own_key_and_builds_check_them(tmp_path):
     repo = demo_repo()
-    key = repo.path / KEY_FILE
-    assert repo.spec.checks_signatures and repo.spec.gpgkey == (f"file://{key}",)
+    key = repo / KEY_FILE
+    assert demo_spec(repo).checks_signatures and demo_spec(repo).gpgkey == (f"file://{key}",)
     keyring = tmp_path / "keyring"
     keyring.mkdir()
     subprocess.run(["rpmkeys", "--dbpath", str(keyring), "--import", str(key)], check=True)
-    rpms = sorted(repo.path.rglob("*.rpm"))
+    rpms = sorted(repo.rglob("*.rpm"))
     checked = subprocess.run(["rpmkeys", "--dbpath", str(keyring), "--checksig", *map(str, rpms)],
                              capture_output=True, text=True, check=True).stdout.splitlines()
     assert len(rpms) > 50 and all(line.endswith(": digests signatures OK") for line in checked), checked[:3]
     # the build's dnf --installroot checks them (no buildah: a plain directory as the root)
-    engine = Buildah([repo.spec])
+    engine = Buildah([demo_spec(repo)])
     try:
         engine.install(tmp_path / "root", ["tzdata"], "installing tzdata")
         assert "tzdata" in engine.installed(tmp_path / "root")
@@ -179,8 +179,7 @@ def test_keystone_builder_compiled_python_ldap_against_the_runtime_libldap(first
     assert keystone["compiled"] == ["python-ldap==3.4.4"]
     with Mounted(keystone["reference"]) as mounted:
         (module,) = mounted.root.joinpath(VENV.lstrip("/")).glob("lib/python3.*/site-packages/_ldap*.so")
-        sonames, _ = needed_sonames(module.read_bytes())
-        assert "libldap-2.5.so.0" in sonames
+        assert "libldap-2.5.so.0" in {n.soname for n in requires(module, module.name)}
         owner = subprocess.run(["rpm", "--root", str(mounted.root), "--dbpath", DBPATH, "-q", "--whatprovides",
                                 "libldap-2.5.so.0()(64bit)", "--qf", "%{NAME}"], capture_output=True, text=True)
         assert owner.stdout == "openldap"  # the runtime RPM, from the plan (openldap-devel's library)

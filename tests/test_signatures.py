@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from resolver.containers.buildah import DBPATH, Buildah, BuildError
+from resolver.containers.buildah import DBPATH, Buildah
 from resolver.demo.signing import KEY_FILE, sign_packages
-from resolver.errors import RepoError
+from resolver.errors import BuildError, RepoError
 from resolver.repo_config import RepoSpec, repo_specs
 
 TOOLS = ("rpmbuild", "rpmsign", "gpg", "createrepo_c", "dnf", "rpm", "buildah", "podman")

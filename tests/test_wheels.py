@@ -11,19 +11,16 @@ from packaging.requirements import Requirement
 from resolver.closure import PackageInfo
 from resolver.config import _release
 from resolver.containers.pypi import FileMetadata, IndexFile, read_metadata
+from resolver.containers.python_target import Dist, TargetPython, read_constraints
 from resolver.containers.wheels import (
     CompileNeeds,
-    Dist,
-    TargetPython,
-    WheelPlanError,
     _build_packages,
     compiles,
     load_compile_table,
     python_layers,
     python_roots,
-    read_constraints,
 )
-from resolver.errors import InputError
+from resolver.errors import InputError, WheelPlanError
 from resolver.plan import TreeShape
 
 CP311 = TargetPython((3, 11), (2, 36))

@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Sequence
 
 from .. import __version__
-from ..errors import ResolverError
+from ..errors import ResolverError, Terminated
 from . import audit, containers, evidence, images, imports, overrides, packages, planning
 from .common import FORMATTER, common_options
 
@@ -41,12 +41,6 @@ COMMANDS = (packages, evidence, audit, planning, containers, images, overrides, 
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug, not bad input
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
-EXIT_TERMINATED = 143
-
-
-class Terminated(BaseException):
-    """SIGTERM, raised in the main thread so that cleanup (temporary directories, working
-    containers) runs exactly as for Ctrl-C."""
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
@@ -93,9 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("resolver: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except Terminated:
+    except Terminated as stop:
         print("resolver: terminated", file=sys.stderr)
-        return EXIT_TERMINATED
+        return stop.exit_code
     except BrokenPipeError:
         # the reader went away (`resolver plan | head`): stop quietly, as Unix tools do
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
-import signal
 import sys
-import time
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from ..files import check_set_directory, check_writable, replace_directory
 from ..names import IMAGE_NAME, TAG, TAG_PREFIX, build_value
-from ..platforms import DEFAULT_PLATFORM, platform, platform_id
-from ..repos import RepoSet
-from ..resolution import TreeResolver
+from ..platforms import DEFAULT_PLATFORM, platform
 from .common import FORMATTER, announce, emit, load_site, open_repos, warn_unresolved, whole_number
+
+if TYPE_CHECKING:
+    from ..containers.staging import StagedTree
+    from ..containers.tree_build import TreeBuild
 
 
 def register(sub, common: argparse.ArgumentParser) -> None:
@@ -86,53 +86,32 @@ def _option(pattern, what: str):
     return check
 
 
-
 @contextlib.contextmanager
-def _staged(args: argparse.Namespace):
-    """What `build` and `render` share: repositories (the demo distribution unless some are
-    named), the tree, the plan `resolver plan` makes (computed tree, zero bloat), the wheel plan
-    (PyPI, cached), stage plans (with the site overrides' steps and module streams) and content keys."""
-    from ..containers.pypi import PyPI
-    from ..containers.stages import content_keys, module_layers, stage_plans
-    from ..containers.wheels import plan_tree_wheels
-    from ..demo.distribution import DEMO_DATA, demo_repo
-    from ..files import default_cache_dir
-    from ..overrides import inherited_streams
-    from ..treeplan import plan_tree
+def _staged(args: argparse.Namespace) -> Iterator[StagedTree]:
+    """The staged tree `build` and `render` work on, on open repositories: the demo tree on the
+    demo distribution unless repositories are named."""
+    from ..containers.staging import stage_tree
+    from ..demo.distribution import DEMO_DATA, demo_repo, demo_spec
 
     demo = not args.repos
     if demo:  # said, and the names checked, before the demo distribution is made (minutes, the first time)
         _demo_first(args, DEMO_DATA)
     site = load_site(args, DEMO_DATA / "images" if demo else None, DEMO_DATA / "profiles" if demo else None,
-                     (demo_repo(args.cache_dir).spec,) if demo else None,
+                     (demo_spec(demo_repo(args.cache_dir)),) if demo else None,
                      strict=True, announce_tree=not demo)
-    tree, specs = site.tree, site.repos
     for name in getattr(args, "build_images", ()):
-        tree.spec(name)  # an unknown image is a clear error before anything runs
+        site.tree.spec(name)  # an unknown image is a clear error before anything runs
     target = platform((args.platforms or [DEFAULT_PLATFORM])[0])
-    with open_repos(args, specs) as repos:
-        strict = True if args.strict is None else args.strict
-        resolver = TreeResolver(tree, site.profiles, target, repos, strict, args.cache_dir, None,
-                                choose_providers=True)
-        result = plan_tree(resolver)
-        index = PyPI(args.cache_dir or default_cache_dir())
-        wheels = plan_tree_wheels(resolver, result, index)
-        declared = set(tree.names())
-        shape = result.plan.shape
-        modules = module_layers(shape, {n: [str(s) for s in inherited_streams(tree, n)] for n in shape.deployed})
-        stages = stage_plans(result.plan, result.inputs.packages, result.build_only, result.steps,
-                             wheels.images if wheels else None,
-                             {n: tree.spec(n).steps for n in result.plan.images if n in declared}, modules)
-        keys = content_keys(stages, json.dumps(repos.digests(), sort_keys=True))
-        yield _Staged(specs, target, repos, result.inputs, stages, keys, result.plan, wheels, index, demo,
-                      result.unresolved)
+    with open_repos(args, site.repos) as repos:
+        yield stage_tree(site.tree, site.profiles, target, repos, True if args.strict is None else args.strict,
+                         args.cache_dir)
 
 
 def _demo_first(args: argparse.Namespace, demo_data: Path) -> None:
     """Without --repos, build and render work on the demo tree and distribution: say so first, and
     send an image of the shipped tree to the command that builds it."""
     from ..config import load_images
-    from ..errors import InputError, UnknownNameError
+    from ..errors import UnknownNameError
     from .common import default_dir, shown_path
 
     demo_images = shown_path(args.images or demo_data / "images")
@@ -151,98 +130,30 @@ def _demo_first(args: argparse.Namespace, demo_data: Path) -> None:
         raise UnknownNameError("image", name, names, f"the demo tree ({demo_images})")
 
 
-@dataclass(frozen=True)
-class _Staged:
-    specs: tuple
-    target: object
-    repos: RepoSet
-    inputs: object
-    stages: dict
-    keys: dict
-    plan: object
-    wheels: object
-    index: object
-    demo: bool
-    #: each deployed image's requests that did not resolve (--best-effort): warned about at the end
-    unresolved: dict
-
-
 def run_build(args: argparse.Namespace) -> int:
-    from ..containers.buildah import Buildah, Interrupted, check_build_setup
-    from ..containers.runner import TreeBuilder
-    from ..containers.smoke import load_smoke, smoke_image
-    from ..containers.tags import remove_tags, stale_content_tags, stored_images
-    from ..containers.wheels import python_json
+    from ..containers.buildah import check_build_setup
+    from ..containers.smoke import load_smoke
+    from ..containers.tree_build import BuildOptions, build_tree
     from ..demo.distribution import DEMO_DATA
 
     check_build_setup()  # no root, no buildah: said before any planning
     if args.logs_dir is not None:
         check_writable(args.logs_dir, directory=True)
-    progress = _BuildProgress(args)
     with _staged(args) as staged:
         checks = {}
         if args.smoke:
             checks = load_smoke(DEMO_DATA / "smoke.yaml" if args.smoke is True else Path(args.smoke))
-        engine = Buildah(staged.specs, releasever=staged.target.name.rsplit("-", 1)[-1],
-                         platform_id=platform_id(staged.target.name))
-        builder = TreeBuilder(staged.stages, staged.keys, engine, staged.repos, staged.inputs.packages,
-                              progress, args.jobs, args.rebuild, args.tag_prefix, staged.index,
-                              staged.wheels.pip if staged.wheels else None, args.tag, args.logs_dir)
-        # SIGINT and SIGTERM both stop the children and let every image's cleanup run (working
-        # containers removed, nothing tagged unfinished); the exit code says which (130, 143)
-        previous = {sig: signal.signal(sig, lambda signum, _: engine.cancel(signum))
-                    for sig in (signal.SIGTERM, signal.SIGINT)}
-        smoke, pruned = {}, None
-        try:
-            started = time.perf_counter()
-            results = builder.build(args.build_images)
-            seconds = time.perf_counter() - started
-            for result in results:
-                if result.name in checks and result.status in ("built", "skipped"):
-                    progress.state(result.name, "smoke")
-                    with builder.image_log(result.name, append=True) as log, engine.logging_to(log):
-                        smoke[result.name] = smoke_image(engine, result.name, result.reference, checks[result.name])
-            if engine.cancelled.is_set():  # a signal after the last image: nothing to stop, still obeyed
-                raise Interrupted(f"build stopped by {signal.Signals(engine.stop_signal).name}", engine.stop_signal)
-            if args.prune and all(r.status in ("built", "skipped") for r in results):
-                pruned = stale_content_tags(stored_images(), args.tag_prefix, keep=0,
-                                            current={r.reference for r in results}, images={r.name for r in results})
-                remove_tags(pruned.remove)
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-            engine.close()
-    images = []
-    for result in results:
-        data = result.to_json()
-        if result.name in checks:
-            data["smoke"] = [s.to_json() for s in smoke.get(result.name, ())]
-        images.append(data)
-    totals = _totals(results, staged)
-    data = {"images": images, "totals": totals, "seconds": round(seconds, 2),
-            "python": python_json(staged.wheels) if staged.wheels else None}
-    text = _build_text(results, smoke, totals, staged.wheels)
-    if args.prune:
-        data["pruned"] = list(pruned.remove) if pruned else None
-        text += "\n" + (f"pruned {len(pruned.remove)} older content tags" + "".join(f"\n  {r}" for r in pruned.remove)
-                        if pruned else "not pruned: an image failed")
-    emit(args, data, text)
+        built = build_tree(staged, _BuildProgress(args), BuildOptions(
+            args.build_images, args.jobs, args.rebuild, args.tag_prefix, args.tag, args.logs_dir, checks, args.prune))
+    emit(args, built.to_json(), build_text(built))
     warn_unresolved(args, staged.unresolved)
-    failed = any(r.status in ("failed", "not built") for r in results)
-    return 1 if failed or any(not s.ok for checks in smoke.values() for s in checks) else 0
+    return 1 if built.failed else 0
 
 
 def run_prune(args: argparse.Namespace) -> int:
-    import shutil
+    from ..containers.tags import prune_content_tags
 
-    from ..containers.buildah import BuildSetupError
-    from ..containers.tags import remove_tags, stale_content_tags, stored_images
-
-    if shutil.which("podman") is None:
-        raise BuildSetupError("podman is not installed; run ./bootstrap")
-    pruned = stale_content_tags(stored_images(), args.tag_prefix, keep=args.keep)
-    if not args.dry_run:
-        remove_tags(pruned.remove)
+    pruned = prune_content_tags(args.tag_prefix, args.keep, args.dry_run)
     verb = "would remove" if args.dry_run else "removed"
     lines = [f"{verb} {len(pruned.remove)} content tags under {args.tag_prefix}/"]
     lines += [f"  - {ref}" for ref in pruned.remove]
@@ -252,43 +163,22 @@ def run_prune(args: argparse.Namespace) -> int:
     return 0
 
 
-def _totals(results, staged: _Staged) -> dict:
-    """The tree's bytes by kind, each layer once: planned (RPM plan + wheel plan) and measured."""
-    planned_python = staged.wheels.layers.total_set_size if staged.wheels else 0
-    return {"rpm_planned": staged.plan.total_set_size, "python_planned": planned_python,
-            "planned": staged.plan.total_set_size + planned_python,
-            "rpm_bytes": sum(r.rpm_bytes for r in results),
-            "python_bytes": sum(r.python_bytes or 0 for r in results),
-            "layers": sum(r.layer_size or 0 for r in results)}
-
-
-#: what `render` writes: IMAGE/ directories with these files, and the bake file
-_RENDERED = ("Containerfile", "requirements.txt", "tools.txt")
-_BAKE = "docker-bake.json"
-
-
 def _rendered(entry: Path) -> bool:
     """An entry of a render's output directory (anything else there is refused, not replaced)."""
-    if entry.name == _BAKE:
+    from ..containers.containerfile import BAKE_FILE, RENDERED
+
+    if entry.name == BAKE_FILE:
         return entry.is_file()
     return bool(IMAGE_NAME.match(entry.name)) and entry.is_dir() and not entry.is_symlink() and all(
-        p.name in _RENDERED for p in entry.iterdir())
+        p.name in RENDERED for p in entry.iterdir())
 
 
 def run_render(args: argparse.Namespace) -> int:
     check_set_directory(args.output, _rendered, "render")
-    from ..containers.containerfile import bake_file, containerfile
+    from ..containers.containerfile import render_tree
 
     with _staged(args) as staged:
-        files = {}
-        pip = staged.wheels.pip if staged.wheels else None
-        target_platform = platform_id(staged.target.name)
-        for name, stage in staged.stages.items():
-            for filename, text in containerfile(stage, staged.keys[name], args.package_manager, pip,
-                                                target_platform).items():
-                files[f"{name}/{filename}"] = text
-        if args.bake:
-            files[_BAKE] = json.dumps(bake_file(staged.stages, staged.keys, args.tag_prefix, args.tag), indent=2) + "\n"
+        files = render_tree(staged, args.package_manager, args.bake, args.tag_prefix, args.tag)
     # the Containerfiles, their requirements and the bake file belong together: replaced as one set
     replace_directory(args.output, files, _rendered, "render")
     written = [str(args.output / name) for name in files]
@@ -314,8 +204,10 @@ class _BuildProgress:
             print(f"[{image}] {line}", file=sys.stderr, flush=True)
 
 
-def _build_text(results, smoke, totals: dict, wheels) -> str:
-    def mb(value) -> str:
+def build_text(built: TreeBuild) -> str:
+    results, smoke, totals, wheels = built.results, built.smoke, built.totals, built.wheels
+
+    def mb(value: float | None) -> str:
         return f"{value / 1e6:9.2f}" if value is not None else f"{'-':>9}"
 
     lines = [f"{'image':16} {'status':9} {'image MB':>9} {'layer MB':>9} {'RPM MB':>9} {'Python MB':>9} "
@@ -345,4 +237,8 @@ def _build_text(results, smoke, totals: dict, wheels) -> str:
                  f"{totals['python_bytes'] / 1e6:.1f} MB)")
     if wheels is not None:
         lines.append(f"Python target {wheels.target.name}, upper-constraints {wheels.constraints}, {wheels.pip.key}")
+    if built.prune:
+        pruned = built.pruned
+        lines.append(f"pruned {len(pruned.remove)} older content tags" + "".join(f"\n  {r}" for r in pruned.remove)
+                     if pruned else "not pruned: an image failed")
     return "\n".join(lines)

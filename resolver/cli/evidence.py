@@ -4,21 +4,10 @@ which runtime packages nothing in the code justifies."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
 
 from ..config import load_images, load_profiles
-from ..errors import UnknownNameError
-from ..evidence import (
-    EvidenceContext,
-    ImageEvidence,
-    ProjectCode,
-    claimed_by,
-    evidence_findings,
-    image_evidence,
-    project_code,
-    scopes_of_command,
-    suggested_lines,
-)
+from ..evidence import ImageEvidence
+from ..evidence_report import Evidence, ProjectView, gather_evidence
 from ..repo_config import repo_specs
 from ..resolution import TreeResolver
 from .common import (
@@ -55,20 +44,6 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     parser.set_defaults(run=run)
 
 
-def code_loader(resolver: TreeResolver, cache_dir, progress: Progress):
-    """project -> its release's code, loaded once (None for a project without a release)."""
-    loaded: dict[str, ProjectCode | None] = {}
-
-    def code_of(project: str) -> ProjectCode | None:
-        if project not in loaded:
-            release = resolver.profiles.project(project).release
-            progress.starting(f"reading {release}" if release else project)
-            loaded[project] = project_code(project, release, cache_dir) if release else None
-        return loaded[project]
-
-    return code_of
-
-
 def run(args: argparse.Namespace) -> int:
     tree = load_images(args.images or default_dir("images"))
     target = target_platforms(args)[0]
@@ -80,36 +55,23 @@ def run(args: argparse.Namespace) -> int:
         with open_repos(args, specs) as repos:
             profiles = load_profiles(args.profiles or default_dir("profiles"))
             resolver = TreeResolver(tree, profiles, target, repos, is_strict(args), args.cache_dir, progress)
-            context = EvidenceContext(resolver, code_loader(resolver, args.cache_dir, progress))
-            names = list(args.targets) or [n for n in tree.names() if tree.spec(n).deployed]
-            images, projects = [], []
-            for name in names:
-                if name in tree.graph:
-                    images.append(image_evidence(context, name))
-                elif name in profiles.projects:
-                    projects.append(name)
-                else:
-                    raise UnknownNameError("image or project", name, [*tree.names(), *profiles.projects])
-            project_views = [project_view(context, p) for p in projects]
-            findings = evidence_findings([e for e in images if tree.spec(e.image).deployed])
-            suggestions = suggested_lines(images, resolver)
-            unresolved = {e.image: resolver.image(e.image).unresolved for e in images}
+            evidence = gather_evidence(resolver, args.cache_dir, progress, args.targets)
     finally:
         progress.stop()
-    data = {"images": [e.to_json() for e in images], "projects": [v[0] for v in project_views],
-            "findings": [f.to_json() for f in findings],
-            "suggested_bindep": [{"project": s.project, "profile": s.profile, "line": s.line, "because": s.because}
-                                 for s in suggestions]}
-    text = "\n\n".join([*(image_text(e) for e in images), *(v[1] for v in project_views)])
-    if suggestions:
+    emit(args, evidence.to_json(), evidence_text(evidence))
+    warn_unresolved(args, evidence.unresolved)
+    return 1 if any(f.severity == "error" for f in evidence.findings) else 0
+
+
+def evidence_text(evidence: Evidence) -> str:
+    text = "\n\n".join([*(image_text(e) for e in evidence.images), *(project_text(v) for v in evidence.projects)])
+    if evidence.suggestions:
         text += "\n\nSuggested bindep lines, by project and backend profile (what the code needs, upstream lacks):"
-        for suggestion in suggestions:
+        for suggestion in evidence.suggestions:
             text += f"\n  {suggestion.project} [{suggestion.profile}]: {suggestion.line:40} # {suggestion.because}"
-    if findings:
-        text += "\n\nFindings:\n" + "\n".join(f"  {f.severity}: {f.kind}: {f.message}" for f in findings)
-    emit(args, data, text)
-    warn_unresolved(args, unresolved)
-    return 1 if any(f.severity == "error" for f in findings) else 0
+    if evidence.findings:
+        text += "\n\nFindings:\n" + "\n".join(f"  {f.severity}: {f.kind}: {f.message}" for f in evidence.findings)
+    return text
 
 
 _MARK = {"has": "has", "venv": "venv", "missing": "MISSING", "unprovided": "NO PACKAGE", "unresolved": "UNRESOLVED"}
@@ -142,28 +104,13 @@ def image_text(item: ImageEvidence) -> str:
     return "\n".join(lines)
 
 
-def project_view(context: EvidenceContext, project: str) -> tuple[dict, str]:
-    """Every command and module use of a project's release, by the profile whose code it is."""
-    profile = context.resolver.profiles.project(project)
-    code = context.code_of(project)
+def project_text(view: ProjectView) -> str:
+    code = view.code
     if code is None:
-        return {"project": project, "release": None}, f"{project}: no release in {profile.path}"
-    rows: dict[str, list[tuple[str, str, Sequence[str]]]] = {}
-    for use in code.uses.commands:
-        for scope in sorted(scopes_of_command(profile, use) or {"(a helper nothing in the release calls)"}):
-            rows.setdefault(scope, []).append((use.command, use.where, context.command_providers(use.command)))
-    for use in code.uses.imports:
-        if use.module in context.resolver.profiles.defaults.python_modules:
-            for scope in sorted(claimed_by(profile, use.path)):
-                rows.setdefault(scope, []).append((f"import {use.module}", f"{use.path}:{use.line}", ()))
-    lines = [f"{project}: {code.release} (sdist sha256 {code.sha256[:12]}), {len(code.uses.commands)} command "
+        return f"{view.project}: no release in {view.profile_path}"
+    lines = [f"{view.project}: {code.release} (sdist sha256 {code.sha256[:12]}), {len(code.uses.commands)} command "
              f"use(s), {len(code.uses.dynamic)} computed"]
-    for scope, uses in sorted(rows.items()):
+    for scope, uses in sorted(view.scopes.items()):
         lines.append(f"\n[{scope}]")
         lines += [f"  {name:28} {', '.join(providers) or '-':36} {where}" for name, where, providers in uses]
-    data = {"project": project, "release": code.release, "sha256": code.sha256,
-            "scopes": {scope: [{"name": n, "site": w, "providers": list(p)} for n, w, p in uses]
-                       for scope, uses in rows.items()},
-            "dynamic": [f"{d.path}:{d.line} ({d.via})" for d in code.uses.dynamic],
-            "unparsed": list(code.uses.unparsed)}
-    return data, "\n".join(lines)
+    return "\n".join(lines)

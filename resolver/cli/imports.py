@@ -9,12 +9,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..kolla_overrides import KollaImport, kolla_image_names, read_kolla_file
-from ..overrides import defined_profiles
-from ..repo_config import repo_specs
-from ..resolution import TreeResolver
-from ..site_import import ImportReport, PackageChecks, TreeRequests, checker, finish, write_override_file
-from ..tcib_containers import TcibImport, tcib_image_names
+from ..builder_import import import_builder_files
+from ..kolla_overrides import read_kolla_file
+from ..site_import import ImportReport
 from .common import FORMATTER, Progress, emit, load_site, open_repos, target_platforms
 
 _EXIT = "exit: 0 all imported, 1 something not imported (listed with file:line and why), 2 a file cannot be read"
@@ -46,36 +43,16 @@ def register(sub, common: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     site = load_site(args, exclude=args.output)
     target = target_platforms(args)[0]
-    kolla = args.command == "import-kolla"
     # Kolla files are parsed before the metadata loads; any file that cannot be read stops the
     # import (exit 2) before anything is written
-    found = [read_kolla_file(path, target) for path in args.files] if kolla else []
-    report = ImportReport("kolla" if kolla else "tcib")
+    kolla = [read_kolla_file(path, target) for path in args.files] if args.command == "import-kolla" else None
     progress = Progress()
     try:
-        with open_repos(args, site.repos) as repos:
-            progress.starting("import")
-            requests = TreeRequests(TreeResolver(site.tree, site.profiles, target, repos, False, args.cache_dir,
-                                                 progress))
-            checks = PackageChecks(lambda name: repos.installsize_of(name) is not None,
-                                   lambda spec: bool(repos.names_providing(spec)),
-                                   [spec.repo_id for spec in site.repos], target, requests)
-            if kolla:
-                reader = KollaImport(kolla_image_names(site.tree), checks, requests.drop,
-                                     lambda path: [(s.repo_id, s.baseurl) for s in repo_specs([str(path)])],
-                                     [spec.repo_id for spec in site.repos])
-                for kolla_file in found:
-                    reader.run(kolla_file, report)
-            else:
-                tcib = TcibImport(tcib_image_names(site.tree), checks, target, repos.module_streams)
-                for path in args.files:
-                    tcib.run(path, report)
+        report = import_builder_files(args.files, kolla, args.output,
+                                      f"resolver {args.command} " + " ".join(str(p) for p in args.files), site,
+                                      target, lambda specs: open_repos(args, specs), progress, args.cache_dir)
     finally:
         progress.stop()
-    finish(report)
-    command = f"resolver {args.command} " + " ".join(str(p) for p in args.files)
-    write_override_file(report, args.output, command, site.tree,
-                        checker(site.tree, site.profiles, defined_profiles(site.profiles, args.cache_dir)))
     emit(args, report.to_json(args.output), import_text(report, args.output))
     return 1 if report.not_imported else 0
 

@@ -12,9 +12,10 @@ from pathlib import Path
 
 from ..files import check_set_directory, check_writable, writer_turn
 from ..overrides import Site
+from ..planned_tree import plan_whole_tree
 from ..planning.tree import EXACT_LIMIT
 from ..resolution import TreeResolver
-from ..treeplan import TREE_MODES, plan_tree
+from ..treeplan import TREE_MODES
 from ..unresolved import UnresolvedRequest, grouped_lines
 from .common import (
     FORMATTER,
@@ -134,35 +135,17 @@ def _writer_turn(output: Path | None):
 
 
 def _plan(args: argparse.Namespace, resolver: TreeResolver, progress: Progress, site: Site) -> int:
-    from ..containers.wheels import python_lock
-    from ..lock import compare, lock_from_plan, read_lock, write_lock
+    from ..lock import compare, read_lock, write_lock
     from ..planning.budget import Budget
 
-    budget = Budget(args.max_bloat, args.max_image_bloat)
     budgeted = args.max_bloat is not None or args.max_image_bloat is not None
-    result = plan_tree(resolver, args.tree, args.exact_limit, budget if budgeted else None)
-    wheels = None
-    if args.python:
-        from ..containers.pypi import PyPI
-        from ..containers.wheels import plan_tree_wheels
-        from ..files import default_cache_dir
-
-        progress.stage("planning the venv layers (PyPI, cached)")
-        wheels = plan_tree_wheels(resolver, result, PyPI(args.cache_dir or default_cache_dir()))
-    pareto = None
-    if args.command == "report" or getattr(args, "pareto", False):
-        from ..planning.budget import PARETO_SHARES
-        from ..treeplan import pareto_of
-
-        progress.stage(f"solving the Pareto curve ({len(PARETO_SHARES) + 1} integer programmes)")
-        pareto = pareto_of(result)
-    # the last stage: the lock or the report is computed and written (bench/kill_bench.py aims at it)
-    progress.stage(f"output: writing {_output_of(args) or 'the plan'}")
-    progress.stop()
     overrides = site.overrides_json()
-    fresh = lock_from_plan(result.plan, result.inputs.packages, resolver.target.name, resolver.repos.digests(),
-                           result.tree, budget.describe() if budgeted else "none", overrides, result.unresolved,
-                           args.lock.parent, python_lock(wheels) if wheels else None)
+    planned = plan_whole_tree(resolver, progress, str(_output_of(args) or "the plan"), args.lock, overrides,
+                              args.tree, args.exact_limit,
+                              Budget(args.max_bloat, args.max_image_bloat) if budgeted else None, args.python,
+                              args.command == "report" or getattr(args, "pareto", False), args.cache_dir)
+    progress.stop()
+    result, fresh = planned.result, planned.lock
     if args.command == "lock":
         write_lock(fresh, args.lock)
         total = sum(len(layer.packages) for layer in fresh.layers.values())
@@ -177,10 +160,7 @@ def _plan(args: argparse.Namespace, resolver: TreeResolver, progress: Progress, 
         return 0
     if getattr(args, "verify_lock", False):
         compare(read_lock(args.lock), fresh, args.lock)
-    data = with_python(result.to_json(), wheels)
-    data["overrides"] = overrides
-    if pareto is not None:
-        data["pareto"] = [point.to_json() for point in pareto]
+    data = planned.to_json(overrides)
     if args.command == "report":
         from ..baselines import resolve_baseline
         from ..report import write_report
@@ -195,24 +175,6 @@ def _plan(args: argparse.Namespace, resolver: TreeResolver, progress: Progress, 
     emit(args, data, plan_text(data, result.unresolved) + overrides_text(site))
     warn_unresolved(args, result.unresolved)
     return 0
-
-
-def with_python(data: dict, wheels) -> dict:
-    """The plan's JSON with the wheel plan beside it (``--python``; the keys are null without):
-    per image ``python_bytes`` (its venv layer) and ``python_wheels``; ``python`` (the wheel
-    plan), ``python_total`` (every venv layer once), ``total_with_python`` and
-    ``objective_with_python`` (the RPM figures plus ``python_total``)."""
-    from ..containers.wheels import python_json
-
-    for name, image in data["images"].items():
-        own = wheels.images.get(name) if wheels else None
-        image["python_bytes"] = (own.size if own else 0) if wheels else None
-        image["python_wheels"] = [d.key for d in own.layer] if own else [] if wheels else None
-    total = wheels.layers.total_set_size if wheels else None
-    data.update(python=python_json(wheels) if wheels else None, python_total=total,
-                total_with_python=None if total is None else data["total_set_size"] + total,
-                objective_with_python=None if total is None else data["objective"] + total)
-    return data
 
 
 def plan_text(data: dict, unresolved: Mapping[str, Sequence[UnresolvedRequest]] | None = None) -> str:
@@ -266,7 +228,9 @@ def plan_text(data: dict, unresolved: Mapping[str, Sequence[UnresolvedRequest]] 
                      f"{len(data['provider_splits'])}, e.g. {data['provider_splits'][0]['description']}")
     lines += [f"Suggestion: {s['description']}" for s in data["suggestions"]]
     for point in data.get("pareto", []):
-        lines.append(f"  pareto: bloat <= {point['budget'] / 1e6:8.1f} MB  objective {point['objective'] / 1e6:8.1f} MB"
+        # the curve's last point has no budget (None): the cheapest placement at any bloat
+        limit = f"<= {point['budget'] / 1e6:8.1f} MB" if point["budget"] is not None else f"{'unlimited':>14}"
+        lines.append(f"  pareto: bloat {limit}  objective {point['objective'] / 1e6:8.1f} MB"
                      f"  bloat {point['bloat'] / 1e6:7.1f} MB  gap {point['gap'] * 100:.3f} %")
     if unresolved and any(unresolved.values()):
         lines += ["", "Unresolved requests (images marked !; `resolver packages IMAGE` shows each with its origin):",

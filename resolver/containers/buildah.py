@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import RepoError, ResolverError
+from ..errors import BuildError, BuildSetupError, Interrupted, RepoError
 from ..files import scratch_directory
 from ..repo_config import RepoSpec
 from .logs import ImageLog
@@ -32,24 +32,6 @@ PREFIX = "resolver-wc-"
 DBPATH = "/var/lib/rpm"
 #: lines of a failed command's output an error shows (the whole output is in the image's log)
 TAIL_LINES = 15
-
-
-class BuildError(ResolverError):
-    """A stage failed: the command, its output's tail, and the image."""
-
-    exit_code = 1
-
-
-class Interrupted(ResolverError):
-    """The build was stopped by a signal: exit 128 + its number (130 SIGINT, 143 SIGTERM)."""
-
-    def __init__(self, message: str, signum: int = signal.SIGINT):
-        super().__init__(message)
-        self.exit_code = 128 + signum
-
-
-class BuildSetupError(ResolverError):
-    """This machine or user cannot build at all (a tool missing, no privileges): nothing was tried."""
 
 
 def check_build_setup() -> None:

@@ -20,16 +20,40 @@ the tag prefix here; a newline cannot start an instruction of its own.
 
 from __future__ import annotations
 
+import json
 import shlex
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from ..names import COMMAND, TAG, TAG_PREFIX, build_value
-from .stages import StagePlan, check_dist
+from ..platforms import platform_id as platform_id_of
+from .python_target import VENV, Dist
+from .stages import DEFAULT_TAG_PREFIX, StagePlan, check_dist
 from .tags import DEFAULT_TAG, readable_reference
-from .wheels import VENV, Dist
+
+if TYPE_CHECKING:
+    from .staging import StagedTree
 
 DEFAULT_TOOLS_IMAGE = "quay.io/centos/centos:stream9"
 _DNF_OPTIONS = "--setopt=install_weak_deps=False --setopt=tsflags=nodocs"
+#: what `render` writes: IMAGE/ directories with these files, and the bake file
+RENDERED = ("Containerfile", "requirements.txt", "tools.txt")
+BAKE_FILE = "docker-bake.json"
+
+
+def render_tree(staged: StagedTree, package_manager: str = "dnf", bake: bool = False,
+                tag_prefix: str = DEFAULT_TAG_PREFIX, tag: str = DEFAULT_TAG) -> dict[str, str]:
+    """Every file `resolver render` writes, by its path in the output directory: each image's
+    ``IMAGE/Containerfile`` (and requirements), and with ``bake`` the bake file."""
+    files = {}
+    pip = staged.wheels.pip if staged.wheels else None
+    target_platform = platform_id_of(staged.target.name)
+    for name, stage in staged.stages.items():
+        for filename, text in containerfile(stage, staged.keys[name], package_manager, pip, target_platform).items():
+            files[f"{name}/{filename}"] = text
+    if bake:
+        files[BAKE_FILE] = json.dumps(bake_file(staged.stages, staged.keys, tag_prefix, tag), indent=2) + "\n"
+    return files
 
 
 def image_name(image: str) -> str:
@@ -122,7 +146,7 @@ def bake_file(stages: Mapping[str, StagePlan], keys: Mapping[str, str], tag_pref
     build_value(TAG, tag, "--tag", "an image tag")
     targets = {}
     for name, stage in stages.items():
-        target = {"context": ".", "dockerfile": f"{name}/Containerfile",
+        target: dict[str, object] = {"context": ".", "dockerfile": f"{name}/Containerfile",
                   "tags": [f"{tag_prefix}/{name}:{keys[name][:16]}", readable_reference(name, tag, tag_prefix)]}
         if stage.parent:
             target["contexts"] = {image_name(stage.parent): f"target:{stage.parent}"}

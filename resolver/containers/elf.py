@@ -1,104 +1,104 @@
-"""NEEDED sonames of ELF files, as the rpm capabilities that provide them.
+"""What ELF files require, as the rpm capabilities that provide it.
 
 A builder stage compiles against -devel packages that never reach the final image; what it built
-links to their runtime libraries. Reading each produced ELF file's dynamic section gives the
-sonames it needs (``libpq.so.5``); rpm names the capability ``libpq.so.5()(64bit)`` on 64-bit
-objects, which dnf maps back to a package.
+links to their runtime libraries. rpm's own dependency generator, ``/usr/lib/rpm/elfdeps
+--requires`` (installed with rpm), reads each file's dynamic section and symbol versions and
+names them as packages provide them: ``libpq.so.5()(64bit)`` and the versioned
+``libc.so.6(GLIBC_2.34)(64bit)``, which dnf maps back to a package (a versioned one only to a
+package new enough to have that version).
 """
 
 from __future__ import annotations
 
+import os
 import struct
+import subprocess
+import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-_DT_NEEDED, _DT_STRTAB, _PT_DYNAMIC, _PT_LOAD = 1, 5, 2, 1
+from ..errors import BuildSetupError, ElfError
+from ..files import scratch_directory
+
+ELFDEPS = "/usr/lib/rpm/elfdeps"
+_MAGIC = b"\x7fELF"
 
 
 @dataclass(frozen=True)
 class Needed:
     path: str
+    #: the library (``libc.so.6``) or, for ``rtld(GNU_HASH)``, the dynamic linker feature
     soname: str
     capability: str
 
 
-def needed_sonames(data: bytes) -> tuple[list[str], bool]:
-    """(NEEDED sonames, is 64-bit) of an ELF image; ([], False) for anything that is not ELF."""
-    if len(data) < 64 or data[:4] != b"\x7fELF":
-        return [], False
-    is64 = data[4] == 2
-    order = "<" if data[5] == 1 else ">"
-    # e_phoff, then e_phentsize and e_phnum, at their ELF64 or ELF32 offsets
-    (phoff,) = struct.unpack_from(order + ("Q" if is64 else "I"), data, 0x20 if is64 else 0x1C)
-    phentsize, phnum = struct.unpack_from(order + "HH", data, 0x36 if is64 else 0x2A)
-    loads, dynamic = [], None
-    for index in range(phnum):
-        at = phoff + index * phentsize
-        if is64:
-            p_type, _, p_offset, p_vaddr, _, p_filesz = struct.unpack_from(order + "IIQQQQ", data, at)
-        else:
-            p_type, p_offset, p_vaddr, _, p_filesz = struct.unpack_from(order + "IIIII", data, at)
-        if p_type == _PT_LOAD:
-            loads.append((p_vaddr, p_offset, p_filesz))
-        elif p_type == _PT_DYNAMIC:
-            dynamic = (p_offset, p_filesz)
-    if dynamic is None:
-        return [], is64
-    entry = struct.Struct(order + ("qQ" if is64 else "iI"))
-    needed_offsets, strtab_vaddr = [], None
-    for at in range(dynamic[0], dynamic[0] + dynamic[1], entry.size):
-        tag, value = entry.unpack_from(data, at)
-        if tag == 0:
-            break
-        if tag == _DT_NEEDED:
-            needed_offsets.append(value)
-        elif tag == _DT_STRTAB:
-            strtab_vaddr = value
-    if strtab_vaddr is None:
-        return [], is64
-    # DT_STRTAB is an address: find the file offset through the segment that maps it
-    strtab = next((offset + strtab_vaddr - vaddr for vaddr, offset, size in loads
-                   if vaddr <= strtab_vaddr < vaddr + size), None)
-    if strtab is None:
-        return [], is64
-    names = [data[strtab + o:data.index(b"\0", strtab + o)].decode("ascii", "replace") for o in needed_offsets]
-    return names, is64
+def requires(path: Path, shown: str) -> list[Needed]:
+    """The capabilities an ELF file requires, sorted (``shown``: the file's name in messages);
+    an error for a file that starts like ELF but is cut short."""
+    _check_complete(path, shown)
+    if not os.access(ELFDEPS, os.X_OK):
+        raise BuildSetupError(f"{ELFDEPS} (rpm's ELF dependency generator) is missing; run ./bootstrap "
+                              "(it installs rpm)")
+    done = subprocess.run([ELFDEPS, "--requires"], input=f"{path}\n", capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise ElfError(f"{shown}: rpm's elfdeps cannot read it as ELF: {done.stderr.strip() or 'no reason given'}")
+    return [Needed(shown, capability.split("(", 1)[0], capability) for capability in sorted(set(done.stdout.split()))]
 
 
-def capability(soname: str, is64: bool) -> str:
-    """The rpm capability a soname is provided as (rpm's elfdeps naming)."""
-    return f"{soname}()(64bit)" if is64 else soname
+def _check_complete(path: Path, shown: str) -> None:
+    """elfdeps prints nothing, and succeeds, for a truncated file (as for one that needs nothing):
+    the ELF header says where its program and section header tables end; the file must reach it."""
+    size = path.stat().st_size
+    with path.open("rb") as stream:
+        header = stream.read(64)
+    is64 = len(header) > 4 and header[4] == 2
+    if len(header) < (64 if is64 else 52) or header[5] not in (1, 2):
+        raise ElfError(f"{shown}: a truncated or corrupt ELF file ({size} bytes, shorter than an ELF header)")
+    order = "<" if header[5] == 1 else ">"
+    # e_phoff, e_shoff, then e_phentsize, e_phnum, e_shentsize, e_shnum (ELF64 or ELF32 layout)
+    phoff, shoff = struct.unpack_from(order + ("QQ" if is64 else "II"), header, 0x20 if is64 else 0x1C)
+    phentsize, phnum, shentsize, shnum = struct.unpack_from(order + "HHxxHH", header, 0x36 if is64 else 0x2A)
+    end = max(phoff + phentsize * phnum if phnum else 0, shoff + shentsize * shnum if shnum else 0)
+    if end > size:
+        raise ElfError(f"{shown}: a truncated ELF file ({size} bytes; its headers say it reaches {end})")
+
+
+def _is_elf(path: Path) -> bool:
+    with path.open("rb") as stream:
+        return stream.read(4) == _MAGIC
 
 
 def needed_in_tree(root: Path, relative_to: Path | None = None) -> list[Needed]:
-    """Every NEEDED entry of every ELF file under ``root``."""
-    found = []
+    """What every ELF file under ``root`` requires."""
     base = relative_to or root
+    found = []
     for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink()):
-        with path.open("rb") as stream:
-            if stream.read(4) != b"\x7fELF":
-                continue
-        sonames, is64 = needed_sonames(path.read_bytes())
-        found.extend(Needed(f"/{path.relative_to(base)}", s, capability(s, is64)) for s in sonames)
+        if _is_elf(path):
+            found += requires(path, f"/{path.relative_to(base)}")
     return found
-
 
 
 def needed_in_wheel(path: Path) -> list[Needed]:
-    """NEEDED entries of the ELF files inside a wheel, less the libraries the wheel bundles
+    """What the ELF files inside a wheel require, less the libraries the wheel bundles
     (manylinux wheels carry theirs in ``*.libs/``, found through their RPATH)."""
-    import zipfile
-
     found = []
     with zipfile.ZipFile(path) as wheel:
         bundled = {name.rsplit("/", 1)[-1] for name in wheel.namelist()}
+        for name, member in _elf_members(wheel):
+            found += [n for n in requires(member, f"{path.name}:{name}") if n.soname not in bundled]
+    return found
+
+
+def _elf_members(wheel: zipfile.ZipFile) -> Iterator[tuple[str, Path]]:
+    """(name, a temporary copy) of each ELF member: elfdeps reads files, not archive members."""
+    with scratch_directory("resolver-elf-") as scratch:
         for info in wheel.infolist():
-            if info.is_dir() or info.file_size < 64:
+            if info.is_dir():
                 continue
             with wheel.open(info) as stream:
-                if stream.read(4) != b"\x7fELF":
+                if stream.read(4) != _MAGIC:
                     continue
-            sonames, is64 = needed_sonames(wheel.read(info))
-            found.extend(Needed(f"{path.name}:{info.filename}", s, capability(s, is64))
-                         for s in sonames if s not in bundled)
-    return found
+            copy = Path(scratch, "member")
+            copy.write_bytes(wheel.read(info))
+            yield info.filename, copy

@@ -25,16 +25,12 @@ from urllib.parse import urljoin
 from packaging.utils import InvalidSdistFilename, canonicalize_name, parse_sdist_filename
 from packaging.version import InvalidVersion, Version
 
-from ..errors import ResolverError
+from ..errors import PyPIError
 
 SIMPLE_URL = os.environ.get("RESOLVER_PYPI_SIMPLE_URL", "https://pypi.org/simple")
 _ACCEPT = "application/vnd.pypi.simple.v1+json"
 #: what a file name on the index may look like before it becomes a path or a pip argument
 FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+!-]*\.(whl|tar\.gz|zip)\Z")
-
-
-class PyPIError(ResolverError):
-    """The index could not be reached, or a file is not what the index says it is."""
 
 
 @dataclass(frozen=True)

@@ -24,16 +24,17 @@ from pathlib import Path
 from typing import Protocol
 
 from ..closure import PackageInfo
+from ..errors import BuildError, Interrupted
 from ..files import scratch_directory
 from ..names import RPM_NAME, TAG, TAG_PREFIX, build_value
 from ..repos import RepoSet
-from .buildah import PREFIX, Buildah, BuildError, Interrupted
+from .buildah import PREFIX, Buildah
 from .elf import Needed, needed_in_tree, needed_in_wheel
 from .logs import ImageLog
 from .pypi import PyPI, file_version
+from .python_target import VENV, Dist
 from .stages import DEFAULT_TAG_PREFIX, StagePlan, reference
 from .tags import DEFAULT_TAG, readable_reference
-from .wheels import VENV, Dist
 
 
 class BuildReporter(Protocol):

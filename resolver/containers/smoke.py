@@ -24,8 +24,8 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import InputError
-from .buildah import PREFIX, Buildah, BuildError
+from ..errors import BuildError, InputError
+from .buildah import PREFIX, Buildah
 
 _WAIT = 60.0
 _KEYS = {"run", "serve", "send", "get", "expect", "env"}
@@ -74,7 +74,7 @@ def load_smoke(path: Path) -> dict[str, tuple[Check, ...]]:
             if not isinstance(item, dict) or set(item) - _KEYS or ("run" in item) == ("serve" in item):
                 raise InputError(f"{at}: a check has 'run' or 'serve' (a list of arguments), and optionally "
                                  "'send' or 'get', 'expect', 'env'")
-            argv = item.get("run") or item.get("serve")
+            argv = item.get("run") or item.get("serve") or []
             env = item.get("env") or {}
             texts = [*argv, *env, *env.values(), *(str(item.get(k, "")) for k in ("get", "expect"))] \
                 if isinstance(argv, list) and isinstance(env, dict) else None
@@ -110,20 +110,22 @@ def _one(engine: Buildah, container: str, check: Check) -> SmokeResult:
     port = _free_port()
     argv = tuple(part.replace("{port}", str(port)) for part in check.argv)
     process = engine.start(container, argv, check.env)
-    answer, error = None, ""
+    answer: str | None = None
+    last_error = ""
     deadline = time.monotonic() + _WAIT
     while answer is None and time.monotonic() < deadline and process.poll() is None:
         try:
             answer = _ask(port, check)
         except OSError as problem:
-            error = str(problem)
+            last_error = str(problem)
             time.sleep(0.3)
     code, output = engine.stop(process)
     closed = not _listening(port)
     seconds = time.perf_counter() - start
     title = f"serve {' '.join(argv)}"
     if answer is None:
-        return SmokeResult(title, False, f"no answer on 127.0.0.1:{port} ({error}); output: {output[-400:]}", seconds)
+        return SmokeResult(title, False, f"no answer on 127.0.0.1:{port} ({last_error}); output: {output[-400:]}",
+                           seconds)
     answered = check.expect is None or check.expect in answer
     stopped = code is not None and closed
     first = answer.strip().splitlines()[0] if answer.strip() else ""
@@ -135,13 +137,13 @@ def _one(engine: Buildah, container: str, check: Check) -> SmokeResult:
 
 def _ask(port: int, check: Check) -> str:
     if check.get is not None:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        web = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         try:
-            connection.request("GET", check.get)
-            response = connection.getresponse()
+            web.request("GET", check.get)
+            response = web.getresponse()
             return f"HTTP {response.status}\n{response.read(4000).decode('utf-8', 'replace')}"
         finally:
-            connection.close()
+            web.close()
     with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
         connection.sendall((check.send or "").encode())
         return connection.recv(4000).decode("utf-8", "replace")

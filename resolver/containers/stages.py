@@ -9,6 +9,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ..closure import PackageInfo
 from ..config import BuildStep, ImageStep
@@ -16,7 +17,8 @@ from ..errors import InputError
 from ..names import CONTAINER_PATH, MODULE_STREAM, NEVRA, PACKAGE_NAME, PIN, build_value, plain_text
 from ..plan import LayerPlan, TreeShape, plan_layers
 from .pypi import FILENAME as WHEEL_FILE
-from .wheels import VENV, Dist, ImageWheels
+from .python_target import VENV, Dist
+from .wheels import ImageWheels
 
 #: bump when what a build does for the same inputs changes (a new key for every image)
 BUILD_FORMAT = 3
@@ -134,7 +136,7 @@ def content_key(stage: StagePlan, parent_key: str | None, repos_digest: str) -> 
     """A key over everything the image is made of: its parent's key, its locked layer, its venv
     layer (the wheel set), its builder stage (packages, wheels, step) and the repositories' metadata."""
     wheels = stage.wheels
-    inputs = {"format": BUILD_FORMAT, "parent": parent_key, "layer": list(stage.layer),
+    inputs: dict[str, Any] = {"format": BUILD_FORMAT, "parent": parent_key, "layer": list(stage.layer),
               "build_only": list(stage.build_only), "repos": repos_digest,
               "step": None if stage.step is None else [stage.step.run, stage.step.artifacts],
               # the venv layer: every wheel (or sdist) by its file's digest, what builds them, where

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
-from ..errors import ResolverError
+from ..errors import BuildSetupError, PruneError
 from ..names import IMAGE_NAME
 
 DEFAULT_TAG = "latest"
@@ -26,12 +27,6 @@ CONTENT_TAG = re.compile(r"^[0-9a-f]{16}\Z")
 
 def readable_reference(image: str, tag: str, tag_prefix: str) -> str:
     return f"{tag_prefix}/{image}:{tag}"
-
-
-class PruneError(ResolverError):
-    """podman could not list or remove images."""
-
-    exit_code = 1
 
 
 @dataclass(frozen=True)
@@ -85,6 +80,17 @@ def stale_content_tags(stored: Iterable[StoredImage], tag_prefix: str, keep: int
             else:
                 remove.append(name)
     return Prune(tuple(remove), tuple(kept))
+
+
+def prune_content_tags(tag_prefix: str, keep: int, dry_run: bool = False) -> Prune:
+    """`resolver prune`: the stale content tags of ``tag_prefix`` in local storage, removed unless
+    ``dry_run``."""
+    if shutil.which("podman") is None:
+        raise BuildSetupError("podman is not installed; run ./bootstrap")
+    pruned = stale_content_tags(stored_images(), tag_prefix, keep=keep)
+    if not dry_run:
+        remove_tags(pruned.remove)
+    return pruned
 
 
 # ---- podman ------------------------------------------------------------------------------------

@@ -26,12 +26,16 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
-from ..errors import InputError, ResolverError
+from ..errors import DemoBuildError, InputError
 from ..files import default_cache_dir
 from .signing import KEY_FILE, sign_packages
+
+if TYPE_CHECKING:  # repos loads dnf: imported where a repository is opened, not with this module
+    from ..repo_config import RepoSpec
 
 #: the demo tree, its profiles and the distribution's mapping table
 DEMO_DATA = Path(__file__).resolve().parent.parent / "data" / "demo"
@@ -45,10 +49,6 @@ _EL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+_-]*$")
 _DEB_NAME = re.compile(r"^[a-z0-9][a-z0-9.+-]+$")
 _PATH = re.compile(r"^/[A-Za-z0-9._+@/*-]*$")
 _CAPABILITY = re.compile(r"^[A-Za-z0-9/][A-Za-z0-9._+/()-]*$")
-
-
-class DemoBuildError(ResolverError):
-    """The demo distribution could not be built (a missing tool, apt or rpmbuild failing)."""
 
 
 @dataclass(frozen=True)
@@ -65,20 +65,6 @@ class ElPackage:
     copies: Mapping[str, str] = field(default_factory=dict)
     #: owns its directories too (EL's filesystem package: /tmp with its sticky bit, /run...)
     directories: bool = False
-
-
-@dataclass(frozen=True)
-class DemoRepo:
-    path: Path
-    #: Debian package -> version the repository was made from
-    debs: Mapping[str, str]
-
-    @property
-    def spec(self):
-        """The repository as builds use it: signatures checked against its own key."""
-        from ..repo_config import RepoSpec
-
-        return RepoSpec("demo", str(self.path), gpgcheck=True, gpgkey=(f"file://{self.path / KEY_FILE}",))
 
 
 def load_mapping(path: Path = MAPPING) -> tuple[ElPackage, ...]:
@@ -131,6 +117,13 @@ def load_mapping(path: Path = MAPPING) -> tuple[ElPackage, ...]:
     return tuple(packages)
 
 
+def demo_spec(repo: Path) -> RepoSpec:
+    """The demo repository as builds use it: signatures checked against its own key."""
+    from ..repo_config import RepoSpec
+
+    return RepoSpec("demo", str(repo), gpgcheck=True, gpgkey=(f"file://{repo / KEY_FILE}",))
+
+
 # ---- apt ---------------------------------------------------------------------------------------
 
 def _run(command: Sequence[str], cwd: Path | None = None) -> str:
@@ -175,9 +168,9 @@ def _fetch_debs(versions: Mapping[str, str], into: Path) -> dict[str, Path]:
 
 # ---- the repository ----------------------------------------------------------------------------
 
-def demo_repo(cache_dir: Path | None = None) -> DemoRepo:
-    """The demo repository, built once per key into the cache (atomically: a half-built one is
-    never used)."""
+def demo_repo(cache_dir: Path | None = None) -> Path:
+    """The demo repository's directory, built once per key into the cache (atomically: a
+    half-built one is never used)."""
     mapping = load_mapping()
     versions = candidate_versions([deb for package in mapping for deb in package.debs])
     key = hashlib.sha256(MAPPING.read_bytes() + json.dumps(versions, sort_keys=True).encode()
@@ -186,7 +179,7 @@ def demo_repo(cache_dir: Path | None = None) -> DemoRepo:
     cache = cache_dir or default_cache_dir()
     target = cache / "demo-repo" / key
     if (target / "repodata" / "repomd.xml").is_file():
-        return DemoRepo(target, versions)
+        return target
     for tool in ("rpmbuild", "createrepo_c", "dpkg-deb", "apt-get"):
         if shutil.which(tool) is None:
             raise DemoBuildError(f"{tool} is not installed; run ./bootstrap (it installs rpm, createrepo-c, dpkg)")
@@ -203,7 +196,7 @@ def demo_repo(cache_dir: Path | None = None) -> DemoRepo:
         os.replace(work / "repo", target)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return DemoRepo(target, versions)
+    return target
 
 
 def _build(work: Path, mapping: Sequence[ElPackage], debs: Mapping[str, Path], versions: Mapping[str, str]) -> None:
@@ -254,12 +247,12 @@ def _stage(package: ElPackage, extracted: Path, root: Path) -> None:
             os.rename(path, destination) if not path.is_symlink() else os.symlink(os.readlink(path), destination)
             if not destination.is_symlink():
                 _as_el_ships(destination, relative)
-    for path, source in package.copies.items():
-        target = root / path.lstrip("/")
+    for where, source in package.copies.items():
+        target = root / where.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(root / source.lstrip("/"), target)
-    for path, link in package.links.items():
-        target = root / path.lstrip("/")
+    for where, link in package.links.items():
+        target = root / where.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.symlink_to(link)
 

@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..errors import ResolverError
+from ..errors import SigningError
 
 #: the public key's file name in the repository directory (as distributions name theirs)
 KEY_FILE = "RPM-GPG-KEY-resolver-demo"
@@ -29,10 +29,6 @@ Name-Email: demo@resolver.invalid
 Expire-Date: 0
 %commit
 """
-
-
-class SigningError(ResolverError):
-    """The demo RPMs could not be signed (gpg or rpmsign missing or failing)."""
 
 
 def sign_packages(rpms: Sequence[Path], public_key: Path) -> None:

@@ -1,0 +1,58 @@
+"""What `resolver build` and `resolver render` share: the tree planned as `resolver plan` plans it
+(computed tree, zero bloat, the tree's provider choices), the wheel plan (PyPI, cached), every
+image's stage plan (with the site overrides' steps and module streams) and content key.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config import ImageTree, Profiles
+from ..files import default_cache_dir
+from ..overrides import inherited_streams
+from ..plan import LayerPlan
+from ..platforms import Platform
+from ..repo_config import RepoSpec
+from ..repos import RepoSet
+from ..resolution import TreeResolver
+from ..treeplan import PlanInputs, plan_tree
+from ..unresolved import UnresolvedRequest
+from .pypi import PyPI
+from .stages import StagePlan, content_keys, module_layers, stage_plans
+from .wheels import WheelPlan, plan_tree_wheels
+
+
+@dataclass(frozen=True)
+class StagedTree:
+    specs: tuple[RepoSpec, ...]
+    target: Platform
+    repos: RepoSet
+    inputs: PlanInputs
+    stages: dict[str, StagePlan]
+    keys: dict[str, str]
+    plan: LayerPlan
+    wheels: WheelPlan | None
+    index: PyPI
+    #: each deployed image's requests that did not resolve (--best-effort): warned about at the end
+    unresolved: Mapping[str, Sequence[UnresolvedRequest]]
+
+
+def stage_tree(tree: ImageTree, profiles: Profiles, target: Platform, repos: RepoSet, strict: bool,
+               cache_dir: Path | None) -> StagedTree:
+    """The tree's stage plans and content keys, on open repositories."""
+    resolver = TreeResolver(tree, profiles, target, repos, strict, cache_dir, None, choose_providers=True)
+    result = plan_tree(resolver)
+    index = PyPI(cache_dir or default_cache_dir())
+    wheels = plan_tree_wheels(resolver, result, index)
+    declared = set(tree.names())
+    shape = result.plan.shape
+    modules = module_layers(shape, {n: [str(s) for s in inherited_streams(tree, n)] for n in shape.deployed})
+    stages = stage_plans(result.plan, result.inputs.packages, result.build_only, result.steps,
+                         wheels.images if wheels else None,
+                         {n: tree.spec(n).steps for n in result.plan.images if n in declared}, modules)
+    keys = content_keys(stages, json.dumps(repos.digests(), sort_keys=True))
+    return StagedTree(tuple(repos.specs), target, repos, result.inputs, stages, keys, result.plan, wheels, index,
+                      result.unresolved)

@@ -1,0 +1,119 @@
+"""`resolver build` as one call: the staged tree built with buildah (``runner.py``), then the smoke
+checks of the images that have some, then (asked for, and every image done) the older content tags
+pruned. SIGINT and SIGTERM stop the children and let every image's cleanup run (working containers
+removed, nothing tagged unfinished); the error's exit code says which signal (130, 143).
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from ..errors import Interrupted
+from ..platforms import platform_id
+from .buildah import Buildah
+from .runner import BuildReporter, BuiltImage, TreeBuilder
+from .smoke import Check, SmokeResult, smoke_image
+from .stages import DEFAULT_TAG_PREFIX
+from .staging import StagedTree
+from .tags import DEFAULT_TAG, Prune, remove_tags, stale_content_tags, stored_images
+from .wheels import WheelPlan, python_json
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    images: Sequence[str] = ()
+    jobs: int = 2
+    rebuild: bool = False
+    tag_prefix: str = DEFAULT_TAG_PREFIX
+    tag: str = DEFAULT_TAG
+    logs_dir: Path | None = None
+    #: image -> its smoke checks (run after the image is built or found)
+    smoke: Mapping[str, Sequence[Check]] | None = None
+    prune: bool = False
+
+
+@dataclass(frozen=True)
+class TreeBuild:
+    """What a build of the tree did, image by image, and its totals."""
+
+    results: list[BuiltImage]
+    smoke: dict[str, list[SmokeResult]]
+    seconds: float
+    totals: dict[str, int]
+    wheels: WheelPlan | None
+    checked: frozenset[str]
+    #: --prune: the content tags removed, or None when an image failed (nothing pruned); absent without it
+    pruned: Prune | None
+    prune: bool
+
+    @property
+    def failed(self) -> bool:
+        """An image failed or was not built, or a smoke check failed."""
+        return any(r.status in ("failed", "not built") for r in self.results) or \
+            any(not s.ok for checks in self.smoke.values() for s in checks)
+
+    def to_json(self) -> dict[str, Any]:
+        images = []
+        for result in self.results:
+            data = result.to_json()
+            if result.name in self.checked:
+                data["smoke"] = [s.to_json() for s in self.smoke.get(result.name, ())]
+            images.append(data)
+        data = {"images": images, "totals": self.totals, "seconds": round(self.seconds, 2),
+                "python": python_json(self.wheels) if self.wheels else None}
+        if self.prune:
+            data["pruned"] = list(self.pruned.remove) if self.pruned else None
+        return data
+
+
+def build_tree(staged: StagedTree, reporter: BuildReporter, options: BuildOptions) -> TreeBuild:
+    checks = options.smoke or {}
+    engine = Buildah(staged.specs, releasever=staged.target.name.rsplit("-", 1)[-1],
+                     platform_id=platform_id(staged.target.name))
+    builder = TreeBuilder(staged.stages, staged.keys, engine, staged.repos, staged.inputs.packages, reporter,
+                          options.jobs, options.rebuild, options.tag_prefix, staged.index,
+                          staged.wheels.pip if staged.wheels else None, options.tag, options.logs_dir)
+
+    def cancel(signum: int, frame: FrameType | None) -> None:
+        engine.cancel(signum)
+
+    previous = {sig: signal.signal(sig, cancel) for sig in (signal.SIGTERM, signal.SIGINT)}
+    smoke: dict[str, list[SmokeResult]] = {}
+    pruned = None
+    try:
+        started = time.perf_counter()
+        results = builder.build(options.images)
+        seconds = time.perf_counter() - started
+        for result in results:
+            if result.name in checks and result.status in ("built", "skipped"):
+                reporter.state(result.name, "smoke")
+                with builder.image_log(result.name, append=True) as log, engine.logging_to(log):
+                    smoke[result.name] = smoke_image(engine, result.name, result.reference, checks[result.name])
+        if engine.cancelled.is_set():  # a signal after the last image: nothing to stop, still obeyed
+            raise Interrupted(f"build stopped by {signal.Signals(engine.stop_signal).name}", engine.stop_signal)
+        if options.prune and all(r.status in ("built", "skipped") for r in results):
+            pruned = stale_content_tags(stored_images(), options.tag_prefix, keep=0,
+                                        current={r.reference for r in results}, images={r.name for r in results})
+            remove_tags(pruned.remove)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        engine.close()
+    return TreeBuild(results, smoke, seconds, _totals(results, staged), staged.wheels, frozenset(checks), pruned,
+                     options.prune)
+
+
+def _totals(results: Sequence[BuiltImage], staged: StagedTree) -> dict[str, int]:
+    """The tree's bytes by kind, each layer once: planned (RPM plan + wheel plan) and measured."""
+    planned_python = staged.wheels.layers.total_set_size if staged.wheels else 0
+    return {"rpm_planned": staged.plan.total_set_size, "python_planned": planned_python,
+            "planned": staged.plan.total_set_size + planned_python,
+            "rpm_bytes": sum(r.rpm_bytes for r in results),
+            "python_bytes": sum(r.python_bytes or 0 for r in results),
+            "layers": sum(r.layer_size or 0 for r in results)}
