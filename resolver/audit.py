@@ -13,8 +13,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
 from .bindepfile import BindepFile, Rule
-from .config import Defaults
 from .platforms import Platform
+from .profiles import Defaults
 from .unresolved import NameCatalogue, diagnose
 
 if TYPE_CHECKING:

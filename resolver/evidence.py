@@ -25,8 +25,8 @@ from pathlib import Path
 from . import codescan
 from .audit import Finding
 from .codescan import CommandUse, DynamicUse, ImportUse, ProjectUses
-from .config import Defaults, ProjectProfile, Release
 from .files import default_cache_dir, write_atomically
+from .profiles import Defaults, ProjectProfile, Release
 from .resolution import ImagePackages, TreeResolver
 from .selection import Request
 from .sources import release_sdist, sdist_code, sdist_console_scripts

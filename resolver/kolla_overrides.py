@@ -26,8 +26,8 @@ import jinja2
 from jinja2 import nodes
 
 from .baselines import RENAMES, load_baseline
-from .config import ImageTree
 from .errors import InputError
+from .image_tree import ImageTree
 from .platforms import Platform
 from .site_import import (
     ImageNames,

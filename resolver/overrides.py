@@ -38,27 +38,21 @@ from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from .config import (
+from .errors import InputError, UnknownNameError
+from .files import read_text
+from .image_tree import (
     AppliedOverride,
-    Correction,
-    Defaults,
     ExtraPackage,
     ImageSpec,
     ImageStep,
     ImageTree,
     ModuleStream,
     PipRequirement,
-    Profiles,
-    ProviderPin,
-    _image_spec,
-    image_name,
+    image_spec,
     load_images,
-    load_profiles,
-    package_name,
 )
-from .errors import InputError, UnknownNameError
-from .files import read_text
-from .names import MODULE_STREAM, plain_text
+from .names import MODULE_STREAM, image_name, package_name, plain_text
+from .profiles import Correction, Defaults, Profiles, ProviderChoice, load_profiles
 from .repos import RepoSpec
 from .selection import Exclusion, Origin, Selection
 from .sources import read_bindep
@@ -131,7 +125,7 @@ class SiteOverrides:
     images: tuple[ImageOverride, ...] = ()
     new_images: tuple[NewImage, ...] = ()
     repos: tuple[RepoChange, ...] = ()
-    providers: tuple[ProviderPin, ...] = ()
+    providers: tuple[ProviderChoice, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -325,7 +319,7 @@ class _Reader:
         name = self.image_name(item.get("name"), line_of(item, "name", line))
         reason = self.reason(item, None, line)
         base = {k: v for k, v in item.items() if k in ("name", "parent", "deployed", "projects", "build", "command")}
-        spec = _image_spec(base, self.at(line))
+        spec = image_spec(base, self.at(line))
         if not isinstance(spec.parent, str):
             raise InputError(f"{self.at(line)}: an added image needs a 'parent' (an image of the tree)")
         packages = item.get("packages")
@@ -369,10 +363,10 @@ class _Reader:
             raise InputError(f"{self.at(line)}: {directory} holds no repodata/repomd.xml")
         return str(directory)
 
-    def providers(self, value: Any, line: int) -> tuple[ProviderPin, ...]:
+    def providers(self, value: Any, line: int) -> tuple[ProviderChoice, ...]:
         pins = []
         for entry, at in self.entries(value, line, "'providers'", ("instead_of", "use", "reason")):
-            pins.append(ProviderPin(package_name(entry.get("instead_of"), self.at(at)),
+            pins.append(ProviderChoice(package_name(entry.get("instead_of"), self.at(at)),
                                     package_name(entry.get("use"), self.at(at)), self.reason(entry, None, at),
                                     self.at(at)))
         return tuple(pins)
@@ -384,7 +378,7 @@ def load_overrides(paths: Sequence[Path]) -> SiteOverrides:
     images: list[ImageOverride] = []
     new_images: list[NewImage] = []
     repos: list[RepoChange] = []
-    providers: list[ProviderPin] = []
+    providers: list[ProviderChoice] = []
     files = []
     for path in paths:
         text = read_text(path, "site override file")

@@ -21,8 +21,8 @@ from typing import Protocol
 import networkx as nx
 
 from .bindepfile import BindepFile
-from .config import ImageTree, Profiles
 from .errors import InputError, UnresolvableError
+from .image_tree import ImageTree
 from .overrides import (
     check_drops,
     check_module_streams,
@@ -33,6 +33,7 @@ from .overrides import (
 )
 from .plan import rpmdb_bytes
 from .platforms import Platform
+from .profiles import Profiles, ProviderChoice
 from .repos import PackageInfo, RepoSet, Requirements, Resolution
 from .selection import (
     Exclusion,
@@ -153,22 +154,6 @@ class ImagePackages:
                      if line.fate == "runtime" and line.name in unresolved else line for line in self.lines)
 
 
-@dataclass(frozen=True)
-class ProviderChoice:
-    """A provider installed instead of the one dnf would pick, and why."""
-
-    instead_of: str
-    use: str
-    reason: str
-    where: str
-    #: bytes the choice saves on the tree's total set (0 for a pin not measured)
-    saves: int = 0
-
-    def to_json(self) -> dict:
-        return {"instead_of": self.instead_of, "use": self.use, "reason": self.reason, "where": self.where,
-                "saves": self.saves}
-
-
 class TreeResolver:
     """Resolves images of a tree for one target platform on one repository set.
 
@@ -188,7 +173,7 @@ class TreeResolver:
         self.strict = strict
         self.cache_dir = cache_dir
         self.reporter = reporter or SilentReporter()
-        self.pins = tuple(ProviderChoice(p.instead_of, p.use, p.reason, p.where) for p in profiles.defaults.providers)
+        self.pins = profiles.defaults.providers
         for pin in self.pins:
             if not repos.names_providing(pin.use):
                 raise InputError(f"{pin.where}: no package {pin.use!r} in the repositories; fix the pin")

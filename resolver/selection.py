@@ -20,9 +20,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .bindepfile import BindepFile, Rule
-from .config import Correction, Defaults, ExtraPackage, ProjectProfile
 from .errors import UnknownNameError
+from .image_tree import ExtraPackage
 from .platforms import Platform
+from .profiles import Correction, Defaults, ProjectProfile
 
 
 @dataclass(frozen=True)

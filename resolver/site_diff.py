@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .config import AppliedOverride
+from .image_tree import AppliedOverride
 from .repos import PackageInfo
 from .resolution import TreeResolver
 

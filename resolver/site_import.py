@@ -19,11 +19,13 @@ from pathlib import Path
 import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 
-from .config import ImageTree, Profiles, package_name
 from .errors import InputError
 from .files import write_atomically
+from .image_tree import ImageTree
+from .names import package_name
 from .overrides import apply_overrides, load_overrides
 from .platforms import Platform
+from .profiles import Profiles
 from .resolution import TreeResolver
 
 

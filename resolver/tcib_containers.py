@@ -19,9 +19,9 @@ import jinja2
 import jinja2.sandbox
 
 from .baselines import load_baseline
-from .config import ImageTree
 from .errors import InputError
 from .files import read_text
+from .image_tree import ImageTree
 from .platforms import Platform
 from .site_import import (
     ImageNames,

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import BuildStep
 from .errors import InputError, LayerCheckError
 from .files import default_cache_dir, write_atomically
+from .image_tree import BuildStep
 from .overrides import inherited_streams
 from .plan import LAYER_BASE_BYTES, LayerPlan, TreeShape, layer_request, layered_plan, plan_json, plan_layers
 from .planning.tree import EXACT_LIMIT, ComputedTree, TreeProblem
-from .resolution import PlanInputs, ProviderChoice, TreeResolver, plan_inputs
+from .profiles import ProviderChoice
+from .resolution import PlanInputs, TreeResolver, plan_inputs
 from .unresolved import UnresolvedRequest
 
 if TYPE_CHECKING:

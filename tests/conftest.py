@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from resolver.config import load_images, load_profiles
+from resolver.image_tree import load_images
 from resolver.platforms import platform
+from resolver.profiles import load_profiles
 from resolver.repos import BUNDLED_REPOS_DIR, RepoSet, repo_specs
 from resolver.resolution import TreeResolver
 

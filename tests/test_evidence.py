@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 
 from resolver.codescan import scan_filters, scan_sources
-from resolver.config import load_profiles
 from resolver.evidence import (
     EvidenceContext,
     ProjectCode,
@@ -15,6 +14,7 @@ from resolver.evidence import (
     image_evidence,
     scopes_of_command,
 )
+from resolver.profiles import load_profiles
 
 from .conftest import ROOT
 

@@ -3,10 +3,10 @@
 
 import pytest
 
-from resolver.config import ImageStep
 from resolver.containers.containerfile import containerfile
 from resolver.containers.stages import StagePlan, content_key, module_layers, stage_plans
 from resolver.errors import InputError
+from resolver.image_tree import ImageStep
 from resolver.plan import TreeShape, plan_layers
 from resolver.repos import PackageInfo
 

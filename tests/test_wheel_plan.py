@@ -12,9 +12,10 @@ from functools import partial
 
 import pytest
 
-from resolver.config import PipRequirement, Release
 from resolver.containers.pypi import PyPI, PyPIError
 from resolver.containers.wheels import TargetPython, WheelPlanError, WheelResolver
+from resolver.image_tree import PipRequirement
+from resolver.profiles import Release
 
 CP311 = TargetPython((3, 11), (2, 36))
 #: project -> version -> Requires-Dist lines

@@ -8,7 +8,6 @@ import zipfile
 import pytest
 from packaging.requirements import Requirement
 
-from resolver.config import _release
 from resolver.containers.pypi import FileMetadata, IndexFile, read_metadata
 from resolver.containers.wheels import (
     CompileNeeds,
@@ -24,6 +23,7 @@ from resolver.containers.wheels import (
 )
 from resolver.errors import InputError
 from resolver.plan import TreeShape
+from resolver.profiles import _release
 from resolver.repos import PackageInfo
 
 CP311 = TargetPython((3, 11), (2, 36))

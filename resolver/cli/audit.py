@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..audit import Finding, audit_file, index_page, project_page, summary_line, unified_patch
-from ..config import ImageTree, Profiles
 from ..errors import BindepParseError, UnknownNameError
 from ..files import check_writable, write_atomically
+from ..image_tree import ImageTree
 from ..names import confined
+from ..profiles import Profiles
 from ..repos import RepoSet
 from ..sources import Source, read_bindep
 from .common import FORMATTER, Progress, default_dir, emit, load_site, open_repos, target_platforms

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from ..config import load_images, load_profiles
 from ..errors import UnknownNameError
 from ..evidence import (
     EvidenceContext,
@@ -19,6 +18,8 @@ from ..evidence import (
     scopes_of_command,
     suggested_lines,
 )
+from ..image_tree import load_images
+from ..profiles import load_profiles
 from ..repos import repo_specs
 from ..resolution import TreeResolver
 from .common import (

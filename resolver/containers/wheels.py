@@ -27,10 +27,11 @@ from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
-from ..config import ImageTree, PipRequirement, Profiles, Release
 from ..errors import InputError, ResolverError
 from ..files import write_atomically
+from ..image_tree import ImageTree, PipRequirement
 from ..plan import LayerPlan, TreeShape, plan_layers
+from ..profiles import Profiles, Release
 from ..repos import PackageInfo
 from .pypi import FileMetadata, IndexFile, PyPI, read_metadata
 
@@ -326,7 +327,7 @@ class CompileNeeds:
 
 
 def load_compile_table(path: Path = COMPILE_TABLE) -> dict[str, CompileNeeds]:
-    from ..config import package_name
+    from ..names import package_name
 
     data = yaml.safe_load(path.read_text()) or {}
     table = {}
