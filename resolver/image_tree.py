@@ -38,7 +38,7 @@ class BuildStep:
     artifacts: str = "/out"
 
 
-# What site overrides (resolver/overrides.py) add to an image, as plain data for the resolver
+# What site overrides (resolver/override_files.py) add to an image, as plain data for the resolver
 # and the builder; the shipped images/ files leave these empty.
 
 
@@ -109,7 +109,7 @@ class ImageSpec:
     build: BuildStep | None = None
     #: what the deployed image runs (exec form, the image's CMD): ``httpd -DFOREGROUND``
     command: tuple[str, ...] = ()
-    #: site overrides (resolver/overrides.py): requests this image drops, Python requirements,
+    #: site overrides (resolver/site.py): requests this image drops, Python requirements,
     #: steps and module streams it adds, and the record of every change made to it
     drop: tuple[Correction, ...] = ()
     pip_packages: tuple[PipRequirement, ...] = ()

@@ -23,7 +23,7 @@ import networkx as nx
 from .bindepfile import BindepFile
 from .errors import InputError, UnresolvableError
 from .image_tree import ImageTree
-from .overrides import (
+from .override_effects import (
     check_drops,
     check_module_streams,
     credit_profiles,

@@ -1,7 +1,7 @@
 """What importing another builder's customisations (Kolla template overrides, TCIB container
 files) shares: the import report, checks of package and Python entries against the target's
 metadata, shell steps sorted into what carries over, image-name mapping, and writing the result
-as a site override file (``resolver/overrides.py``) that is checked before it is written.
+as a site override file (``resolver/override_files.py``) that is checked before it is written.
 
 Nothing is dropped silently: every entry ends up ``imported``, ``not_imported`` (with the reason
 and, where the metadata has an obvious one, a suggestion) or ``skipped`` (it needs no counterpart
@@ -23,10 +23,11 @@ from .errors import InputError
 from .files import write_atomically
 from .image_tree import ImageTree
 from .names import package_name
-from .overrides import apply_overrides, load_overrides
+from .override_files import load_overrides
 from .platforms import Platform
 from .profiles import Profiles
 from .resolution import TreeResolver
+from .site import apply_overrides
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from .errors import InputError, LayerCheckError
 from .files import default_cache_dir, write_atomically
 from .image_tree import BuildStep
-from .overrides import inherited_streams
+from .override_effects import inherited_streams
 from .plan import LAYER_BASE_BYTES, LayerPlan, TreeShape, layer_request, layered_plan, plan_json, plan_layers
 from .planning.tree import EXACT_LIMIT, ComputedTree, TreeProblem
 from .profiles import ProviderChoice

@@ -163,8 +163,8 @@ def test_wheels_needed_by_every_service_of_a_subtree_go_in_its_top_image_once():
 
 def test_an_images_venv_asks_for_its_releases_then_its_overrides_pip_packages(tmp_path):
     from resolver.demo.distribution import DEMO_DATA
-    from resolver.overrides import load_site
     from resolver.repos import repo_specs
+    from resolver.site import load_site
 
     site_file = tmp_path / "site.yaml"
     site_file.write_text("images:\n  placement-api:\n    pip_packages:\n"

@@ -97,7 +97,7 @@ def _staged(args: argparse.Namespace):
     from ..containers.wheels import plan_tree_wheels
     from ..demo.distribution import DEMO_DATA, demo_repo
     from ..files import default_cache_dir
-    from ..overrides import inherited_streams
+    from ..override_effects import inherited_streams
     from ..treeplan import plan_tree
 
     demo = not args.repos

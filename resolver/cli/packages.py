@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 
 from ..names import package_name
-from ..overrides import Site
 from ..resolution import ImagePackages, TreeResolver
 from ..selection import Origin
+from ..site import Site
 from ..unresolved import UnresolvedRequest, count_text, diagnose, grouped_lines
 from ..why import explain
 from .common import (

@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..files import check_set_directory, check_writable, writer_turn
-from ..overrides import Site
 from ..planning.tree import EXACT_LIMIT
 from ..resolution import TreeResolver
+from ..site import Site
 from ..treeplan import TREE_MODES, plan_tree
 from ..unresolved import UnresolvedRequest, grouped_lines
 from .common import (
