@@ -22,18 +22,9 @@ from .baselines import load_baseline
 from .errors import InputError
 from .files import read_text
 from .image_tree import ImageTree
+from .import_entries import PackageChecks, add_package, carry_step
 from .platforms import Platform
-from .site_import import (
-    ImageNames,
-    Imported,
-    ImportReport,
-    Left,
-    PackageChecks,
-    add_package,
-    carry_step,
-    comment_above,
-    reason_text,
-)
+from .site_import import ImageNames, Imported, ImportReport, Left, comment_above, reason_text
 from .yamlfile import line_of, parse_yaml
 
 ORIGIN = "tcib"

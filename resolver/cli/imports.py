@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..kolla_overrides import KollaImport, kolla_image_names, read_kolla_file
+from ..import_entries import PackageChecks, TreeRequests
+from ..kolla_import import KollaImport, kolla_image_names
+from ..kolla_template import read_kolla_file
 from ..repos import repo_specs
 from ..resolution import TreeResolver
 from ..site import defined_profiles
-from ..site_import import ImportReport, PackageChecks, TreeRequests, checker, finish, write_override_file
+from ..site_import import ImportReport, checker, finish, write_override_file
 from ..tcib_containers import TcibImport, tcib_image_names
 from .common import FORMATTER, Progress, emit, load_site, open_repos, target_platforms
 
