@@ -37,7 +37,7 @@ SEVERITY = {
     "unresolvable": "warning",
     "profile-drift": "warning",
     "redundant": "info",
-    # from the projects' code (resolver evidence): see resolver/evidence.py
+    # from the projects' code (resolver evidence): see resolver/evidence_findings.py
     "missing-command": "error",
     "missing-binding": "error",
     "unprovided-command": "warning",

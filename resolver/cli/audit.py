@@ -110,7 +110,8 @@ def _collect(args: argparse.Namespace, tree: ImageTree, profiles: Profiles, targ
 def _evidence(args: argparse.Namespace, tree: ImageTree, profiles: Profiles, target, repos: RepoSet,
               progress: Progress) -> tuple[list[Finding], dict[str, list[tuple[str, str, str]]]]:
     """Findings from the projects' code on every deployed image, and the bindep lines it asks for."""
-    from ..evidence import EvidenceContext, evidence_findings, image_evidence, suggested_lines
+    from ..evidence import EvidenceContext, image_evidence
+    from ..evidence_findings import evidence_findings, suggested_lines
     from ..resolution import TreeResolver
     from .evidence import code_loader
 

@@ -7,19 +7,11 @@ import argparse
 from collections.abc import Sequence
 
 from ..errors import UnknownNameError
-from ..evidence import (
-    EvidenceContext,
-    ImageEvidence,
-    ProjectCode,
-    claimed_by,
-    evidence_findings,
-    image_evidence,
-    project_code,
-    scopes_of_command,
-    suggested_lines,
-)
+from ..evidence import EvidenceContext, ImageEvidence, image_evidence
+from ..evidence_findings import evidence_findings, suggested_lines
 from ..image_tree import load_images
 from ..profiles import load_profiles
+from ..project_code import ProjectCode, claimed_by, project_code, scopes_of_command
 from ..repos import repo_specs
 from ..resolution import TreeResolver
 from .common import (
