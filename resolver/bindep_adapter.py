@@ -88,7 +88,9 @@ def line_grammar() -> Any:
 @functools.cache
 def _parsed_depends_type() -> type:
     with _internals() as depends:
-        class ParsedDepends(depends.Depends):
+        base: Any = depends.Depends
+
+        class ParsedDepends(base):
             """bindep's Depends over rules already parsed with its grammar (its __init__ would parse
             the text again with a freshly compiled grammar); sets what that __init__ sets."""
 

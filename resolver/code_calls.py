@@ -7,7 +7,7 @@ that run the command they are given)."""
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 
 from .code_uses import CommandUse, DynamicUse, ImportUse, command_name, module_of
 
@@ -101,9 +101,9 @@ class CallScan(ast.NodeVisitor):
         self.scopes.append(_LazyBindings(node))
         self.qualname.append(node.name)
         if node.name.lower().endswith("callback"):
-            for returned in _returns(node):
-                if self._is_argv_list(returned.value):
-                    self._command(returned.lineno, "process callback", [returned.value], report_dynamic=False)
+            for line, value in _returns(node):
+                if self._is_argv_list(value):
+                    self._command(line, "process callback", [value], report_dynamic=False)
         self.generic_visit(node)
         self.qualname.pop()
         self.scopes.pop()
@@ -127,10 +127,11 @@ class CallScan(ast.NodeVisitor):
             self.calls.append((f"{self.module}.{name}", self._site(node.lineno)))
         elif head != "?" and tail:  # nova.privsep.fs.mount(...) after `import nova.privsep.fs`
             self.calls.append((callee, self._site(node.lineno)))
-        if name in _IMPORT_CALLS and node.args and _is_text(node.args[0]):
-            self.imports.append(ImportUse(node.args[0].value.partition(".")[0], self.path, node.lineno))
-        elif callee in ("importlib.import_module", "__import__") and node.args and _is_text(node.args[0]):
-            self.imports.append(ImportUse(node.args[0].value.partition(".")[0], self.path, node.lineno))
+        imported = _text(node.args[0]) if node.args else None
+        if name in _IMPORT_CALLS and imported is not None:
+            self.imports.append(ImportUse(imported.partition(".")[0], self.path, node.lineno))
+        elif callee in ("importlib.import_module", "__import__") and imported is not None:
+            self.imports.append(ImportUse(imported.partition(".")[0], self.path, node.lineno))
         option = _option_default(node)
         if option:
             self.options.append(option)
@@ -169,7 +170,7 @@ class CallScan(ast.NodeVisitor):
             return self.aliases[name]  # from subprocess import check_output
         return None
 
-    def _command(self, line: int, via: str, arguments: list[ast.AST], report_dynamic: bool = True,
+    def _command(self, line: int, via: str, arguments: Sequence[ast.AST], report_dynamic: bool = True,
                  shell: bool = False) -> None:
         names: set[str] = set()
         options: set[str] = set()
@@ -183,10 +184,11 @@ class CallScan(ast.NodeVisitor):
         for name in sorted(names):
             self.commands.append(CommandUse(name, self.path, line, via, ".".join(self.qualname)))
         if not names and (report_dynamic or options):
-            for option in sorted(options) or [None]:
+            named: list[str | None] = [*sorted(options)]
+            for option in named or [None]:
                 self.dynamic.append(DynamicUse(self.path, line, via, option))
 
-    def _argvs(self, nodes: list[ast.AST], scopes: list[dict[str, list[ast.AST]]],
+    def _argvs(self, nodes: Sequence[ast.AST], scopes: list[dict[str, list[ast.AST]]],
                depth: int) -> list[tuple[str, ...]]:
         """Possible literal beginnings of an argument vector written as these expressions
         (``'env', 'LC_ALL=C', 'qemu-img'``; ``['ip', 'netns'] + cmd``; a name bound to a list; a
@@ -225,7 +227,7 @@ class CallScan(ast.NodeVisitor):
         elif isinstance(first, ast.Call) and _dotted(first.func).rpartition(".")[2] in self.functions:
             # args = _get_ipmitool_args(info): what a function of this file returns
             function = self.functions[_dotted(first.func).rpartition(".")[2]]
-            values = [(r.value, [_LazyBindings(function)]) for r in _returns(function)]
+            values = [(value, [_LazyBindings(function)]) for _, value in _returns(function)]
         elif isinstance(first, ast.Call) and _dotted(first.func) in ("list", "tuple") and first.args:
             values = [(first.args[0], scopes)]
         else:
@@ -261,27 +263,27 @@ def _template_head(node: ast.AST) -> str | None:
     """The first word of a command line built from a template (``'grep -Gil "%s" %s' % ...``,
     ``'mount {}'.format(...)``, ``f"ls {path}"``) when that word is itself literal."""
     text = None
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod) and _is_text(node.left):
-        text = node.left.value
-    elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format"
-          and _is_text(node.func.value)):
-        text = node.func.value.value
-    elif isinstance(node, ast.JoinedStr) and node.values and _is_text(node.values[0]):
-        text = node.values[0].value
-        if not text[:1].strip() or " " not in text:  # f"{x} ..." or f"cmd{x}": the word is not whole
-            return None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+        text = _text(node.left)
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+        text = _text(node.func.value)
+    elif isinstance(node, ast.JoinedStr) and node.values:
+        text = _text(node.values[0])
+        if text is not None and (not text[:1].strip() or " " not in text):
+            return None  # f"{x} ..." or f"cmd{x}": the word is not whole
     words = text.split() if text else []
     return words[0] if words and not any(c in words[0] for c in "%{}") else None
 
 
 def _option_default(node: ast.Call) -> tuple[str, str] | None:
     """``cfg.StrOpt('mkisofs_cmd', default='genisoimage')`` -> (mkisofs_cmd, genisoimage)."""
-    if _dotted(node.func).rpartition(".")[2] != "StrOpt" or not node.args or not _is_text(node.args[0]):
+    name = _text(node.args[0]) if node.args else None
+    if _dotted(node.func).rpartition(".")[2] != "StrOpt" or name is None:
         return None
-    default = next((k.value for k in node.keywords if k.arg == "default"), None)
-    if default is None or not _is_text(default):
+    default = _text(next((k.value for k in node.keywords if k.arg == "default"), None))
+    if default is None:
         return None
-    return node.args[0].value.replace("-", "_"), default.value
+    return name.replace("-", "_"), default
 
 
 def _config_option(node: ast.AST) -> str | None:
@@ -302,8 +304,9 @@ def _runs_processes(via: str) -> bool:
                                                           "privsep", "netns", "self")))
 
 
-def _is_text(node: ast.AST) -> bool:
-    return isinstance(node, ast.Constant) and isinstance(node.value, str)
+def _text(node: ast.AST | None) -> str | None:
+    """The string a node is, when it is a string literal."""
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
 class _LazyBindings(dict):
@@ -345,14 +348,15 @@ def _bindings(body: list[ast.stmt]) -> dict[str, list[ast.AST]]:
     return found
 
 
-def _returns(function: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.Return]:
+def _returns(function: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[tuple[int, ast.expr]]:
+    """(line of the ``return``, its value) of each return with a value in the function's own body."""
     stack: list[ast.AST] = list(function.body)
     while stack:
         node = stack.pop()
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             continue
         if isinstance(node, ast.Return) and node.value is not None:
-            yield node
+            yield node.lineno, node.value
         stack.extend(ast.iter_child_nodes(node))
 
 

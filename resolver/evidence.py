@@ -143,18 +143,18 @@ def image_evidence(context: EvidenceContext, image: str) -> ImageEvidence:
         releases.append(code.release)
         venv.update({script: code.release for script in code.console_scripts})
         active = set(chosen)
-        for use in code.uses.commands:
-            scopes = scopes_of_command(profile, use) & active
+        for command in code.uses.commands:
+            scopes = scopes_of_command(profile, command) & active
             if scopes:
-                need("command", use.command, project, sorted(scopes), use.where)
-        for use in code.uses.imports:
-            if use.module in defaults.python_modules:
-                scopes = claimed_by(profile, use.path) & active
+                need("command", command.command, project, sorted(scopes), command.where)
+        for imported in code.uses.imports:
+            if imported.module in defaults.python_modules:
+                scopes = claimed_by(profile, imported.path) & active
                 if scopes:
-                    need("module", use.module, project, sorted(scopes), f"{use.path}:{use.line}")
-        for use in code.uses.dynamic:
-            if claimed_by(profile, use.path) & active:
-                dynamic.append(f"{project}: {use.path}:{use.line} ({use.via})")
+                    need("module", imported.module, project, sorted(scopes), f"{imported.path}:{imported.line}")
+        for computed in code.uses.dynamic:
+            if claimed_by(profile, computed.path) & active:
+                dynamic.append(f"{project}: {computed.path}:{computed.line} ({computed.via})")
     spec = resolver.tree.spec(image)
     if spec.command:
         need("entrypoint", Path(spec.command[0]).name, image, [COMMAND_SCOPE], spec.where)
@@ -178,7 +178,7 @@ def _status(context: EvidenceContext, defaults: Defaults, kind: str, name: str, 
     if kind == "module":
         module = defaults.python_modules[name]
         if module.rpm:
-            present = (module.rpm,) if module.rpm in closure else ()
+            present: tuple[str, ...] = (module.rpm,) if module.rpm in closure else ()
             return Need(kind, name, project, profiles, sites, (module.rpm,), "has" if present else "missing",
                         present, detail=module.reason)
         libraries = [p for devel in module.build if devel.endswith("-devel")
@@ -206,9 +206,9 @@ def _justify(context: EvidenceContext, image: str, chain: Sequence[ImagePackages
     for item in needs:
         if item.status != "has":
             continue
-        for package in item.present:
+        for present in item.present:
             site = item.sites[0] if item.kind != "entrypoint" else "the image's command"
-            by_package.setdefault(package, []).append(f"{item.kind} {item.name} at {site}")
+            by_package.setdefault(present, []).append(f"{item.kind} {item.name} at {site}")
     result = []
     seen: set[tuple[str, str]] = set()
     for layer in chain:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .audit import Finding
+from .audit import Finding, FindingKind
 from .evidence import ImageEvidence, Justification
 from .project_code import DEFAULT_SCOPE
 from .resolution import TreeResolver
@@ -57,17 +57,18 @@ def evidence_findings(evidence: Sequence[ImageEvidence]) -> list[Finding]:
             path, _, line = need.sites[0].rpartition(":") if need.kind != "entrypoint" else (need.sites[0], "", "0")
             profiles = ", ".join(need.profiles)
             if need.status == "unprovided":
-                kind, message = "unprovided-command", (f"{item.image}: {need.project} [{profiles}] runs {need.name}, "
-                                                       "which no package in the metadata provides")
+                kind = FindingKind.UNPROVIDED_COMMAND
+                message = (f"{item.image}: {need.project} [{profiles}] runs {need.name}, "
+                           "which no package in the metadata provides")
                 suggestion = "check the name on the target, or provide it from the service's venv"
             elif need.kind == "module":
-                kind = "missing-binding"
+                kind = FindingKind.MISSING_BINDING
                 message = (f"{item.image}: {need.project} [{profiles}] imports {need.name}; the image lacks "
                            f"{' '.join(need.build) + ' (builder) and ' if need.build else ''}"
                            f"{', '.join(need.providers) or 'its library'}")
                 suggestion = f"add {(need.providers or need.build)[0]} to the {profiles} profile"
             else:
-                kind = "missing-command"
+                kind = FindingKind.MISSING_COMMAND
                 message = (f"{item.image}: {need.project} [{profiles}] runs {need.name} "
                            f"({len(need.sites)} site(s)); no provider ({', '.join(need.providers)}) is in the image")
                 suggestion = f"add {need.providers[0]} [platform:rpm {need.profiles[0]}]"
@@ -85,7 +86,7 @@ def evidence_findings(evidence: Sequence[ImageEvidence]) -> list[Finding]:
                 carriers.setdefault(key, []).append(item.image)
             for site in request.stale:
                 findings.append(Finding(request.origin.origin.project or "", site.rpartition(":")[0],
-                                        int(site.rpartition(":")[2]), request.package, "stale-evidence",
+                                        int(site.rpartition(":")[2]), request.package, FindingKind.STALE_EVIDENCE,
                                         f"{item.image}: {request.origin.origin.detail} cites {site} for "
                                         f"{request.package}, but the code there does not run or import what it "
                                         "provides", "update the evidence from `resolver evidence`",
@@ -95,7 +96,7 @@ def evidence_findings(evidence: Sequence[ImageEvidence]) -> list[Finding]:
         path, _, line = first.origin.origin.detail.rpartition(":")
         images = sorted(set(carriers[key]))
         findings.append(Finding(first.origin.origin.project or "", path, int(line) if line.isdigit() else 0,
-                                first.package, "no-evidence",
+                                first.package, FindingKind.NO_EVIDENCE,
                                 f"{first.name} (requested in {first.image}, carried by {', '.join(images)}) "
                                 f"{first.because[-1]}",
                                 "move it to the profile whose code runs it, or drop it (with a reason in profiles/)",

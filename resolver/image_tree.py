@@ -15,6 +15,7 @@ import networkx as nx
 from .errors import InputError, UnknownNameError
 from .names import CONTAINER_PATH, image_name, package_name, plain_text, project_name
 from .profiles import Correction
+from .text_enum import TextEnum
 from .yaml_values import check_keys, checked_reason, entry_where, expect, profile_names
 from .yamlfile import load_yaml
 
@@ -76,6 +77,22 @@ class ModuleStream:
         return f"{self.module}:{self.stream}"
 
 
+class OverrideKind(TextEnum):
+    """What one site override change does (an ``AppliedOverride``, an imported entry)."""
+
+    ADD_PACKAGE = "add-package"
+    DROP_PACKAGE = "drop-package"
+    ENABLE_PROFILE = "enable-profile"
+    DISABLE_PROFILE = "disable-profile"
+    PIP = "pip"
+    STEP = "step"
+    MODULE = "module"
+    ADD_IMAGE = "add-image"
+    ADD_REPO = "add-repo"
+    REMOVE_REPO = "remove-repo"
+    PROVIDER = "provider"
+
+
 @dataclass(frozen=True)
 class AppliedOverride:
     """One change a site override made, for output: ``kind`` is add-package, drop-package,
@@ -83,7 +100,7 @@ class AppliedOverride:
     remove-repo, provider (tree-wide: ``image`` None)."""
 
     image: str | None
-    kind: str
+    kind: OverrideKind
     value: str
     where: str
     reason: str
@@ -184,12 +201,12 @@ def load_images(directory: Path) -> ImageTree:
                 raise InputError(f"{spec.where}: image {spec.name!r} is already defined at {first}")
             graph.add_node(spec.name, spec=spec)
     for name in list(graph):
-        spec: ImageSpec = graph.nodes[name]["spec"]
-        if spec.parent is None:
+        node: ImageSpec = graph.nodes[name]["spec"]
+        if node.parent is None:
             continue
-        if spec.parent not in graph:
-            raise UnknownNameError("parent image", spec.parent, list(graph), spec.where)
-        graph.add_edge(spec.parent, name)
+        if node.parent not in graph:
+            raise UnknownNameError("parent image", node.parent, list(graph), node.where)
+        graph.add_edge(node.parent, name)
     try:
         cycle = nx.find_cycle(graph)
     except nx.NetworkXNoCycle:

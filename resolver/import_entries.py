@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from packaging.requirements import InvalidRequirement, Requirement
 
 from .errors import InputError
+from .image_tree import OverrideKind
 from .names import package_name
 from .platforms import Platform
 from .resolution import TreeResolver
@@ -152,7 +153,7 @@ class TreeRequests:
             required_by = [p for p in self.resolver.image(image).graph.predecessors(name)] \
                 if self.resolver.image(image).package(name) else []
             if not required_by:
-                return "imported", Imported(image, "drop-package", name, file, line, reason)
+                return "imported", Imported(image, OverrideKind.DROP_PACKAGE, name, file, line, reason)
             return "not_imported", Left(name, file, line, f"{', '.join(sorted(required_by))} of {image} require(s) "
                                         "it, so a drop would not remove it", image)
         excluded = next((e for e in self.resolver.selection_of(image).excluded if e.name == name), None)
@@ -248,7 +249,7 @@ def add_package(report: ImportReport, checks: PackageChecks, image: str, entry: 
     elif already is not None:
         report.skipped.append(Left(package, file, line, already, image))
     else:
-        report.imported.append(Imported(image, "add-package", package, file, line, reason))
+        report.imported.append(Imported(image, OverrideKind.ADD_PACKAGE, package, file, line, reason))
 
 
 def carry_step(report: ImportReport, checks: PackageChecks, command: str, image: str, file: str, line: int,
@@ -257,7 +258,7 @@ def carry_step(report: ImportReport, checks: PackageChecks, command: str, image:
     what it installs, as a suggestion)."""
     verdict = judge_step(command)
     if verdict.kind == "step":
-        report.imported.append(Imported(image, "step", command, file, line, reason, when))
+        report.imported.append(Imported(image, OverrideKind.STEP, command, file, line, reason, when))
     elif verdict.kind == "packages":
         for name in verdict.names:
             add_package(report, checks, image, name, file, line, reason, "installed by a RUN")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .baselines import RENAMES, load_baseline
-from .image_tree import ImageTree
+from .image_tree import ImageTree, OverrideKind
 from .import_entries import PackageChecks, add_package, carry_step, check_pip
 from .kolla_template import DOCKERFILE_INSTRUCTIONS, MARKER, BlockOverride, KollaFile, Value
 from .site_import import ImageNames, Imported, ImportReport, Left, comment_above, reason_text
@@ -129,7 +129,7 @@ class KollaImport:
         if requirement is None:
             self.left(report, value.text, file, value.line, f"{name}: {why}", image, suggestion)
         else:
-            report.imported.append(Imported(image, "pip", requirement, file, value.line, reason))
+            report.imported.append(Imported(image, OverrideKind.PIP, requirement, file, value.line, reason))
 
     def repo_setting(self, kind: str, op: str, value: Value, name: str, found: KollaFile, report: ImportReport,
                      reason: str) -> None:
@@ -147,10 +147,11 @@ class KollaImport:
                           "beside the override file and import again, or add the repository under repos.add")
                 return
             for repo_id, baseurl in self.repo_files(repo_file):
-                report.imported.append(Imported(None, "add-repo", repo_id, file, value.line, reason, baseurl))
+                report.imported.append(Imported(None, OverrideKind.ADD_REPO, repo_id, file, value.line, reason,
+                                                baseurl))
         elif kind == "yum_repos_to_disable":
             if value.text in self.site_repos:
-                report.imported.append(Imported(None, "remove-repo", value.text, file, value.line, reason))
+                report.imported.append(Imported(None, OverrideKind.REMOVE_REPO, value.text, file, value.line, reason))
             else:
                 report.skipped.append(Left(value.text, file, value.line,
                                            f"{name}: resolver does not use a repository {value.text!r}"))

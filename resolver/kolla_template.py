@@ -167,7 +167,7 @@ class _Reader:
         if isinstance(value, nodes.Const):
             self.scalars[name] = value.value
 
-    def literal(self, node: nodes.Node, comment: str = "") -> list[Value]:
+    def literal(self, node: nodes.Node | None, comment: str = "") -> list[Value]:
         if isinstance(node, (nodes.List, nodes.Tuple)):
             values = []
             for item in node.items:
@@ -178,10 +178,10 @@ class _Reader:
         if isinstance(node, nodes.Add):
             return self.literal(node.left, comment) + self.literal(node.right, comment)
         if isinstance(node, nodes.Name) and node.name in self.found.settings:
-            values = self.found.settings[node.name][0]
-            if values is None:
+            setting = self.found.settings[node.name][0]
+            if setting is None:
                 raise _Undecided(node.name)
-            return list(values)
+            return list(setting)
         if isinstance(node, nodes.Const) and isinstance(node.value, str):
             return [Value(node.value, node.lineno, comment)]
         raise _Undecided(type(node).__name__)
@@ -299,7 +299,7 @@ class _Reader:
         if isinstance(node, nodes.Call) and isinstance(node.node, nodes.Getattr) \
                 and isinstance(node.node.node, nodes.Name) and node.node.node.name == "macros" \
                 and node.node.attr in ("install_pip", "install_packages") and len(node.args) == 1:
-            argument = node.args[0]
+            argument: nodes.Node | None = node.args[0]
             while isinstance(argument, nodes.Filter) and argument.name == "customizable":
                 argument = argument.node
             if isinstance(argument, nodes.Name):

@@ -8,14 +8,14 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from .errors import InputError
-from .image_tree import ImageSpec, ImageTree, ModuleStream
+from .image_tree import ImageSpec, ImageTree, ModuleStream, OverrideKind
 from .selection import Exclusion, Origin, Selection
 
 
 def credit_profiles(selection: Selection, project: str, spec: ImageSpec) -> Selection:
     """Requests that count only because an override enabled their profile name that override."""
     enabled = {record.value.split(" +", 1)[1]: record for record in spec.overrides
-               if record.kind == "enable-profile" and record.value.startswith(f"{project} +")}
+               if record.kind == OverrideKind.ENABLE_PROFILE and record.value.startswith(f"{project} +")}
     if not enabled:
         return selection
 

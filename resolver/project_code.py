@@ -37,7 +37,7 @@ class ProjectCode:
 
 def _scanner_key() -> str:
     """The scan rules' own digest: a cached scan is reused only with the rules that made it."""
-    rules = b"".join(Path(module.__file__).read_bytes() for module in (codescan, code_calls, code_uses))
+    rules = b"".join(Path(str(module.__file__)).read_bytes() for module in (codescan, code_calls, code_uses))
     return hashlib.sha256(rules).hexdigest()[:16]
 
 

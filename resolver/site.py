@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError, UnknownNameError
-from .image_tree import AppliedOverride, ImageSpec, ImageTree, ModuleStream, load_images
+from .image_tree import AppliedOverride, ImageSpec, ImageTree, ModuleStream, OverrideKind, load_images
 from .override_files import ImageOverride, OverrideFile, SiteOverrides, load_overrides
 from .profiles import Defaults, Profiles, load_profiles
 from .repos import RepoSpec
@@ -46,14 +46,14 @@ def apply_repos(specs: Sequence[RepoSpec],
             if change.remove not in [s.repo_id for s in result]:
                 raise UnknownNameError("repository", change.remove, [s.repo_id for s in result], change.where)
             result = [s for s in result if s.repo_id != change.remove]
-            applied.append(AppliedOverride(None, "remove-repo", change.remove, change.where, change.reason))
+            applied.append(AppliedOverride(None, OverrideKind.REMOVE_REPO, change.remove, change.where, change.reason))
         else:
             assert change.add is not None
             if change.add.repo_id in [s.repo_id for s in result]:
                 raise InputError(f"{change.where}: a repository {change.add.repo_id!r} is already in use; "
                                  "remove it first or pick another id")
             result.append(change.add)
-            applied.append(AppliedOverride(None, "add-repo", f"{change.add.repo_id} {change.add.baseurl}",
+            applied.append(AppliedOverride(None, OverrideKind.ADD_REPO, f"{change.add.repo_id} {change.add.baseurl}",
                                            change.where, change.reason))
     if not result:
         raise InputError(f"{overrides.repos[-1].where}: the overrides leave no repository to resolve with")
@@ -76,7 +76,7 @@ def apply_overrides(tree: ImageTree, profiles: Profiles, overrides: SiteOverride
             raise UnknownNameError("parent image", str(new.spec.parent), list(graph), new.spec.where)
         for project in new.spec.projects:
             profiles.project(project, new.spec.where)
-        record = AppliedOverride(new.spec.name, "add-image", f"{new.spec.name} (parent {new.spec.parent})",
+        record = AppliedOverride(new.spec.name, OverrideKind.ADD_IMAGE, f"{new.spec.name} (parent {new.spec.parent})",
                                  new.spec.where, new.reason)
         graph.add_node(new.spec.name, spec=dataclasses.replace(new.spec, overrides=(record,)))
         graph.add_edge(new.spec.parent, new.spec.name)
@@ -93,7 +93,7 @@ def apply_overrides(tree: ImageTree, profiles: Profiles, overrides: SiteOverride
         replaced = pins.get(pin.instead_of)
         pins[pin.instead_of] = pin
         value = f"{pin.use} instead of {pin.instead_of}" + (f" (replaces {replaced.where})" if replaced else "")
-        applied.append(AppliedOverride(None, "provider", value, pin.where, pin.reason))
+        applied.append(AppliedOverride(None, OverrideKind.PROVIDER, value, pin.where, pin.reason))
     defaults: Defaults = dataclasses.replace(profiles.defaults, providers=tuple(pins.values()))
     return ImageTree(graph), dataclasses.replace(profiles, defaults=defaults), applied
 
@@ -122,14 +122,15 @@ def _changed(spec: ImageSpec, change: ImageOverride, profiles: Profiles,
                                  f"{profile_change.profile!r} of {profile_change.project} (it chooses: "
                                  f"{', '.join(chosen or []) or 'none'}), so there is nothing to disable")
             chosen.remove(profile_change.profile)
-        records.append(AppliedOverride(image, "enable-profile" if profile_change.enable else "disable-profile",
-                                       f"{profile_change.project} {sign}{profile_change.profile}",
+        kind = OverrideKind.ENABLE_PROFILE if profile_change.enable else OverrideKind.DISABLE_PROFILE
+        records.append(AppliedOverride(image, kind, f"{profile_change.project} {sign}{profile_change.profile}",
                                        profile_change.where, profile_change.reason or "no reason given"))
-    records += [AppliedOverride(image, "add-package", p.name, p.where, p.reason) for p in change.add]
-    records += [AppliedOverride(image, "drop-package", d.name, d.where, d.reason) for d in change.drop]
-    records += [AppliedOverride(image, "pip", p.requirement, p.where, p.reason) for p in change.pip_packages]
-    records += [AppliedOverride(image, "step", f"[{s.when}] {s.run}", s.where, s.reason) for s in change.steps]
-    records += [AppliedOverride(image, "module", str(m), m.where, m.reason) for m in change.module_streams]
+    records += [AppliedOverride(image, OverrideKind.ADD_PACKAGE, p.name, p.where, p.reason) for p in change.add]
+    records += [AppliedOverride(image, OverrideKind.DROP_PACKAGE, d.name, d.where, d.reason) for d in change.drop]
+    records += [AppliedOverride(image, OverrideKind.PIP, p.requirement, p.where, p.reason) for p in change.pip_packages]
+    records += [AppliedOverride(image, OverrideKind.STEP, f"[{s.when}] {s.run}", s.where, s.reason)
+                for s in change.steps]
+    records += [AppliedOverride(image, OverrideKind.MODULE, str(m), m.where, m.reason) for m in change.module_streams]
     known = {p.name for p in spec.packages}
     return dataclasses.replace(
         spec,
@@ -152,7 +153,7 @@ def _check_conflicts(spec: ImageSpec) -> None:
                              "keep one of them")
     toggled: dict[str, AppliedOverride] = {}
     for record in spec.overrides:
-        if record.kind in ("enable-profile", "disable-profile"):
+        if record.kind in (OverrideKind.ENABLE_PROFILE, OverrideKind.DISABLE_PROFILE):
             project, profile = record.value.split(" ")
             earlier = toggled.get(f"{project} {profile[1:]}")
             if earlier is not None and earlier.kind != record.kind:
@@ -171,7 +172,7 @@ def defined_profiles(profiles: Profiles, cache_dir: Path | None = None) -> Calla
     """``project -> the profiles it defines``: its bindep file's and its overlay groups."""
     def profiles_of(project: str) -> set[str]:
         profile = profiles.projects[project]
-        return read_bindep(profile.source, cache_dir).defined_profiles() | set(profile.groups)
+        return set(read_bindep(profile.source, cache_dir).defined_profiles()) | set(profile.groups)
     return profiles_of
 
 

@@ -18,7 +18,7 @@ import yaml
 
 from .errors import InputError
 from .files import write_atomically
-from .image_tree import ImageTree
+from .image_tree import ImageTree, OverrideKind
 from .override_files import load_overrides
 from .profiles import Profiles
 from .site import apply_overrides
@@ -30,7 +30,7 @@ class Imported:
     module, add-repo, remove-repo)."""
 
     image: str | None
-    kind: str
+    kind: OverrideKind
     value: str
     file: str
     line: int
@@ -120,8 +120,8 @@ class ImageNames:
     def unknown(self, name: str) -> tuple[str, str | None]:
         """(reason, suggestion) for an image the tree does not have."""
         known = ", ".join(self.tree.names())
-        children = sorted({self.image(child) for child, parent in self.parents.items()
-                           if parent == name and self.image(child)} - {None})
+        children = sorted({image for child, parent in self.parents.items()
+                           if parent == name and (image := self.image(child))})
         suggestion = (f"{name} is the parent of {', '.join(children)} there: put the entry on "
                       f"{' or '.join(children)}") if children else None
         return f"unknown image {name!r}; the tree has: {known}", suggestion
@@ -135,20 +135,20 @@ def override_data(report: ImportReport) -> dict:
     repos: dict[str, list] = {}
     for item in report.imported:
         entry = {"name": item.value, "reason": item.reason}
-        if item.kind in ("add-repo", "remove-repo"):
-            repo = {"id": item.value, "baseurl": item.detail, "reason": item.reason} if item.kind == "add-repo" \
-                else {"id": item.value, "reason": item.reason}
-            repos.setdefault("add" if item.kind == "add-repo" else "remove", []).append(repo)
+        if item.kind in (OverrideKind.ADD_REPO, OverrideKind.REMOVE_REPO):
+            repo = {"id": item.value, "baseurl": item.detail, "reason": item.reason} \
+                if item.kind == OverrideKind.ADD_REPO else {"id": item.value, "reason": item.reason}
+            repos.setdefault("add" if item.kind == OverrideKind.ADD_REPO else "remove", []).append(repo)
             continue
         image = images.setdefault(item.image or "", {})
-        if item.kind in ("add-package", "drop-package"):
-            image.setdefault("packages", {}).setdefault("add" if item.kind == "add-package" else "drop",
+        if item.kind in (OverrideKind.ADD_PACKAGE, OverrideKind.DROP_PACKAGE):
+            image.setdefault("packages", {}).setdefault("add" if item.kind == OverrideKind.ADD_PACKAGE else "drop",
                                                         []).append(entry)
-        elif item.kind == "pip":
+        elif item.kind == OverrideKind.PIP:
             image.setdefault("pip_packages", []).append(entry)
-        elif item.kind == "module":
+        elif item.kind == OverrideKind.MODULE:
             image.setdefault("modules", []).append(entry)
-        elif item.kind == "step":
+        elif item.kind == OverrideKind.STEP:
             image.setdefault("steps", []).append({"run": item.value, "when": item.detail, "reason": item.reason})
     data: dict = {"images": images}
     if repos:
@@ -208,8 +208,8 @@ def finish(report: ImportReport) -> None:
         entries.sort(key=lambda entry: (order.get(entry.file, len(order)), entry.line))
     report.imported = []
     for item in sorted(kept, key=lambda entry: (order.get(entry.file, len(order)), entry.line)):
-        added = seen.get((item.image, "add-package", item.value))
-        if item.kind == "drop-package" and added is not None:
+        added = seen.get((item.image, OverrideKind.ADD_PACKAGE, item.value))
+        if item.kind == OverrideKind.DROP_PACKAGE and added is not None:
             report.not_imported.append(Left(item.value, item.file, item.line,
                                             f"drops what {Path(added.file).name}:{added.line} adds to {item.image}",
                                             item.image))

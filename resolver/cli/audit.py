@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..audit import Finding, audit_file, index_page, project_page, summary_line, unified_patch
+from ..audit import Finding, FindingKind, audit_file, index_page, project_page, summary_line, unified_patch
 from ..errors import BindepParseError, UnknownNameError
 from ..files import check_writable, write_atomically
 from ..image_tree import ImageTree
@@ -93,7 +93,7 @@ def _collect(args: argparse.Namespace, tree: ImageTree, profiles: Profiles, targ
         try:
             bindep = read_bindep(source, args.cache_dir)
         except BindepParseError as error:
-            findings.append(Finding(project, error.filename, error.line, "", "parse-error", error.message,
+            findings.append(Finding(project, error.filename, error.line, "", FindingKind.PARSE_ERROR, error.message,
                                     "fix the line so bindep can parse it"))
             unreadable = True
             continue
