@@ -32,10 +32,11 @@ from pathlib import Path
 from synthetic import synthetic_tree, write_tree
 
 from resolver.baselines import load_baseline, resolve_baseline, set_size
-from resolver.config import load_images, load_profiles
+from resolver.image_tree import load_images
 from resolver.plan import LAYER_BASE_BYTES
 from resolver.planning.tree import EXACT_LIMIT, TreeProblem, compute_tree
 from resolver.platforms import platform
+from resolver.profiles import load_profiles
 from resolver.repo_config import repo_specs
 from resolver.repos import RepoSet
 from resolver.resolution import TreeResolver

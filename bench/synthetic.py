@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from resolver.config import load_images
+from resolver.image_tree import load_images
 from resolver.repos import RepoSet
 
 ROOT = Path(__file__).resolve().parent.parent

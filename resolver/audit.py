@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from operator import methodcaller
 from typing import TYPE_CHECKING, Protocol
 
 from .bindepfile import BindepFile, Rule
-from .config import Defaults
+from .closure import Resolution
 from .platforms import Platform
+from .profiles import Defaults
+from .text_enum import TextEnum
 from .unresolved import NameCatalogue, diagnose
 
 if TYPE_CHECKING:
@@ -28,28 +31,47 @@ _DISTRO_IDS = ("debian", "ubuntu", "pop", "amzn", "amazonami", "centos", "rhel",
 _FAMILIES = ("dpkg", "rpm", "emerge", "pacman", "apk", "brew", "redhat", "suse", "base-py2", "base-py3")
 _DPKG_ATOMS = ("platform:dpkg", "platform:debian", "platform:ubuntu")
 
+class FindingKind(TextEnum):
+    """What a finding is about; the order is the order of the summary and the index table."""
+
+    PARSE_ERROR = "parse-error"
+    BUILD_ONLY_IN_RUNTIME = "build-only-in-runtime"
+    TEST_SERVER_IN_RUNTIME = "test-server-in-runtime"
+    UNKNOWN_PLATFORM = "unknown-platform"
+    NO_RPM_VARIANT = "no-rpm-variant"
+    UNRESOLVABLE = "unresolvable"
+    PROFILE_DRIFT = "profile-drift"
+    REDUNDANT = "redundant"
+    # from the projects' code (resolver evidence): see resolver/evidence_findings.py
+    MISSING_COMMAND = "missing-command"
+    MISSING_BINDING = "missing-binding"
+    UNPROVIDED_COMMAND = "unprovided-command"
+    NO_EVIDENCE = "no-evidence"
+    STALE_EVIDENCE = "stale-evidence"
+
+
 SEVERITY = {
-    "parse-error": "error",
-    "build-only-in-runtime": "error",
-    "test-server-in-runtime": "error",
-    "unknown-platform": "error",
-    "no-rpm-variant": "warning",
-    "unresolvable": "warning",
-    "profile-drift": "warning",
-    "redundant": "info",
-    # from the projects' code (resolver evidence): see resolver/evidence.py
-    "missing-command": "error",
-    "missing-binding": "error",
-    "unprovided-command": "warning",
-    "no-evidence": "warning",
-    "stale-evidence": "warning",
+    FindingKind.PARSE_ERROR: "error",
+    FindingKind.BUILD_ONLY_IN_RUNTIME: "error",
+    FindingKind.TEST_SERVER_IN_RUNTIME: "error",
+    FindingKind.UNKNOWN_PLATFORM: "error",
+    FindingKind.NO_RPM_VARIANT: "warning",
+    FindingKind.UNRESOLVABLE: "warning",
+    FindingKind.PROFILE_DRIFT: "warning",
+    FindingKind.REDUNDANT: "info",
+    FindingKind.MISSING_COMMAND: "error",
+    FindingKind.MISSING_BINDING: "error",
+    FindingKind.UNPROVIDED_COMMAND: "warning",
+    FindingKind.NO_EVIDENCE: "warning",
+    FindingKind.STALE_EVIDENCE: "warning",
 }
 
 
 class Metadata(NameCatalogue, Protocol):
-    specs: Sequence[RepoSpec]
+    @property
+    def specs(self) -> Sequence[RepoSpec]: ...
 
-    def resolve(self, requests: Sequence[str]): ...
+    def resolve(self, requests: Sequence[str]) -> Resolution: ...
 
 
 @dataclass(frozen=True)
@@ -58,7 +80,7 @@ class Finding:
     file: str
     line: int
     package: str
-    kind: str
+    kind: FindingKind
     message: str
     suggestion: str
     #: the corrected line (replaces ``line``), or a line to insert after it when ``insert`` is set
@@ -71,7 +93,7 @@ class Finding:
     def severity(self) -> str:
         return SEVERITY[self.kind]
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, object]:
         return {"project": self.project, "file": self.file, "line": self.line, "package": self.package,
                 "kind": self.kind, "severity": self.severity, "message": self.message,
                 "suggestion": self.suggestion, "image": self.image}
@@ -131,7 +153,7 @@ def audit_file(
     """Every finding for one file on one target."""
     findings: list[Finding] = []
 
-    def add(rule: Rule | None, kind: str, message: str, suggestion: str, patch_line: str | None = None,
+    def add(rule: Rule | None, kind: FindingKind, message: str, suggestion: str, patch_line: str | None = None,
             insert: bool = False, package: str | None = None) -> None:
         findings.append(Finding(project, bindep.path, rule.line if rule else 0,
                                 package or (rule.name if rule else ""), kind, message, suggestion,
@@ -140,7 +162,7 @@ def audit_file(
     # line -> its corrected text; fixes to one line compose (a typo'd selector on a -devel line)
     fixed: dict[int, str] = {}
 
-    def correct(rule: Rule, change) -> str:
+    def correct(rule: Rule, change: Callable[[str], str]) -> str:
         fixed[rule.line] = change(fixed.get(rule.line, rule.text))
         return fixed[rule.line]
 
@@ -150,39 +172,41 @@ def audit_file(
         for _sense, atom in rule.platform_atoms:
             if not known_selector(atom):
                 better = _fix_selector(atom)
-                add(rule, "unknown-platform", f"{atom} is produced by no distribution bindep knows; the rule "
+                add(rule, FindingKind.UNKNOWN_PLATFORM, f"{atom} is produced by no distribution bindep knows; the rule "
                     "never matches where intended", f"write {better}",
-                    correct(rule, lambda text, a=atom, b=better: text.replace(a, b)) if better != atom else None)
+                    correct(rule, methodcaller("replace", atom, better)) if better != atom else None)
 
     default_rules = bindep.active(target.profiles)
     servers = {c.name for c in defaults.drop}
     for rule in default_rules:
         if rule.name in servers:
             line = with_profile(rule.text, "test")
-            add(rule, "test-server-in-runtime", f"{rule.name} is a server tests start; the default profile "
+            add(rule, FindingKind.TEST_SERVER_IN_RUNTIME, f"{rule.name} is a server tests start; the default profile "
                 f"installs it on every {target.name} host and image", line,
                 correct(rule, lambda text: with_profile(text, "test")))
         elif defaults.is_build_tool(rule.name):
             line = with_profile(rule.text, build_profile)
-            add(rule, "build-only-in-runtime", f"{rule.name} is a build tool or header package in the default "
+            add(rule, FindingKind.BUILD_ONLY_IN_RUNTIME,
+                f"{rule.name} is a build tool or header package in the default "
                 "profile; runtime images would carry it", line,
                 correct(rule, lambda text: with_profile(text, build_profile)))
 
     for profile in sorted(set(used_profiles) - set(defined)):
-        add(None, "profile-drift", f"profile {profile!r} is used by profiles/ or images/ but {bindep.path} "
+        add(None, FindingKind.PROFILE_DRIFT, f"profile {profile!r} is used by profiles/ or images/ but {bindep.path} "
             f"does not define it (defined: {', '.join(defined) or 'none'})",
             "update profiles/ to a profile the file defines, or add the profile upstream", package=profile)
 
     rpm_names = set()
-    for profile in (None, *defined):
-        rpm_names |= {r.name for r in bindep.active([*target.profiles, *([profile] if profile else [])])}
+    for extra in (None, *defined):
+        rpm_names |= {r.name for r in bindep.active([*target.profiles, *([extra] if extra else [])])}
     searched = ", ".join(spec.repo_id for spec in metadata.specs)
     for name in sorted(rpm_names):
         if not metadata.names_providing(name):
             rule = next(r for r in bindep.rules if r.name == name)
             diagnosis = diagnose(name, metadata)
             check = "check the name on the target, or limit the line with a platform selector"
-            add(rule, "unresolvable", f"no package in the {target.name} metadata provides {name} (repositories "
+            add(rule, FindingKind.UNRESOLVABLE,
+                f"no package in the {target.name} metadata provides {name} (repositories "
                 f"searched: {searched})", f"not a typo: {diagnosis.hint()}" if diagnosis.elsewhere else
                 f"{diagnosis.hint()} {check}" if diagnosis.did_you_mean else check)
 
@@ -202,10 +226,11 @@ def audit_file(
             profiles = " ".join(sorted(rule.user_profiles)) or (
                 build_profile if defaults.is_build_tool(available[0]) else "")
             line = f"{available[0]} [platform:rpm{' ' + profiles if profiles else ''}]"
-            add(rule, "no-rpm-variant", f"{rule.name} has no rpm counterpart in the file; rpm hosts miss the "
+            add(rule, FindingKind.NO_RPM_VARIANT, f"{rule.name} has no rpm counterpart in the file; rpm hosts miss the "
                 "same need", f"add: {line}", line, insert=True)
 
-    flagged = {f.line for f in findings if f.kind in ("test-server-in-runtime", "build-only-in-runtime")}
+    flagged = {f.line for f in findings
+               if f.kind in (FindingKind.TEST_SERVER_IN_RUNTIME, FindingKind.BUILD_ONLY_IN_RUNTIME)}
     findings.extend(_redundant(project, bindep, [r for r in default_rules if r.line not in flagged], metadata))
     findings = [replace(f, patch_line=fixed[f.line]) if f.patch_line and not f.insert else f for f in findings]
     return sorted(findings, key=lambda f: (f.line, f.kind, f.package))
@@ -216,7 +241,7 @@ def _redundant(project: str, bindep: BindepFile, rules: Sequence[Rule], metadata
     if len(rules) < 2:
         return []
     pulled = metadata.resolve([r.name for r in rules]).pulled_in()
-    return [Finding(project, bindep.path, rule.line, rule.name, "redundant",
+    return [Finding(project, bindep.path, rule.line, rule.name, FindingKind.REDUNDANT,
                     f"{rule.name} is already required by {', '.join(pulled[rule.name])}",
                     "keep it only if the project uses it directly")
             for rule in rules if rule.name in pulled]
@@ -247,7 +272,7 @@ def unified_patch(bindep: BindepFile, findings: Iterable[Finding]) -> str:
                                         "a/bindep.txt", "b/bindep.txt"))
 
 
-KINDS = tuple(SEVERITY)
+KINDS = tuple(FindingKind)
 
 
 def summary_line(findings: Sequence[Finding]) -> str:

@@ -4,47 +4,28 @@ bindep's ``Depends`` decides which rules are active for a set of profiles but fo
 rule came from, and compiles its grammar anew for every file (most of the time a run spends).
 We compile bindep's grammar once, parse the file with it, give each rule the line it was written
 on (rules come in file order, one per non-blank, non-comment line), and let bindep's ``Depends``
-evaluate them. Parses and evaluations are cached by the sha256 of the file's text, so a run on
-files seen before does not even import bindep's module (its import compiles a grammar too).
+evaluate them (``bindep_adapter`` holds every use of bindep's internals). Parses and evaluations
+are cached by the sha256 of the file's text, so a run on files seen before does not even import
+bindep's module (its import compiles a grammar too).
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import importlib.metadata
 import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import BindepParseError, ResolverError
+from .bindep_adapter import Evaluator, bindep_version, evaluator, line_grammar
+from .errors import BindepParseError
 from .files import write_atomically
 from .names import PACKAGE_NAME
 
 # bindep's grammar: a comment or blank line is spaces then '#' or nothing.
 _NOT_A_RULE = re.compile(r"^ *(#.*)?$")
 _PARSLEY_WHERE = re.compile(r"Parse error at line \d+, column \d+: ")
-
-
-@functools.cache
-def bindep_version() -> str:
-    """The installed bindep's version (caches of its results are keyed by it)."""
-    try:
-        return importlib.metadata.version("bindep")
-    except importlib.metadata.PackageNotFoundError:
-        raise ResolverError("bindep is not installed for this Python; run ./bootstrap (it makes .venv with "
-                            "bindep), then .venv/bin/resolver") from None
-
-
-@functools.cache
-def _line_grammar():
-    """bindep's grammar compiled once (bindep recompiles it for every Depends)."""
-    import bindep.depends
-    from parsley import makeGrammar
-
-    return makeGrammar(bindep.depends.grammar, {})
 
 
 def _flat_selector(selector: list) -> tuple[tuple[bool, str], ...]:
@@ -75,21 +56,6 @@ class Rule:
         return tuple((sense, p) for sense, p in self.selector if p.startswith("platform:"))
 
 
-@functools.cache
-def _parsed_depends_type():
-    import bindep.depends
-
-    class ParsedDepends(bindep.depends.Depends):
-        """bindep's Depends over rules already parsed with its grammar (its __init__ would parse
-        the text again with a freshly compiled grammar); sets what that __init__ sets."""
-
-        def __init__(self, rules: list, filename: str):
-            self.filename = filename
-            self._rules = rules
-
-    return ParsedDepends
-
-
 @dataclass(frozen=True)
 class BindepFile:
     """A parsed bindep.txt. ``path`` is how messages name it."""
@@ -102,9 +68,9 @@ class BindepFile:
     _evaluations: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
-    def depends(self):
+    def depends(self) -> Evaluator:
         """bindep's Depends over these rules (bindep evaluates them)."""
-        return _parsed_depends_type()([r.raw for r in self.rules], self.path)
+        return evaluator([r.raw for r in self.rules], self.path)
 
     def defined_profiles(self) -> frozenset[str]:
         """User profiles the file mentions (bindep's ``Depends.profiles``)."""
@@ -167,7 +133,7 @@ def parse_bindep(text: str, path: str, cache_dir: Path | None = None) -> BindepF
     if raws is None:
         whole = text if text.endswith("\n") else text + "\n"  # as bindep does
         try:
-            raws = _line_grammar()(whole).rules()
+            raws = line_grammar()(whole).rules()
         except Exception as whole_file_error:  # parsley raises its own ParseError type
             raise _locate_error(text, path, whole_file_error) from None
         if len(raws) != len(numbers):  # our idea of a rule line must be bindep's
@@ -224,7 +190,7 @@ def _raw_from_json(raw: list) -> tuple:
 
 def _locate_error(text: str, path: str, whole_file_error: Exception) -> BindepParseError:
     """The first line bindep's grammar rejects on its own, with parsley's reason."""
-    grammar = _line_grammar()
+    grammar = line_grammar()
     for number, line in enumerate(_lines(text), start=1):
         if _NOT_A_RULE.match(line):
             continue

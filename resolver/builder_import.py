@@ -9,14 +9,16 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from .kolla_overrides import KollaFile, KollaImport, kolla_image_names
-from .overrides import Site, defined_profiles
+from .import_entries import PackageChecks, TreeRequests
+from .kolla_import import KollaImport, kolla_image_names
+from .kolla_template import KollaFile
 from .platforms import Platform
 from .progress import Reporter
 from .repo_config import RepoSpec, repo_specs
 from .repos import RepoSet
 from .resolution import TreeResolver
-from .site_import import ImportReport, PackageChecks, TreeRequests, checker, finish, write_override_file
+from .site import Site, defined_profiles
+from .site_import import ImportReport, checker, finish, write_override_file
 from .tcib_containers import TcibImport, tcib_image_names
 
 

@@ -1,134 +1,27 @@
 """Evidence from the projects' own code: what each image's code runs and imports, whether the image
 has it, and which of its runtime packages nothing justifies.
 
-Joins the stages: each project's pinned release (sources: the sdist, cached by sha256), read with
-``codescan`` (cached by the sdist's sha256 and the scanner's own source), the profiles' code scopes
+Joins the stages: each project's pinned release (``project_code``: the sdist read with
+``codescan``, cached by the sdist's sha256 and the scanner's own source), the profiles' code scopes
 (which code each backend profile or role runs), the resolved images (resolution) and the
 repository metadata (which package provides a command). Plain frozen dataclasses out; nothing
 printed.
-
-Scope of a use: the groups of the project's profile whose ``code`` patterns match the place it is
-in (``path`` or ``path:Class.function``; ``!`` excludes); code no group claims is the project's
-``default`` code. A use inside a *helper* file (``helpers``: ``nova/privsep/*.py``) counts where
-the helper is called from, so ``mount`` in ``nova.privsep.fs`` is needed by the backends calling it.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import hashlib
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import codescan
-from .audit import Finding
-from .codescan import CommandUse, DynamicUse, ImportUse, ProjectUses
-from .config import Defaults, ProjectProfile, Release
-from .files import default_cache_dir, write_atomically
 from .image_packages import ImagePackages
+from .profiles import Defaults
+from .project_code import DEFAULT_SCOPE, ProjectCode, claimed_by, scopes_of_command
 from .resolution import TreeResolver
 from .selection import Request
-from .sources import release_sdist, sdist_code, sdist_console_scripts
 
-DEFAULT_SCOPE = "default"
 #: profile name under which an image's own command (its entry point) is needed
 COMMAND_SCOPE = "command"
-
-
-@dataclass(frozen=True)
-class ProjectCode:
-    """What one release's code runs and imports."""
-
-    project: str
-    release: str
-    sha256: str
-    uses: ProjectUses
-    console_scripts: tuple[str, ...]
-
-
-def _scanner_key() -> str:
-    """The scan rules' own digest: a cached scan is reused only with the rules that made it."""
-    return hashlib.sha256(Path(codescan.__file__).read_bytes()).hexdigest()[:16]
-
-
-def project_code(project: str, release: Release, cache_dir: Path | None = None) -> ProjectCode:
-    """Scan a release's sdist (downloaded once), or read the scan back from the cache."""
-    cache = cache_dir or default_cache_dir()
-    archive = release_sdist(release.name, release.version, cache)
-    digest = archive.parent.name  # sdists/sha256/<digest>/<file>
-    cached = cache / "evidence" / f"{digest}-{_scanner_key()}.json"
-    if cached.is_file():
-        data = json.loads(cached.read_text(encoding="utf-8"))
-        uses = ProjectUses(tuple(CommandUse(**{**c, "callers": tuple(c["callers"])}) for c in data["commands"]),
-                           tuple(DynamicUse(**d) for d in data["dynamic"]),
-                           tuple(ImportUse(**i) for i in data["imports"]), tuple(data["unparsed"]))
-        return ProjectCode(project, str(release), digest, uses, tuple(data["console_scripts"]))
-    uses = codescan.scan_sources(sdist_code(archive))
-    scripts = sdist_console_scripts(archive)
-    write_atomically(cached, json.dumps({
-        "commands": [asdict(c) for c in uses.commands], "dynamic": [asdict(d) for d in uses.dynamic],
-        "imports": [asdict(i) for i in uses.imports], "unparsed": list(uses.unparsed),
-        "console_scripts": list(scripts)}))
-    return ProjectCode(project, str(release), digest, uses, scripts)
-
-
-# ---- scopes -------------------------------------------------------------------------------------
-
-
-def _specificity(pattern: str, path: str, function: str) -> int:
-    """How closely a pattern names a place (its literal characters), or -1 when it does not match."""
-    where, _, qualname = pattern.partition(":")
-    if not fnmatch.fnmatchcase(path, where):
-        return -1
-    if qualname and not (fnmatch.fnmatchcase(function, qualname) or function.startswith(qualname + ".")):
-        return -1
-    return sum(1 for c in pattern if c not in "*?[]")
-
-
-def claimed_by(profile: ProjectProfile, path: str, function: str = "") -> frozenset[str]:
-    """The profiles whose code this place is: among the groups whose ``code`` matches it (and no
-    ``!`` pattern of theirs excludes it), those whose pattern names it most closely
-    (``imagebackend.py:Lvm`` wins over ``nova/virt/libvirt/*``); ``default`` when none claims it."""
-    best, names = -1, set()
-    for group in profile.groups.values():
-        if any(_specificity(p[1:], path, function) >= 0 for p in group.code if p.startswith("!")):
-            continue
-        score = max((_specificity(p, path, function) for p in group.code if not p.startswith("!")), default=-1)
-        if score > best:
-            best, names = score, {group.name}
-        elif score == best and score >= 0:
-            names.add(group.name)
-    return frozenset(names or {DEFAULT_SCOPE})
-
-
-def _passes_through(profile: ProjectProfile, path: str, function: str) -> bool:
-    """A helper site the search goes past to its callers: in a helper file and not named by a
-    group's ``path:function`` pattern (``nova/virt/disk/api.py:extend`` stops it there)."""
-    if not any(fnmatch.fnmatchcase(path, pattern) for pattern in profile.helpers):
-        return False
-    return not any(":" in p and _specificity(p.lstrip("!"), path, function) >= 0
-                   for group in profile.groups.values() for p in group.code)
-
-
-def scopes_of_command(profile: ProjectProfile, use: CommandUse) -> frozenset[str]:
-    """The profiles that run a command use: those of the place it is in, or, in a helper file,
-    those of its nearest callers the search does not pass through (a helper nothing calls counts
-    nowhere)."""
-    if not _passes_through(profile, use.path, use.function):
-        return claimed_by(profile, use.path, use.function)
-    found: set[str] = set()
-    for chain in use.callers:
-        site, *nearer = chain.split("<")  # callers' callers are written outer<inner
-        path, _, function = site.split(":", 2)
-        if not _passes_through(profile, path, function) and all(
-                _passes_through(profile, v.partition(":")[0], v.split(":", 2)[2]) for v in nearer):
-            found |= claimed_by(profile, path, function)
-    return frozenset(found)
-
-
-# ---- per image ----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -251,18 +144,18 @@ def image_evidence(context: EvidenceContext, image: str) -> ImageEvidence:
         releases.append(code.release)
         venv.update({script: code.release for script in code.console_scripts})
         active = set(chosen)
-        for use in code.uses.commands:
-            scopes = scopes_of_command(profile, use) & active
+        for command in code.uses.commands:
+            scopes = scopes_of_command(profile, command) & active
             if scopes:
-                need("command", use.command, project, sorted(scopes), use.where)
-        for use in code.uses.imports:
-            if use.module in defaults.python_modules:
-                scopes = claimed_by(profile, use.path) & active
+                need("command", command.command, project, sorted(scopes), command.where)
+        for imported in code.uses.imports:
+            if imported.module in defaults.python_modules:
+                scopes = claimed_by(profile, imported.path) & active
                 if scopes:
-                    need("module", use.module, project, sorted(scopes), f"{use.path}:{use.line}")
-        for use in code.uses.dynamic:
-            if claimed_by(profile, use.path) & active:
-                dynamic.append(f"{project}: {use.path}:{use.line} ({use.via})")
+                    need("module", imported.module, project, sorted(scopes), f"{imported.path}:{imported.line}")
+        for computed in code.uses.dynamic:
+            if claimed_by(profile, computed.path) & active:
+                dynamic.append(f"{project}: {computed.path}:{computed.line} ({computed.via})")
     spec = resolver.tree.spec(image)
     if spec.command:
         need("entrypoint", Path(spec.command[0]).name, image, [COMMAND_SCOPE], spec.where)
@@ -286,7 +179,7 @@ def _status(context: EvidenceContext, defaults: Defaults, kind: str, name: str, 
     if kind == "module":
         module = defaults.python_modules[name]
         if module.rpm:
-            present = (module.rpm,) if module.rpm in closure else ()
+            present: tuple[str, ...] = (module.rpm,) if module.rpm in closure else ()
             return Need(kind, name, project, profiles, sites, (module.rpm,), "has" if present else "missing",
                         present, detail=module.reason)
         libraries = [p for devel in module.build if devel.endswith("-devel")
@@ -314,9 +207,9 @@ def _justify(context: EvidenceContext, image: str, chain: Sequence[ImagePackages
     for item in needs:
         if item.status != "has":
             continue
-        for package in item.present:
+        for present in item.present:
             site = item.sites[0] if item.kind != "entrypoint" else "the image's command"
-            by_package.setdefault(package, []).append(f"{item.kind} {item.name} at {site}")
+            by_package.setdefault(present, []).append(f"{item.kind} {item.name} at {site}")
     result = []
     seen: set[tuple[str, str]] = set()
     for layer in chain:
@@ -350,96 +243,3 @@ def _justify(context: EvidenceContext, image: str, chain: Sequence[ImagePackages
             result.append(Justification(request.name, package, layer.image, request, status, tuple(because), stale))
     return result
 
-
-# ---- findings -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BindepSuggestion:
-    """A bindep line the code says the project's file should carry, under the profile that needs it."""
-
-    project: str
-    profile: str
-    line: str
-    because: str
-
-
-def suggested_lines(evidence: Iterable[ImageEvidence], resolver: TreeResolver) -> list[BindepSuggestion]:
-    """Upstream lines, grouped by backend profile, for what the code needs and the project's own
-    bindep.txt does not ask for (the overlay or nothing does)."""
-    found: dict[tuple[str, str, str], BindepSuggestion] = {}
-    for item in evidence:
-        # what every host has (the tree's root image) is not worth a bindep line: coreutils, grep
-        root = ([*resolver.tree.ancestors(item.image)] or [item.image])[0]
-        everywhere = {p.name for p in resolver.image(root).closure}
-        for need in item.needs:
-            if (need.kind == "entrypoint" or need.status in ("venv", "unprovided")
-                    or need.project not in resolver.profiles.projects):
-                continue
-            package = (need.present or need.providers or ("",))[0]
-            upstream = {rule.name for rule in resolver.bindep_of(need.project).rules}
-            if not package or package in everywhere or package in upstream:
-                continue
-            for profile in need.profiles:
-                selector = "platform:rpm" if profile == DEFAULT_SCOPE else f"platform:rpm {profile}"
-                key = (need.project, profile, package)
-                found.setdefault(key, BindepSuggestion(need.project, profile, f"{package} [{selector}]",
-                                                       f"{need.kind} {need.name} at {need.sites[0]}"))
-    return [found[key] for key in sorted(found)]
-
-
-def evidence_findings(evidence: Sequence[ImageEvidence]) -> list[Finding]:
-    """Audit findings of deployed images: what their code needs and they lack, runtime requests
-    nothing justifies (once per request, naming every image that carries it), stale evidence."""
-    findings: list[Finding] = []
-    for item in evidence:
-        for need in item.needs:
-            if need.status not in ("missing", "unprovided"):
-                continue
-            path, _, line = need.sites[0].rpartition(":") if need.kind != "entrypoint" else (need.sites[0], "", "0")
-            profiles = ", ".join(need.profiles)
-            if need.status == "unprovided":
-                kind, message = "unprovided-command", (f"{item.image}: {need.project} [{profiles}] runs {need.name}, "
-                                                       "which no package in the metadata provides")
-                suggestion = "check the name on the target, or provide it from the service's venv"
-            elif need.kind == "module":
-                kind = "missing-binding"
-                message = (f"{item.image}: {need.project} [{profiles}] imports {need.name}; the image lacks "
-                           f"{' '.join(need.build) + ' (builder) and ' if need.build else ''}"
-                           f"{', '.join(need.providers) or 'its library'}")
-                suggestion = f"add {(need.providers or need.build)[0]} to the {profiles} profile"
-            else:
-                kind = "missing-command"
-                message = (f"{item.image}: {need.project} [{profiles}] runs {need.name} "
-                           f"({len(need.sites)} site(s)); no provider ({', '.join(need.providers)}) is in the image")
-                suggestion = f"add {need.providers[0]} [platform:rpm {need.profiles[0]}]"
-            findings.append(Finding(need.project, path, int(line or 0), need.name, kind, message, suggestion,
-                                    image=item.image))
-    # one finding per request, naming every deployed image that carries it without evidence (an
-    # image whose code runs it does not excuse one whose code does not)
-    unjustified: dict[tuple[str, str], list[Justification]] = {}
-    carriers: dict[tuple[str, str], list[str]] = {}
-    for item in evidence:
-        for request in item.requests:
-            key = (request.name, request.origin.origin.detail)
-            if request.status == "none":
-                unjustified.setdefault(key, []).append(request)
-                carriers.setdefault(key, []).append(item.image)
-            for site in request.stale:
-                findings.append(Finding(request.origin.origin.project or "", site.rpartition(":")[0],
-                                        int(site.rpartition(":")[2]), request.package, "stale-evidence",
-                                        f"{item.image}: {request.origin.origin.detail} cites {site} for "
-                                        f"{request.package}, but the code there does not run or import what it "
-                                        "provides", "update the evidence from `resolver evidence`",
-                                        image=item.image))
-    for key, requests in unjustified.items():
-        first = requests[0]
-        path, _, line = first.origin.origin.detail.rpartition(":")
-        images = sorted(set(carriers[key]))
-        findings.append(Finding(first.origin.origin.project or "", path, int(line) if line.isdigit() else 0,
-                                first.package, "no-evidence",
-                                f"{first.name} (requested in {first.image}, carried by {', '.join(images)}) "
-                                f"{first.because[-1]}",
-                                "move it to the profile whose code runs it, or drop it (with a reason in profiles/)",
-                                image=first.image))
-    return list({(f.image, f.kind, f.package, f.file, f.line): f for f in findings}.values())

@@ -12,19 +12,10 @@ from typing import Any
 
 from .audit import Finding
 from .errors import UnknownNameError
-from .evidence import (
-    BindepSuggestion,
-    EvidenceContext,
-    ImageEvidence,
-    ProjectCode,
-    claimed_by,
-    evidence_findings,
-    image_evidence,
-    project_code,
-    scopes_of_command,
-    suggested_lines,
-)
+from .evidence import EvidenceContext, ImageEvidence, image_evidence
+from .evidence_findings import BindepSuggestion, evidence_findings, suggested_lines
 from .progress import Reporter
+from .project_code import ProjectCode, claimed_by, project_code, scopes_of_command
 from .resolution import TreeResolver
 from .unresolved import UnresolvedRequest
 

@@ -11,20 +11,17 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import threading
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from .bindepfile import bindep_version
+from .bindep_adapter import bindep_version, platform_profiles
 from .errors import UnknownNameError
 from .files import default_cache_dir, write_atomically
 
 DEFAULT_PLATFORM = "centos-9"
 
 _OS_RELEASE_DIR = resources.files("resolver") / "data" / "os-release"
-# bindep looks up the module-level name ``distro``; swapping it is not thread safe.
-_SWAP_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -58,25 +55,15 @@ def platform(name: str) -> Platform:
 
 
 def _bindep_profiles(os_release: Path) -> list[str]:
-    import bindep.depends
     import distro
 
-    target = distro.LinuxDistribution(
+    return platform_profiles(distro.LinuxDistribution(
         include_lsb=False,
         os_release_file=str(os_release),
         distro_release_file="/nonexistent",
         include_uname=False,
         include_oslevel=False,
-    )
-    with _SWAP_LOCK:
-        saved = bindep.depends.distro
-        bindep.depends.distro = target
-        try:
-            # platform_profiles reads no rules: skip Depends.__init__, which compiles bindep's
-            # grammar (half a second) to parse the empty text
-            return list(bindep.depends.Depends.__new__(bindep.depends.Depends).platform_profiles())
-        finally:
-            bindep.depends.distro = saved
+    ))
 
 
 def platform_id(name: str) -> str | None:

@@ -13,22 +13,16 @@ plain frozen dataclasses; progress goes to a reporter, never to the terminal.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from .bindepfile import BindepFile
 from .closure import PackageInfo, Requirements, Resolution, is_conditional
-from .config import ImageTree, Profiles
 from .errors import InputError, UnresolvableError
 from .image_packages import ImagePackages
-from .overrides import (
-    check_drops,
-    check_module_streams,
-    credit_profiles,
-    drop_requests,
-    inherited_streams,
-)
+from .image_tree import ImageTree
+from .override_effects import check_drops, check_module_streams, credit_profiles, drop_requests, inherited_streams
 from .platforms import Platform
+from .profiles import Profiles, ProviderChoice
 from .progress import Reporter, SilentReporter
 from .repos import RepoSet
 from .selection import (
@@ -41,22 +35,6 @@ from .selection import (
 )
 from .sources import read_bindep
 from .unresolved import UNINSTALLABLE, Diagnosis, UnresolvedRequest, diagnose, unresolvable_message
-
-
-@dataclass(frozen=True)
-class ProviderChoice:
-    """A provider installed instead of the one dnf would pick, and why."""
-
-    instead_of: str
-    use: str
-    reason: str
-    where: str
-    #: bytes the choice saves on the tree's total set (0 for a pin not measured)
-    saves: int = 0
-
-    def to_json(self) -> dict:
-        return {"instead_of": self.instead_of, "use": self.use, "reason": self.reason, "where": self.where,
-                "saves": self.saves}
 
 
 class TreeResolver:
@@ -78,7 +56,7 @@ class TreeResolver:
         self.strict = strict
         self.cache_dir = cache_dir
         self.reporter = reporter or SilentReporter()
-        self.pins = tuple(ProviderChoice(p.instead_of, p.use, p.reason, p.where) for p in profiles.defaults.providers)
+        self.pins = profiles.defaults.providers
         for pin in self.pins:
             if not repos.names_providing(pin.use):
                 raise InputError(f"{pin.where}: no package {pin.use!r} in the repositories; fix the pin")

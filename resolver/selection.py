@@ -20,9 +20,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .bindepfile import BindepFile, Rule
-from .config import Correction, Defaults, ExtraPackage, ProjectProfile
 from .errors import UnknownNameError
+from .image_tree import ExtraPackage
 from .platforms import Platform
+from .profiles import Correction, Defaults, ProjectProfile
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ class LineFate:
     def where(self) -> str:
         return f"{self.path}:{self.line}"
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, object]:
         return {"project": self.project, "file": self.path, "line": self.line, "name": self.name,
                 "fate": self.fate, "reason": self.reason}
 
@@ -151,7 +152,7 @@ def select_project(
         elif defaults.is_build_tool(name):
             build.append(Request(name, Origin(origin.kind, origin.detail, profile.project, origin.profile,
                                               "build tool in a runtime profile: kept to the builder stage",
-                                              origin.evidence)))
+                                              evidence=origin.evidence)))
             fate = ("build-only", "build tool in a runtime profile: kept to the builder stage")
         else:
             runtime.append(Request(name, origin))

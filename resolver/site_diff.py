@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .closure import PackageInfo
-from .config import AppliedOverride
+from .image_tree import AppliedOverride
 from .resolution import TreeResolver
 
 

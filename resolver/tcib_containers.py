@@ -19,21 +19,12 @@ import jinja2
 import jinja2.sandbox
 
 from .baselines import load_baseline
-from .config import ImageTree
 from .errors import InputError
 from .files import read_text
+from .image_tree import ImageTree, OverrideKind
+from .import_entries import PackageChecks, add_package, carry_step
 from .platforms import Platform
-from .site_import import (
-    ImageNames,
-    Imported,
-    ImportReport,
-    Left,
-    PackageChecks,
-    add_package,
-    carry_step,
-    comment_above,
-    reason_text,
-)
+from .site_import import ImageNames, Imported, ImportReport, Left, comment_above, reason_text
 from .yamlfile import line_of, parse_yaml
 
 ORIGIN = "tcib"
@@ -159,7 +150,7 @@ class TcibImport:
         module, _, name = stream.partition(":")
         known = self.module_streams()
         if name in known.get(module, ()):
-            report.imported.append(Imported(image, "module", stream, file, line, self.reason(file, line)))
+            report.imported.append(Imported(image, OverrideKind.MODULE, stream, file, line, self.reason(file, line)))
             return
         have = ", ".join(f"{module}:{s}" for s in known.get(module, ())) or "none"
         report.not_imported.append(Left(f"enable {stream}", file, line, f"no module stream {stream} in the "

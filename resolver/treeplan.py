@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .closure import PackageInfo, Requirements, is_conditional
-from .config import BuildStep
 from .errors import InputError, LayerCheckError
 from .files import default_cache_dir, write_atomically
-from .overrides import inherited_streams, stream_hint
+from .image_tree import BuildStep
+from .override_effects import inherited_streams, stream_hint
 from .plan import (
     LAYER_BASE_BYTES,
     LayerPlan,
@@ -31,7 +31,8 @@ from .plan import (
     rpmdb_bytes,
 )
 from .planning.tree import EXACT_LIMIT, ComputedTree, TreeProblem
-from .resolution import ProviderChoice, TreeResolver
+from .profiles import ProviderChoice
+from .resolution import TreeResolver
 from .unresolved import UnresolvedRequest
 
 if TYPE_CHECKING:

@@ -11,12 +11,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .audit import Finding, audit_file, unified_patch
-from .config import ImageTree, Profiles
+from .audit import Finding, FindingKind, audit_file, unified_patch
 from .errors import BindepParseError, UnknownNameError
-from .evidence import EvidenceContext, evidence_findings, image_evidence, suggested_lines
+from .evidence import EvidenceContext, image_evidence
+from .evidence_findings import evidence_findings, suggested_lines
 from .evidence_report import code_loader
+from .image_tree import ImageTree
 from .platforms import Platform
+from .profiles import Profiles
 from .progress import Reporter
 from .repos import RepoSet
 from .resolution import TreeResolver
@@ -52,8 +54,8 @@ def audit_upstream(names: Sequence[str], tree: ImageTree, profiles: Profiles, ta
         try:
             bindep = read_bindep(source, cache_dir)
         except BindepParseError as error:
-            result.findings.append(Finding(project, error.filename, error.line, "", "parse-error", error.message,
-                                           "fix the line so bindep can parse it"))
+            result.findings.append(Finding(project, error.filename, error.line, "", FindingKind.PARSE_ERROR,
+                                           error.message, "fix the line so bindep can parse it"))
             result.unreadable = True
             continue
         found = [f for target in targets

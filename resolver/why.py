@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import networkx as nx
 
 from .errors import InputError
-from .overrides import inherited_streams
+from .override_effects import inherited_streams
 from .selection import Origin
 
 if TYPE_CHECKING:

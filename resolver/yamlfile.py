@@ -9,7 +9,7 @@ so errors can say ``file:line``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import yaml
 
@@ -103,6 +103,10 @@ def parse_yaml(text: str, path: Path | str, what: str = "YAML file") -> Any:
         raise InputError(f"{path}: nested too deeply to be a {what}") from None
 
 
+@overload
+def line_of(container: Any, key: Any, default: int) -> int: ...
+@overload
+def line_of(container: Any, key: Any, default: None = None) -> int | None: ...
 def line_of(container: Any, key: Any, default: int | None = None) -> int | None:
     """The line of ``container[key]`` when the container came from ``load_yaml``, else ``default``."""
     if isinstance(container, (YamlMap, YamlList)):

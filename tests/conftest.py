@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from resolver.config import load_images, load_profiles
+from resolver.image_tree import load_images
 from resolver.platforms import platform
+from resolver.profiles import load_profiles
 from resolver.repo_config import BUNDLED_REPOS_DIR, repo_specs
 from resolver.repos import RepoSet
 from resolver.resolution import TreeResolver

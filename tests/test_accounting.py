@@ -5,8 +5,8 @@ from dataclasses import replace
 
 import pytest
 
-from resolver.config import load_profiles
 from resolver.platforms import platform
+from resolver.profiles import load_profiles
 from resolver.selection import select_project
 from resolver.sources import Source, read_bindep
 

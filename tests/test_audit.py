@@ -6,8 +6,8 @@ import pytest
 
 from resolver.audit import audit_file, patched_text, unified_patch
 from resolver.bindepfile import parse_bindep
-from resolver.config import load_profiles
 from resolver.platforms import platform
+from resolver.profiles import load_profiles
 
 from .conftest import ROOT, UPSTREAM, run_cli
 

@@ -10,13 +10,13 @@ from dataclasses import replace
 
 import pytest
 
-from resolver.config import BuildStep
 from resolver.containers.containerfile import bake_file, containerfile
 from resolver.containers.pypi import FileMetadata, IndexFile, _by_version
 from resolver.containers.python_target import Dist
 from resolver.containers.stages import StagePlan
 from resolver.containers.wheels import ImageWheels
 from resolver.errors import InputError
+from resolver.image_tree import BuildStep
 from resolver.repo_config import BUNDLED_REPOS_DIR
 
 from .conftest import ROOT, run_cli

@@ -2,8 +2,9 @@ import re
 
 import pytest
 
-from resolver.config import load_images, load_profiles
 from resolver.errors import InputError, UnknownNameError
+from resolver.image_tree import load_images
+from resolver.profiles import load_profiles
 
 from .conftest import ROOT
 

@@ -6,15 +6,10 @@ from pathlib import Path
 import pytest
 
 from resolver.codescan import scan_filters, scan_sources
-from resolver.config import load_profiles
-from resolver.evidence import (
-    EvidenceContext,
-    ProjectCode,
-    claimed_by,
-    evidence_findings,
-    image_evidence,
-    scopes_of_command,
-)
+from resolver.evidence import EvidenceContext, image_evidence
+from resolver.evidence_findings import evidence_findings
+from resolver.profiles import load_profiles
+from resolver.project_code import ProjectCode, claimed_by, scopes_of_command
 
 from .conftest import ROOT
 

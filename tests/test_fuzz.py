@@ -20,9 +20,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from resolver.config import load_images, load_profiles
 from resolver.errors import ResolverError
+from resolver.image_tree import load_images
 from resolver.platforms import platform
+from resolver.profiles import load_profiles
 from resolver.repo_config import repo_specs
 from resolver.repos import RepoSet
 from resolver.sources import Source, read_bindep

@@ -13,8 +13,8 @@ import pytest
 
 from resolver.audit import audit_file
 from resolver.baselines import BaselineResult
-from resolver.config import load_profiles
 from resolver.platforms import platform
+from resolver.profiles import load_profiles
 from resolver.report import markdown, tree_graph
 from resolver.sources import read_bindep
 from resolver.unresolved import UNINSTALLABLE, UNKNOWN, diagnose

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from resolver.kolla_overrides import read_kolla_file
+from resolver.import_entries import TreeRequests, rpm_name_candidates
+from resolver.kolla_template import read_kolla_file
 from resolver.platforms import platform
-from resolver.site_import import TreeRequests, rpm_name_candidates
 
 from .conftest import ROOT, run_cli
 

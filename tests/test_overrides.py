@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from resolver.errors import InputError, RepoError, UnknownNameError
-from resolver.overrides import load_site, override_paths
+from resolver.override_files import override_paths
 from resolver.platforms import platform
 from resolver.repo_config import repo_specs
 from resolver.resolution import TreeResolver
+from resolver.site import load_site
 from resolver.site_diff import diff_trees
 from resolver.treeplan import plan_inputs
 

@@ -6,8 +6,9 @@ import subprocess
 
 import pytest
 
-from resolver.config import load_images, load_profiles
+from resolver.image_tree import load_images
 from resolver.platforms import platform
+from resolver.profiles import load_profiles
 from resolver.repo_config import BUNDLED_REPOS, BUNDLED_REPOS_DIR
 from resolver.resolution import TreeResolver
 from resolver.treeplan import plan_tree

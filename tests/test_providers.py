@@ -5,9 +5,10 @@ import shutil
 
 import pytest
 
-from resolver.config import load_images, load_profiles
 from resolver.errors import InputError
+from resolver.image_tree import load_images
 from resolver.platforms import platform
+from resolver.profiles import load_profiles
 from resolver.resolution import TreeResolver
 from resolver.treeplan import plan_inputs
 

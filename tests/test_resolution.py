@@ -3,9 +3,10 @@
 import networkx as nx
 import pytest
 
-from resolver.config import load_images, load_profiles
 from resolver.errors import UnresolvableError
+from resolver.image_tree import load_images
 from resolver.platforms import platform
+from resolver.profiles import load_profiles
 from resolver.resolution import TreeResolver
 
 from .conftest import ROOT

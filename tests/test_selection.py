@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from resolver.config import load_profiles
 from resolver.errors import UnknownNameError
 from resolver.platforms import platform
+from resolver.profiles import load_profiles
 from resolver.selection import select_project
 from resolver.sources import read_bindep
 

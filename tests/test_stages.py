@@ -4,10 +4,10 @@
 import pytest
 
 from resolver.closure import PackageInfo
-from resolver.config import ImageStep
 from resolver.containers.containerfile import containerfile
 from resolver.containers.stages import StagePlan, content_key, module_layers, stage_plans
 from resolver.errors import InputError
+from resolver.image_tree import ImageStep
 from resolver.plan import TreeShape, plan_layers
 
 SHAPE = TreeShape({"base": None, "shared-db": "base", "mariadb": "shared-db", "nova-api": "shared-db",

@@ -169,9 +169,9 @@ def load_site(args: argparse.Namespace, images: Path | None = None, profiles: Pa
     which distribution the command works on (``distribution``: what ``specs`` are, when given;
     ``strict``: the command's own default when --strict/--best-effort is not given;
     ``announce_tree`` False: the command says it)."""
-    from ..overrides import load_site as load
-    from ..overrides import override_paths
+    from ..override_files import override_paths
     from ..repo_config import repo_specs
+    from ..site import load_site as load
 
     paths = [] if args.no_overrides else override_paths(args.overrides)
     if exclude is not None:

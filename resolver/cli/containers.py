@@ -110,8 +110,8 @@ def _staged(args: argparse.Namespace) -> Iterator[StagedTree]:
 def _demo_first(args: argparse.Namespace, demo_data: Path) -> None:
     """Without --repos, build and render work on the demo tree and distribution: say so first, and
     send an image of the shipped tree to the command that builds it."""
-    from ..config import load_images
     from ..errors import UnknownNameError
+    from ..image_tree import load_images
     from .common import default_dir, shown_path
 
     demo_images = shown_path(args.images or demo_data / "images")

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import argparse
 
-from ..config import load_images, load_profiles
 from ..evidence import ImageEvidence
 from ..evidence_report import Evidence, ProjectView, gather_evidence
+from ..image_tree import load_images
+from ..profiles import load_profiles
 from ..repo_config import repo_specs
 from ..resolution import TreeResolver
 from .common import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..config import ImageTree
+from ..image_tree import ImageTree
 from .common import FORMATTER, emit, load_site, overrides_text
 
 

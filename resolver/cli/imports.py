@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from ..builder_import import import_builder_files
-from ..kolla_overrides import read_kolla_file
+from ..kolla_template import read_kolla_file
 from ..site_import import ImportReport
 from .common import FORMATTER, Progress, emit, load_site, open_repos, target_platforms
 

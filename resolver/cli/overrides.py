@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 
-from ..overrides import load_site as load
 from ..repo_config import repo_specs
 from ..resolution import TreeResolver
+from ..site import load_site as load
 from ..site_diff import ImageDiff, diff_trees
 from .common import (
     FORMATTER,

@@ -7,9 +7,9 @@ import argparse
 
 from ..image_packages import ImagePackages
 from ..names import package_name
-from ..overrides import Site
 from ..resolution import TreeResolver
 from ..selection import Origin
+from ..site import Site
 from ..unresolved import UnresolvedRequest, count_text, diagnose, grouped_lines
 from ..why import explain
 from .common import (

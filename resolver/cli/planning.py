@@ -11,10 +11,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..files import check_set_directory, check_writable, writer_turn
-from ..overrides import Site
 from ..planned_tree import plan_whole_tree
 from ..planning.tree import EXACT_LIMIT
 from ..resolution import TreeResolver
+from ..site import Site
 from ..treeplan import TREE_MODES
 from ..unresolved import UnresolvedRequest, grouped_lines
 from .common import (

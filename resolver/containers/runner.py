@@ -26,6 +26,7 @@ from typing import Protocol
 from ..closure import PackageInfo
 from ..errors import BuildError, Interrupted
 from ..files import scratch_directory
+from ..image_tree import parents_first
 from ..names import RPM_NAME, TAG, TAG_PREFIX, build_value
 from ..repos import RepoSet
 from .buildah import PREFIX, Buildah
@@ -120,18 +121,7 @@ class TreeBuilder:
         return ImageLog(name, self.logs_dir, self.reporter.output, append)
 
     def _top_down(self, names: Sequence[str]) -> list[str]:
-        order: list[str] = []
-
-        def visit(name: str) -> None:
-            parent = self.stages[name].parent
-            if parent and parent not in order:
-                visit(parent)
-            if name not in order:
-                order.append(name)
-
-        for name in sorted(names):
-            visit(name)
-        return order
+        return parents_first(sorted(names), lambda name: self.stages[name].parent)
 
     def build(self, wanted: Sequence[str] = ()) -> list[BuiltImage]:
         """Build ``wanted`` images (default all) and their ancestors."""

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..closure import PackageInfo
-from ..config import BuildStep, ImageStep
 from ..errors import InputError
+from ..image_tree import BuildStep, ImageStep, parents_first
 from ..names import CONTAINER_PATH, MODULE_STREAM, NEVRA, PACKAGE_NAME, PIN, build_value, plain_text
 from ..plan import LayerPlan, TreeShape, plan_layers
 from .pypi import FILENAME as WHEEL_FILE
@@ -155,15 +155,9 @@ def content_key(stage: StagePlan, parent_key: str | None, repos_digest: str) -> 
 def content_keys(stages: Mapping[str, StagePlan], repos_digest: str) -> dict[str, str]:
     """Every image's key, parents first (a parent's key is part of its children's)."""
     keys: dict[str, str] = {}
-
-    def key_of(name: str) -> str:
-        if name not in keys:
-            parent = stages[name].parent
-            keys[name] = content_key(stages[name], key_of(parent) if parent else None, repos_digest)
-        return keys[name]
-
-    for name in stages:
-        key_of(name)
+    for name in parents_first(stages, lambda image: stages[image].parent):
+        parent = stages[name].parent
+        keys[name] = content_key(stages[name], keys[parent] if parent else None, repos_digest)
     return keys
 
 

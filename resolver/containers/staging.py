@@ -10,11 +10,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import ImageTree, Profiles
 from ..files import default_cache_dir
-from ..overrides import inherited_streams
+from ..image_tree import ImageTree
+from ..override_effects import inherited_streams
 from ..plan import LayerPlan
 from ..platforms import Platform
+from ..profiles import Profiles
 from ..repo_config import RepoSpec
 from ..repos import RepoSet
 from ..resolution import TreeResolver

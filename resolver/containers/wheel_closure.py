@@ -16,9 +16,10 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from ..config import PipRequirement, Release
 from ..errors import WheelPlanError
 from ..files import write_atomically
+from ..image_tree import PipRequirement
+from ..profiles import Release
 from .pypi import FileMetadata, IndexFile, PyPI, read_metadata
 from .python_target import Dist, TargetPython
 

@@ -19,9 +19,10 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from ..closure import PackageInfo
-from ..config import ImageTree, PipRequirement, Profiles, Release
 from ..errors import InputError, WheelPlanError
+from ..image_tree import ImageTree, PipRequirement
 from ..plan import LayerPlan, TreeShape, plan_layers
+from ..profiles import Profiles, Release
 from .pypi import PyPI
 from .python_target import DATA, Dist, TargetPython, constraints_digest, read_constraints
 from .wheel_closure import WheelResolver
@@ -47,7 +48,7 @@ class CompileNeeds:
 
 
 def load_compile_table(path: Path = COMPILE_TABLE) -> dict[str, CompileNeeds]:
-    from ..config import package_name
+    from ..names import package_name
 
     data = yaml.safe_load(path.read_text()) or {}
     table: dict[str, CompileNeeds] = {}

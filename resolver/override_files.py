@@ -22,7 +22,8 @@
 Validated like the shipped files and with file:line: an unknown image, project, profile or key
 is an error listing what exists; a drop of what another override adds is an error; names pass
 the same checks as in ``images/``. Every change is recorded (``AppliedOverride``) on the image it
-changes, or on the site for tree-wide ones, so that every output can say what was applied.
+changes, or on the site for tree-wide ones (``site.py`` applies them), so that every output can say
+what was applied.
 """
 
 from __future__ import annotations
@@ -31,37 +32,19 @@ import dataclasses
 import hashlib
 import os
 import re
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from .config import (
-    AppliedOverride,
-    Correction,
-    Defaults,
-    ExtraPackage,
-    ImageSpec,
-    ImageStep,
-    ImageTree,
-    ModuleStream,
-    PipRequirement,
-    Profiles,
-    ProviderPin,
-    _image_spec,
-    image_name,
-    load_images,
-    load_profiles,
-    package_name,
-)
-from .errors import InputError, UnknownNameError
+from .errors import InputError
 from .files import read_text
-from .names import MODULE_STREAM, plain_text
+from .image_tree import ExtraPackage, ImageSpec, ImageStep, ModuleStream, PipRequirement, image_spec
+from .names import MODULE_STREAM, image_name, package_name, plain_text
+from .profiles import Correction, ProviderChoice
 from .repo_config import RepoSpec
-from .selection import Exclusion, Origin, Selection
-from .sources import read_bindep
 from .yamlfile import line_of, parse_yaml
 
 #: the environment variable naming override files or directories (os.pathsep-separated)
@@ -131,28 +114,8 @@ class SiteOverrides:
     images: tuple[ImageOverride, ...] = ()
     new_images: tuple[NewImage, ...] = ()
     repos: tuple[RepoChange, ...] = ()
-    providers: tuple[ProviderPin, ...] = ()
+    providers: tuple[ProviderChoice, ...] = ()
 
-
-@dataclass(frozen=True)
-class Site:
-    """The shipped tree and profiles with the overrides applied, and the repositories to use."""
-
-    tree: ImageTree
-    profiles: Profiles
-    repos: tuple[RepoSpec, ...]
-    files: tuple[OverrideFile, ...] = ()
-    #: repository and provider changes (``image`` None)
-    tree_wide: tuple[AppliedOverride, ...] = ()
-
-    def applied(self, images: Iterable[str] | None = None) -> list[AppliedOverride]:
-        """Tree-wide changes, then each image's (all images, parents first, when None)."""
-        names = self.tree.names() if images is None else images
-        return [*self.tree_wide, *(o for name in names for o in self.tree.spec(name).overrides)]
-
-    def overrides_json(self, images: Iterable[str] | None = None) -> dict:
-        return {"files": [f.to_json() for f in self.files],
-                "applied": [o.to_json() for o in self.applied(images)]}
 
 
 # ---- override paths -----------------------------------------------------------------------------
@@ -325,7 +288,7 @@ class _Reader:
         name = self.image_name(item.get("name"), line_of(item, "name", line))
         reason = self.reason(item, None, line)
         base = {k: v for k, v in item.items() if k in ("name", "parent", "deployed", "projects", "build", "command")}
-        spec = _image_spec(base, self.at(line))
+        spec = image_spec(base, self.at(line))
         if not isinstance(spec.parent, str):
             raise InputError(f"{self.at(line)}: an added image needs a 'parent' (an image of the tree)")
         packages = item.get("packages")
@@ -369,10 +332,10 @@ class _Reader:
             raise InputError(f"{self.at(line)}: {directory} holds no repodata/repomd.xml")
         return str(directory)
 
-    def providers(self, value: Any, line: int) -> tuple[ProviderPin, ...]:
+    def providers(self, value: Any, line: int) -> tuple[ProviderChoice, ...]:
         pins = []
         for entry, at in self.entries(value, line, "'providers'", ("instead_of", "use", "reason")):
-            pins.append(ProviderPin(package_name(entry.get("instead_of"), self.at(at)),
+            pins.append(ProviderChoice(package_name(entry.get("instead_of"), self.at(at)),
                                     package_name(entry.get("use"), self.at(at)), self.reason(entry, None, at),
                                     self.at(at)))
         return tuple(pins)
@@ -384,7 +347,7 @@ def load_overrides(paths: Sequence[Path]) -> SiteOverrides:
     images: list[ImageOverride] = []
     new_images: list[NewImage] = []
     repos: list[RepoChange] = []
-    providers: list[ProviderPin] = []
+    providers: list[ProviderChoice] = []
     files = []
     for path in paths:
         text = read_text(path, "site override file")
@@ -396,246 +359,3 @@ def load_overrides(paths: Sequence[Path]) -> SiteOverrides:
         providers += found.providers
     return SiteOverrides(tuple(files), tuple(images), tuple(new_images), tuple(repos), tuple(providers))
 
-
-# ---- applying -----------------------------------------------------------------------------------
-
-def apply_repos(specs: Sequence[RepoSpec],
-                overrides: SiteOverrides) -> tuple[tuple[RepoSpec, ...], list[AppliedOverride]]:
-    result = list(specs)
-    applied = []
-    for change in overrides.repos:
-        if change.remove is not None:
-            if change.remove not in [s.repo_id for s in result]:
-                raise UnknownNameError("repository", change.remove, [s.repo_id for s in result], change.where)
-            result = [s for s in result if s.repo_id != change.remove]
-            applied.append(AppliedOverride(None, "remove-repo", change.remove, change.where, change.reason))
-        else:
-            assert change.add is not None
-            if change.add.repo_id in [s.repo_id for s in result]:
-                raise InputError(f"{change.where}: a repository {change.add.repo_id!r} is already in use; "
-                                 "remove it first or pick another id")
-            result.append(change.add)
-            applied.append(AppliedOverride(None, "add-repo", f"{change.add.repo_id} {change.add.baseurl}",
-                                           change.where, change.reason))
-    if not result:
-        raise InputError(f"{overrides.repos[-1].where}: the overrides leave no repository to resolve with")
-    return tuple(result), applied
-
-
-def apply_overrides(tree: ImageTree, profiles: Profiles, overrides: SiteOverrides,
-                    profiles_of: Callable[[str], Collection[str]]) -> tuple[ImageTree, Profiles, list[AppliedOverride]]:
-    """The tree and profiles with the overrides applied, and the tree-wide changes made.
-
-    ``profiles_of(project)`` names the profiles a project defines (its bindep file's and its
-    overlay groups), to check ``+profile``/``-profile`` here with the override's file:line."""
-    graph = tree.graph.copy()
-    for new in overrides.new_images:
-        if new.spec.name in graph:
-            first = graph.nodes[new.spec.name]["spec"].where
-            raise InputError(f"{new.spec.where}: image {new.spec.name!r} is already defined at {first}; "
-                             f"change it under images.{new.spec.name} instead")
-        if new.spec.parent not in graph:
-            raise UnknownNameError("parent image", str(new.spec.parent), list(graph), new.spec.where)
-        for project in new.spec.projects:
-            profiles.project(project, new.spec.where)
-        record = AppliedOverride(new.spec.name, "add-image", f"{new.spec.name} (parent {new.spec.parent})",
-                                 new.spec.where, new.reason)
-        graph.add_node(new.spec.name, spec=dataclasses.replace(new.spec, overrides=(record,)))
-        graph.add_edge(new.spec.parent, new.spec.name)
-    for change in [*(n.extras for n in overrides.new_images), *overrides.images]:
-        if change.image not in graph:
-            raise UnknownNameError("image", change.image, list(graph), change.where)
-        spec = graph.nodes[change.image]["spec"]
-        graph.nodes[change.image]["spec"] = _changed(spec, change, profiles, profiles_of)
-    for name in graph:
-        _check_conflicts(graph.nodes[name]["spec"])
-    pins = {pin.instead_of: pin for pin in profiles.defaults.providers}
-    applied = []
-    for pin in overrides.providers:
-        replaced = pins.get(pin.instead_of)
-        pins[pin.instead_of] = pin
-        value = f"{pin.use} instead of {pin.instead_of}" + (f" (replaces {replaced.where})" if replaced else "")
-        applied.append(AppliedOverride(None, "provider", value, pin.where, pin.reason))
-    defaults: Defaults = dataclasses.replace(profiles.defaults, providers=tuple(pins.values()))
-    return ImageTree(graph), dataclasses.replace(profiles, defaults=defaults), applied
-
-
-def _changed(spec: ImageSpec, change: ImageOverride, profiles: Profiles,
-             profiles_of: Callable[[str], Collection[str]]) -> ImageSpec:
-    image = spec.name
-    projects = {project: list(chosen) for project, chosen in spec.projects.items()}
-    records = list(spec.overrides)
-    for profile_change in change.profiles:
-        profile = profiles.project(profile_change.project, profile_change.where)
-        defined = set(profiles_of(profile.project))
-        chosen = projects.get(profile_change.project)
-        sign = "+" if profile_change.enable else "-"
-        if profile_change.profile not in defined:
-            raise UnknownNameError(f"profile of {profile.project}", profile_change.profile, sorted(defined),
-                                   profile_change.where)
-        if profile_change.enable:
-            if chosen is None:
-                projects[profile_change.project] = chosen = []
-            if profile_change.profile not in chosen:
-                chosen.append(profile_change.profile)
-        else:
-            if chosen is None or profile_change.profile not in chosen:
-                raise InputError(f"{profile_change.where}: {image} does not choose profile "
-                                 f"{profile_change.profile!r} of {profile_change.project} (it chooses: "
-                                 f"{', '.join(chosen or []) or 'none'}), so there is nothing to disable")
-            chosen.remove(profile_change.profile)
-        records.append(AppliedOverride(image, "enable-profile" if profile_change.enable else "disable-profile",
-                                       f"{profile_change.project} {sign}{profile_change.profile}",
-                                       profile_change.where, profile_change.reason or "no reason given"))
-    records += [AppliedOverride(image, "add-package", p.name, p.where, p.reason) for p in change.add]
-    records += [AppliedOverride(image, "drop-package", d.name, d.where, d.reason) for d in change.drop]
-    records += [AppliedOverride(image, "pip", p.requirement, p.where, p.reason) for p in change.pip_packages]
-    records += [AppliedOverride(image, "step", f"[{s.when}] {s.run}", s.where, s.reason) for s in change.steps]
-    records += [AppliedOverride(image, "module", str(m), m.where, m.reason) for m in change.module_streams]
-    known = {p.name for p in spec.packages}
-    return dataclasses.replace(
-        spec,
-        projects={project: tuple(chosen) for project, chosen in projects.items()},
-        packages=spec.packages + tuple(p for p in change.add if p.name not in known),
-        drop=spec.drop + change.drop,
-        pip_packages=spec.pip_packages + change.pip_packages,
-        steps=spec.steps + change.steps,
-        module_streams=spec.module_streams + change.module_streams,
-        overrides=tuple(records),
-    )
-
-
-def _check_conflicts(spec: ImageSpec) -> None:
-    """One override undoing another is a mistake either way: say where both are."""
-    added = {p.name: p.where for p in spec.packages if p.kind == "override"}
-    for drop in spec.drop:
-        if drop.name in added:
-            raise InputError(f"{drop.where}: drops {drop.name} from {spec.name}, which {added[drop.name]} adds; "
-                             "keep one of them")
-    toggled: dict[str, AppliedOverride] = {}
-    for record in spec.overrides:
-        if record.kind in ("enable-profile", "disable-profile"):
-            project, profile = record.value.split(" ")
-            earlier = toggled.get(f"{project} {profile[1:]}")
-            if earlier is not None and earlier.kind != record.kind:
-                raise InputError(f"{record.where}: {record.value} in {spec.name} undoes {earlier.value} at "
-                                 f"{earlier.where}; keep one of them")
-            toggled[f"{project} {profile[1:]}"] = record
-    streams: dict[str, ModuleStream] = {}
-    for stream in spec.module_streams:
-        other = streams.setdefault(stream.module, stream)
-        if other.stream != stream.stream:
-            raise InputError(f"{stream.where}: {spec.name} enables {stream}, but {other.where} enables {other}; "
-                             "an image has one stream of a module")
-
-
-def defined_profiles(profiles: Profiles, cache_dir: Path | None = None) -> Callable[[str], set[str]]:
-    """``project -> the profiles it defines``: its bindep file's and its overlay groups."""
-    def profiles_of(project: str) -> set[str]:
-        profile = profiles.projects[project]
-        return read_bindep(profile.source, cache_dir).defined_profiles() | set(profile.groups)
-    return profiles_of
-
-
-def load_site(images_dir: Path, profiles_dir: Path, paths: Sequence[Path], specs: Sequence[RepoSpec],
-              cache_dir: Path | None = None) -> Site:
-    """The shipped tree and profiles from their directories with the override files applied."""
-    tree = load_images(images_dir)
-    profiles = load_profiles(profiles_dir)
-    overrides = load_overrides(paths)
-    repos, repo_changes = apply_repos(specs, overrides)
-    if not paths:
-        return Site(tree, profiles, repos)
-    site_tree, site_profiles, changes = apply_overrides(tree, profiles, overrides,
-                                                        defined_profiles(profiles, cache_dir))
-    return Site(site_tree, site_profiles, repos, overrides.files, tuple(repo_changes + changes))
-
-
-# ---- effects on resolution ----------------------------------------------------------------------
-
-def credit_profiles(selection: Selection, project: str, spec: ImageSpec) -> Selection:
-    """Requests that count only because an override enabled their profile name that override."""
-    enabled = {record.value.split(" +", 1)[1]: record for record in spec.overrides
-               if record.kind == "enable-profile" and record.value.startswith(f"{project} +")}
-    if not enabled:
-        return selection
-
-    def credited(origin: Origin) -> Origin:
-        for profile in (origin.profile or "").split(","):
-            record = enabled.get(profile)
-            if record is not None:
-                return dataclasses.replace(origin, via=f"profile {profile} enabled by {record.where}: {record.reason}")
-        return origin
-
-    return Selection(tuple(dataclasses.replace(r, origin=credited(r.origin)) for r in selection.runtime),
-                     tuple(dataclasses.replace(r, origin=credited(r.origin)) for r in selection.build_only),
-                     selection.excluded)
-
-
-def drop_requests(selection: Selection, spec: ImageSpec) -> Selection:
-    """The image's selection without the names its overrides drop (kept as exclusions, with the
-    override's reason); a drop that matches none of the image's requests is an error."""
-    if not spec.drop:
-        return selection
-    runtime, build_only, excluded = list(selection.runtime), list(selection.build_only), list(selection.excluded)
-    for drop in spec.drop:
-        matched = [r for r in runtime + build_only if r.name == drop.name]
-        if not matched:
-            requested = sorted({r.name for r in runtime + build_only})
-            raise InputError(f"{drop.where}: {spec.name} does not request {drop.name!r}, so there is nothing to "
-                             f"drop (a drop removes this image's own requests; a parent's are in the parent's "
-                             f"layer); its requests: {', '.join(requested) or 'none'}")
-        runtime = [r for r in runtime if r.name != drop.name]
-        build_only = [r for r in build_only if r.name != drop.name]
-        excluded.append(Exclusion(drop.name, drop.reason, Origin("override", drop.where, None, None, drop.reason)))
-    return Selection(tuple(runtime), tuple(build_only), tuple(excluded))
-
-
-def check_drops(spec: ImageSpec, closure: Collection[str], parent_closure: Collection[str],
-                required_by: Callable[[str], list[str]]) -> None:
-    """A drop must take the package out of the image: not when the parent image has it (drop it
-    there) or another package of the image requires it."""
-    for drop in spec.drop:
-        if drop.name not in closure:
-            continue
-        if drop.name in parent_closure:
-            raise InputError(f"{drop.where}: {drop.name} stays in {spec.name}: its parent {spec.parent} has it "
-                             f"(`resolver why {spec.parent} {drop.name}`); drop it there")
-        raise InputError(f"{drop.where}: {drop.name} stays in {spec.name}: {', '.join(required_by(drop.name))} "
-                         f"require(s) it (`resolver why {spec.name} {drop.name}` after removing the drop)")
-
-
-def inherited_streams(tree: ImageTree, image: str) -> tuple[ModuleStream, ...]:
-    """The module streams in force for an image: its ancestors' and its own (parents first)."""
-    streams: dict[str, ModuleStream] = {}
-    for name in [*tree.ancestors(image), image]:
-        for stream in tree.spec(name).module_streams:
-            streams[stream.module] = stream
-    return tuple(streams.values())
-
-
-def check_module_streams(tree: ImageTree, available: Callable[[], Mapping[str, Sequence[str]]]) -> None:
-    """Every stream an image enables exists in the repositories' modules.yaml."""
-    known: Mapping[str, Sequence[str]] | None = None
-    for name in tree.names():
-        for stream in tree.spec(name).module_streams:
-            known = known if known is not None else available()
-            if stream.stream not in known.get(stream.module, ()):
-                listed = ", ".join(f"{m}:{s}" for m, streams in known.items() for s in streams) or "none"
-                raise InputError(f"{stream.where}: no module stream {stream} in the repositories; they have: {listed}")
-
-
-def stream_hint(tree: ImageTree, module_of: Callable[[Any], str | None], *found: tuple[str, Any]) -> str:
-    """Why one package name has two versions in the tree when a module stream an override enables
-    for part of the tree is the cause, and what to do; "" otherwise. ``found``: (image, package)."""
-    for image, package in found:
-        stream = module_of(package)
-        enabled = next((s for s in inherited_streams(tree, image) if str(s) == stream), None)
-        if enabled is not None:
-            chains = [[*tree.ancestors(i), i] for i, _ in found]
-            common = [a for a, b in zip(*chains) if a == b]
-            where = f"on {common[-1]}, an ancestor of both," if common else "on every image that has it"
-            return (f"module stream {stream} is enabled for {image} by {enabled.where}, so one package name has "
-                    f"two versions; a layer plan needs one: enable the stream {where} or drop the package "
-                    f"from the other image")
-    return ""
