@@ -26,9 +26,9 @@ from pathlib import Path
 
 from resolver.containers.buildah import DBPATH
 from resolver.demo.distribution import demo_repo
-from resolver.plan import DNF_STATE_BYTES, RPMDB_BASE_BYTES, RPMDB_BYTES_PER_HEADER_BYTE, rpmdb_bytes
-from resolver.repo_config import RepoSpec
-from resolver.repos import RepoSet
+from resolver.metadata.repo_config import RepoSpec
+from resolver.metadata.repos import RepoSet
+from resolver.planning.plan import DNF_STATE_BYTES, RPMDB_BASE_BYTES, RPMDB_BYTES_PER_HEADER_BYTE, rpmdb_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 

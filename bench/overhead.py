@@ -21,9 +21,9 @@ from pathlib import Path
 from resolver.containers.buildah import DBPATH, Buildah
 from resolver.demo.distribution import demo_repo
 from resolver.files import default_cache_dir
-from resolver.plan import DNF_STATE_BYTES, RPMDB_BASE_BYTES, RPMDB_BYTES_PER_HEADER_BYTE
-from resolver.repo_config import RepoSpec
-from resolver.repos import RepoSet
+from resolver.metadata.repo_config import RepoSpec
+from resolver.metadata.repos import RepoSet
+from resolver.planning.plan import DNF_STATE_BYTES, RPMDB_BASE_BYTES, RPMDB_BYTES_PER_HEADER_BYTE
 
 SEEDS = (1, 2, 3)
 SIZES = (3, 8, 15, 25, 40)

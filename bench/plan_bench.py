@@ -31,16 +31,16 @@ from pathlib import Path
 
 from synthetic import synthetic_tree, write_tree
 
-from resolver.baselines import load_baseline, resolve_baseline, set_size
-from resolver.image_tree import load_images
-from resolver.plan import LAYER_BASE_BYTES
+from resolver.inputs.image_tree import load_images
+from resolver.inputs.platforms import platform
+from resolver.inputs.profiles import load_profiles
+from resolver.metadata.repo_config import repo_specs
+from resolver.metadata.repos import RepoSet
+from resolver.planning.plan import LAYER_BASE_BYTES
 from resolver.planning.tree import EXACT_LIMIT, TreeProblem, compute_tree
-from resolver.platforms import platform
-from resolver.profiles import load_profiles
-from resolver.repo_config import repo_specs
-from resolver.repos import RepoSet
-from resolver.resolution import TreeResolver
-from resolver.treeplan import pareto_of, plan_inputs, plan_tree, tree_problem
+from resolver.planning.treeplan import pareto_of, plan_inputs, plan_tree, tree_problem
+from resolver.reporting.baselines import load_baseline, resolve_baseline, set_size
+from resolver.resolving.resolution import TreeResolver
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import yaml
 
-from resolver.image_tree import load_images
-from resolver.repos import RepoSet
+from resolver.inputs.image_tree import load_images
+from resolver.metadata.repos import RepoSet
 
 ROOT = Path(__file__).resolve().parent.parent
 FAMILY_SIZE = 12
@@ -96,7 +96,7 @@ def main() -> int:
     parser.add_argument("--images", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=9)
     args = parser.parse_args()
-    from resolver.repo_config import repo_specs
+    from resolver.metadata.repo_config import repo_specs
 
     with RepoSet(repo_specs([])) as repos:
         entries = synthetic_tree(args.images, args.seed, repos)

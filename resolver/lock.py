@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .closure import PackageInfo
 from .errors import InputError
 from .files import write_atomically
-from .plan import LayerPlan
-from .unresolved import UnresolvedRequest
+from .metadata.closure import PackageInfo
+from .planning.plan import LayerPlan
+from .resolving.unresolved import UnresolvedRequest
 
 LOCK_VERSION = 2
 

@@ -19,11 +19,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .bindepfile import BindepFile, Rule
 from .errors import UnknownNameError
-from .image_tree import ExtraPackage
-from .platforms import Platform
-from .profiles import Correction, Defaults, ProjectProfile
+from .inputs.bindepfile import BindepFile, Rule
+from .inputs.image_tree import ExtraPackage
+from .inputs.platforms import Platform
+from .inputs.profiles import Correction, Defaults, ProjectProfile
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from resolver.image_tree import load_images
-from resolver.platforms import platform
-from resolver.profiles import load_profiles
-from resolver.repo_config import BUNDLED_REPOS_DIR, repo_specs
-from resolver.repos import RepoSet
-from resolver.resolution import TreeResolver
+from resolver.inputs.image_tree import load_images
+from resolver.inputs.platforms import platform
+from resolver.inputs.profiles import load_profiles
+from resolver.metadata.repo_config import BUNDLED_REPOS_DIR, repo_specs
+from resolver.metadata.repos import RepoSet
+from resolver.resolving.resolution import TreeResolver
 
 ROOT = Path(__file__).resolve().parent.parent
 UPSTREAM = ROOT / "profiles" / "upstream"

@@ -5,10 +5,10 @@ from dataclasses import replace
 
 import pytest
 
-from resolver.platforms import platform
-from resolver.profiles import load_profiles
+from resolver.inputs.platforms import platform
+from resolver.inputs.profiles import load_profiles
+from resolver.inputs.sources import Source, read_bindep
 from resolver.selection import select_project
-from resolver.sources import Source, read_bindep
 
 from .conftest import ROOT, UPSTREAM
 

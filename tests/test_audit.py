@@ -4,10 +4,10 @@ import subprocess
 
 import pytest
 
-from resolver.audit import audit_file, patched_text, unified_patch
-from resolver.bindepfile import parse_bindep
-from resolver.platforms import platform
-from resolver.profiles import load_profiles
+from resolver.auditing.audit import audit_file, patched_text, unified_patch
+from resolver.inputs.bindepfile import parse_bindep
+from resolver.inputs.platforms import platform
+from resolver.inputs.profiles import load_profiles
 
 from .conftest import ROOT, UPSTREAM, run_cli
 

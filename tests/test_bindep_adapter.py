@@ -4,9 +4,9 @@ import re
 
 import pytest
 
-from resolver import bindep_adapter
-from resolver.bindepfile import parse_bindep
 from resolver.errors import ResolverError
+from resolver.inputs import bindep_adapter
+from resolver.inputs.bindepfile import parse_bindep
 
 from .conftest import ROOT, UPSTREAM
 

@@ -1,8 +1,8 @@
 import pytest
 
-from resolver.bindepfile import parse_bindep
 from resolver.errors import BindepParseError
-from resolver.platforms import platform
+from resolver.inputs.bindepfile import parse_bindep
+from resolver.inputs.platforms import platform
 
 from .conftest import UPSTREAM
 

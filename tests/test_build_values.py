@@ -16,8 +16,8 @@ from resolver.containers.python_target import Dist
 from resolver.containers.stages import StagePlan
 from resolver.containers.wheels import ImageWheels
 from resolver.errors import InputError
-from resolver.image_tree import BuildStep
-from resolver.repo_config import BUNDLED_REPOS_DIR
+from resolver.inputs.image_tree import BuildStep
+from resolver.metadata.repo_config import BUNDLED_REPOS_DIR
 
 from .conftest import ROOT, run_cli
 

@@ -3,8 +3,8 @@ import re
 import pytest
 
 from resolver.errors import InputError, UnknownNameError
-from resolver.image_tree import load_images
-from resolver.profiles import load_profiles
+from resolver.inputs.image_tree import load_images
+from resolver.inputs.profiles import load_profiles
 
 from .conftest import ROOT
 

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from resolver.codescan import scan_filters, scan_sources
-from resolver.evidence import EvidenceContext, image_evidence
-from resolver.evidence_findings import evidence_findings
-from resolver.profiles import load_profiles
-from resolver.project_code import ProjectCode, claimed_by, scopes_of_command
+from resolver.auditing.codescan import scan_filters, scan_sources
+from resolver.auditing.evidence import EvidenceContext, image_evidence
+from resolver.auditing.evidence_findings import evidence_findings
+from resolver.auditing.project_code import ProjectCode, claimed_by, scopes_of_command
+from resolver.inputs.profiles import load_profiles
 
 from .conftest import ROOT
 

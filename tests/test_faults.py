@@ -20,7 +20,7 @@ import pytest
 from bench.kill_bench import Bench, concurrent_writers, run_trials, scenarios
 from resolver.errors import InputError
 from resolver.files import check_set_directory, scratch_directory
-from resolver.report import report_file
+from resolver.reporting.report import report_file
 
 from .conftest import ROOT
 

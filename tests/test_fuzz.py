@@ -21,12 +21,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from resolver.errors import ResolverError
-from resolver.image_tree import load_images
-from resolver.platforms import platform
-from resolver.profiles import load_profiles
-from resolver.repo_config import repo_specs
-from resolver.repos import RepoSet
-from resolver.sources import Source, read_bindep
+from resolver.inputs.image_tree import load_images
+from resolver.inputs.platforms import platform
+from resolver.inputs.profiles import load_profiles
+from resolver.inputs.sources import Source, read_bindep
+from resolver.metadata.repo_config import repo_specs
+from resolver.metadata.repos import RepoSet
 
 from .conftest import BASEOS_2022, ROOT, UPSTREAM
 from .repodata import copy_repo, keep_only, record_of, republish

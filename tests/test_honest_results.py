@@ -11,14 +11,14 @@ import shutil
 
 import pytest
 
-from resolver.audit import audit_file
-from resolver.baselines import BaselineResult
-from resolver.platforms import platform
-from resolver.profiles import load_profiles
-from resolver.report import markdown, tree_graph
-from resolver.sources import read_bindep
-from resolver.unresolved import UNINSTALLABLE, UNKNOWN, diagnose
-from resolver.why import explain
+from resolver.auditing.audit import audit_file
+from resolver.inputs.platforms import platform
+from resolver.inputs.profiles import load_profiles
+from resolver.inputs.sources import read_bindep
+from resolver.reporting.baselines import BaselineResult
+from resolver.reporting.report import markdown, tree_graph
+from resolver.resolving.unresolved import UNINSTALLABLE, UNKNOWN, diagnose
+from resolver.resolving.why import explain
 
 from .conftest import BASEOS_2022, ROOT, TINY_TREE_MISSING, run_main
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from resolver.import_entries import TreeRequests, rpm_name_candidates
-from resolver.kolla_template import read_kolla_file
-from resolver.platforms import platform
+from resolver.inputs.platforms import platform
+from resolver.overrides.import_entries import TreeRequests, rpm_name_candidates
+from resolver.overrides.kolla_template import read_kolla_file
 
 from .conftest import ROOT, run_cli
 

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from resolver.errors import InputError, RepoError, UnknownNameError
-from resolver.override_files import override_paths
-from resolver.platforms import platform
-from resolver.repo_config import repo_specs
-from resolver.resolution import TreeResolver
-from resolver.site import load_site
-from resolver.site_diff import diff_trees
-from resolver.treeplan import plan_inputs
+from resolver.inputs.platforms import platform
+from resolver.metadata.repo_config import repo_specs
+from resolver.overrides.override_files import override_paths
+from resolver.overrides.site import load_site
+from resolver.overrides.site_diff import diff_trees
+from resolver.planning.treeplan import plan_inputs
+from resolver.resolving.resolution import TreeResolver
 
 from .conftest import ROOT, run_cli
 
@@ -316,7 +316,7 @@ def test_bad_override_file_is_file_line_exit_2(tmp_path):
 
 
 def test_the_report_lists_the_overrides_applied(tmp_path):
-    from resolver.report import markdown
+    from resolver.reporting.report import markdown
 
     result = site(tmp_path)
     plan = {"tree": "computed", "objective": 1, "objective_lower_bound": 1, "optimum": None, "total_set_size": 1,

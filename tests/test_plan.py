@@ -6,7 +6,7 @@ import networkx as nx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from resolver.plan import TreeShape, layer_request, plan_layers
+from resolver.planning.plan import TreeShape, layer_request, plan_layers
 
 #   root -> a, b, c (deployed leaves)
 SHAPE = TreeShape({"root": None, "a": "root", "b": "root", "c": "root"}, frozenset("abc"))

@@ -6,12 +6,12 @@ import subprocess
 
 import pytest
 
-from resolver.image_tree import load_images
-from resolver.platforms import platform
-from resolver.profiles import load_profiles
-from resolver.repo_config import BUNDLED_REPOS, BUNDLED_REPOS_DIR
-from resolver.resolution import TreeResolver
-from resolver.treeplan import plan_tree
+from resolver.inputs.image_tree import load_images
+from resolver.inputs.platforms import platform
+from resolver.inputs.profiles import load_profiles
+from resolver.metadata.repo_config import BUNDLED_REPOS, BUNDLED_REPOS_DIR
+from resolver.planning.treeplan import plan_tree
+from resolver.resolving.resolution import TreeResolver
 
 from .conftest import ROOT, run_cli
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from resolver.plan import LAYER_BASE_BYTES, TreeShape, layered_plan, plan_layers
 from resolver.planning.budget import Budget, pareto_curve, place_with_budget
+from resolver.planning.plan import LAYER_BASE_BYTES, TreeShape, layered_plan, plan_layers
 from resolver.planning.tree import TreeProblem, compute_tree
 
 

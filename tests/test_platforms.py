@@ -1,7 +1,7 @@
 import pytest
 
 from resolver.errors import UnknownNameError
-from resolver.platforms import known_platforms, platform
+from resolver.inputs.platforms import known_platforms, platform
 
 
 def test_centos_stream_9_profiles_are_what_bindep_computes_on_that_host():

@@ -6,11 +6,11 @@ import shutil
 import pytest
 
 from resolver.errors import InputError
-from resolver.image_tree import load_images
-from resolver.platforms import platform
-from resolver.profiles import load_profiles
-from resolver.resolution import TreeResolver
-from resolver.treeplan import plan_inputs
+from resolver.inputs.image_tree import load_images
+from resolver.inputs.platforms import platform
+from resolver.inputs.profiles import load_profiles
+from resolver.planning.treeplan import plan_inputs
+from resolver.resolving.resolution import TreeResolver
 
 from .conftest import ROOT, run_cli
 

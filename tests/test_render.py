@@ -12,7 +12,7 @@ import json
 import pytest
 import yaml
 
-from resolver.repo_config import BUNDLED_REPOS_DIR
+from resolver.metadata.repo_config import BUNDLED_REPOS_DIR
 
 from .conftest import ROOT, run_cli
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from resolver.errors import RepoError
-from resolver.repo_config import repo_specs
-from resolver.repos import RepoSet
+from resolver.metadata.repo_config import repo_specs
+from resolver.metadata.repos import RepoSet
 
 from .conftest import BASEOS_2022, ROOT, run_cli
 from .repodata import copy_repo, drop_package, publish_release, record_of, republish

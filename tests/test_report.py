@@ -3,7 +3,7 @@
 import html
 import re
 
-from resolver.baselines import resolve_baseline
+from resolver.reporting.baselines import resolve_baseline
 
 from .conftest import run_cli
 

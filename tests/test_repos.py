@@ -4,8 +4,8 @@ import subprocess
 import pytest
 
 from resolver.errors import RepoError
-from resolver.repo_config import repo_specs
-from resolver.repos import RepoSet
+from resolver.metadata.repo_config import repo_specs
+from resolver.metadata.repos import RepoSet
 
 from .conftest import BASEOS_2022, ZSTD_REPO
 

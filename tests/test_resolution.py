@@ -4,10 +4,10 @@ import networkx as nx
 import pytest
 
 from resolver.errors import UnresolvableError
-from resolver.image_tree import load_images
-from resolver.platforms import platform
-from resolver.profiles import load_profiles
-from resolver.resolution import TreeResolver
+from resolver.inputs.image_tree import load_images
+from resolver.inputs.platforms import platform
+from resolver.inputs.profiles import load_profiles
+from resolver.resolving.resolution import TreeResolver
 
 from .conftest import ROOT
 

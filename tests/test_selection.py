@@ -3,10 +3,10 @@ from pathlib import Path
 import pytest
 
 from resolver.errors import UnknownNameError
-from resolver.platforms import platform
-from resolver.profiles import load_profiles
+from resolver.inputs.platforms import platform
+from resolver.inputs.profiles import load_profiles
+from resolver.inputs.sources import read_bindep
 from resolver.selection import select_project
-from resolver.sources import read_bindep
 
 from .conftest import ROOT
 

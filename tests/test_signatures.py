@@ -14,7 +14,7 @@ import pytest
 from resolver.containers.buildah import DBPATH, Buildah
 from resolver.demo.signing import KEY_FILE, sign_packages
 from resolver.errors import BuildError, RepoError
-from resolver.repo_config import RepoSpec, repo_specs
+from resolver.metadata.repo_config import RepoSpec, repo_specs
 
 TOOLS = ("rpmbuild", "rpmsign", "gpg", "createrepo_c", "dnf", "rpm", "buildah", "podman")
 needs_tools = pytest.mark.skipif(any(shutil.which(t) is None for t in TOOLS),

@@ -12,7 +12,7 @@ from functools import partial
 import pytest
 
 from resolver.errors import InputError, SourceError
-from resolver.sources import Source, read_bindep
+from resolver.inputs.sources import Source, read_bindep
 
 from .conftest import UPSTREAM
 
@@ -52,7 +52,7 @@ def local_index(tmp_path, monkeypatch):
          "digests": {"sha256": "0" * 64}},
         {"packagetype": "sdist", "filename": sdist.name, "url": f"../../packages/{sdist.name}",
          "digests": {"sha256": hashlib.sha256(sdist.read_bytes()).hexdigest()}}]}}))
-    monkeypatch.setattr("resolver.sources.PYPI_JSON_URL", f"{base}/pypi")
+    monkeypatch.setattr("resolver.inputs.sources.PYPI_JSON_URL", f"{base}/pypi")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -68,7 +68,7 @@ def test_pypi_release_is_downloaded_once_then_reused_offline(tmp_path, local_ind
 
 
 def test_pypi_unreachable_without_cache_is_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setattr("resolver.sources.PYPI_JSON_URL", "http://127.0.0.1:9/pypi")
+    monkeypatch.setattr("resolver.inputs.sources.PYPI_JSON_URL", "http://127.0.0.1:9/pypi")
     with pytest.raises(SourceError, match="cannot look up nova==31.0.0"):
         read_bindep(Source.parse("pypi:nova==31.0.0"), tmp_path / "cache")
 

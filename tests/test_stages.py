@@ -3,12 +3,12 @@
 
 import pytest
 
-from resolver.closure import PackageInfo
 from resolver.containers.containerfile import containerfile
 from resolver.containers.stages import StagePlan, content_key, module_layers, stage_plans
 from resolver.errors import InputError
-from resolver.image_tree import ImageStep
-from resolver.plan import TreeShape, plan_layers
+from resolver.inputs.image_tree import ImageStep
+from resolver.metadata.closure import PackageInfo
+from resolver.planning.plan import TreeShape, plan_layers
 
 SHAPE = TreeShape({"base": None, "shared-db": "base", "mariadb": "shared-db", "nova-api": "shared-db",
                    "memcached": "base"}, frozenset({"mariadb", "nova-api", "memcached"}))

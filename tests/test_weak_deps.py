@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from resolver.errors import InputError
-from resolver.image_tree import load_images
+from resolver.inputs.image_tree import load_images
 
 from .conftest import BASEOS_2022, ROOT, run_cli
 from .test_repos import dnf_cli_closure

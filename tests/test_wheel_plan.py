@@ -16,8 +16,8 @@ from resolver.containers.pypi import PyPI
 from resolver.containers.python_target import TargetPython
 from resolver.containers.wheel_closure import WheelResolver
 from resolver.errors import PyPIError, WheelPlanError
-from resolver.image_tree import PipRequirement
-from resolver.profiles import Release
+from resolver.inputs.image_tree import PipRequirement
+from resolver.inputs.profiles import Release
 
 CP311 = TargetPython((3, 11), (2, 36))
 #: project -> version -> Requires-Dist lines

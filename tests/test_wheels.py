@@ -8,7 +8,6 @@ import zipfile
 import pytest
 from packaging.requirements import Requirement
 
-from resolver.closure import PackageInfo
 from resolver.containers.pypi import FileMetadata, IndexFile, read_metadata
 from resolver.containers.python_target import Dist, TargetPython, read_constraints
 from resolver.containers.wheels import (
@@ -20,8 +19,9 @@ from resolver.containers.wheels import (
     python_roots,
 )
 from resolver.errors import InputError, WheelPlanError
-from resolver.plan import TreeShape
-from resolver.profiles import _release
+from resolver.inputs.profiles import _release
+from resolver.metadata.closure import PackageInfo
+from resolver.planning.plan import TreeShape
 
 CP311 = TargetPython((3, 11), (2, 36))
 CP39_EL9 = TargetPython((3, 9), (2, 34))
@@ -160,8 +160,8 @@ def test_wheels_needed_by_every_service_of_a_subtree_go_in_its_top_image_once():
 
 def test_an_images_venv_asks_for_its_releases_then_its_overrides_pip_packages(tmp_path):
     from resolver.demo.distribution import DEMO_DATA
-    from resolver.repo_config import repo_specs
-    from resolver.site import load_site
+    from resolver.metadata.repo_config import repo_specs
+    from resolver.overrides.site import load_site
 
     site_file = tmp_path / "site.yaml"
     site_file.write_text("images:\n  placement-api:\n    pip_packages:\n"

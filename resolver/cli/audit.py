@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..audit import index_page, project_page, summary_line
+from ..auditing.audit import index_page, project_page, summary_line
+from ..auditing.upstream_audit import audit_upstream
 from ..files import check_writable, write_atomically
 from ..names import confined
-from ..upstream_audit import audit_upstream
 from .common import FORMATTER, Progress, default_dir, emit, load_site, open_repos, target_platforms
 
 

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..platforms import DEFAULT_PLATFORM, known_platforms
+from ..inputs.platforms import DEFAULT_PLATFORM, known_platforms
 
 _CHECKOUT = Path(__file__).resolve().parent.parent.parent
 FORMATTER = argparse.RawDescriptionHelpFormatter
@@ -82,7 +82,7 @@ def _cache_dir(text: str) -> Path:
 
 
 def _expiry(text: str) -> int:
-    from ..repodata import parse_expiry
+    from ..metadata.repodata import parse_expiry
 
     try:
         return parse_expiry(text)
@@ -92,7 +92,7 @@ def _expiry(text: str) -> int:
 
 def open_repos(args: argparse.Namespace, specs):
     """The repositories' metadata, loaded with the command's cache, metadata expiry and weak-deps setting."""
-    from ..repos import RepoSet
+    from ..metadata.repos import RepoSet
 
     return RepoSet(specs, cache_dir=args.cache_dir, metadata_expire=args.metadata_expire,
                    weak_deps=args.weak_deps)
@@ -169,9 +169,9 @@ def load_site(args: argparse.Namespace, images: Path | None = None, profiles: Pa
     which distribution the command works on (``distribution``: what ``specs`` are, when given;
     ``strict``: the command's own default when --strict/--best-effort is not given;
     ``announce_tree`` False: the command says it)."""
-    from ..override_files import override_paths
-    from ..repo_config import repo_specs
-    from ..site import load_site as load
+    from ..metadata.repo_config import repo_specs
+    from ..overrides.override_files import override_paths
+    from ..overrides.site import load_site as load
 
     paths = [] if args.no_overrides else override_paths(args.overrides)
     if exclude is not None:
@@ -214,7 +214,7 @@ def tree_text(images: Path, profiles: Path, tree, overrides=()) -> str:
 
 
 def distribution_text(specs) -> str:
-    from ..repo_config import repo_specs
+    from ..metadata.repo_config import repo_specs
 
     ids = ", ".join(spec.repo_id for spec in specs)
     if tuple(specs) == repo_specs([]):
@@ -239,7 +239,7 @@ def size_text(size: int) -> str:
 def target_platforms(args: argparse.Namespace, several: bool = False) -> list:
     """The --platform values as Platforms; one unless the command takes several."""
     from ..errors import InputError
-    from ..platforms import platform
+    from ..inputs.platforms import platform
 
     targets = [platform(name) for name in args.platforms or [DEFAULT_PLATFORM]]
     if len(targets) > 1 and not several:
@@ -255,7 +255,7 @@ def is_strict(args: argparse.Namespace) -> bool:
 def warn_unresolved(args: argparse.Namespace, per_image) -> None:
     """The end of a best-effort run: what did not resolve, summed up on stderr (even with --quiet:
     it is a warning, not progress)."""
-    from ..unresolved import warning_lines
+    from ..resolving.unresolved import warning_lines
 
     for line in warning_lines(per_image):
         print(line, file=sys.stderr)

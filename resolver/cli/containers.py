@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from ..files import check_set_directory, check_writable, replace_directory
+from ..inputs.platforms import DEFAULT_PLATFORM, platform
 from ..names import IMAGE_NAME, TAG, TAG_PREFIX, build_value
-from ..platforms import DEFAULT_PLATFORM, platform
 from .common import FORMATTER, announce, emit, load_site, open_repos, warn_unresolved, whole_number
 
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ def _demo_first(args: argparse.Namespace, demo_data: Path) -> None:
     """Without --repos, build and render work on the demo tree and distribution: say so first, and
     send an image of the shipped tree to the command that builds it."""
     from ..errors import UnknownNameError
-    from ..image_tree import load_images
+    from ..inputs.image_tree import load_images
     from .common import default_dir, shown_path
 
     demo_images = shown_path(args.images or demo_data / "images")

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import argparse
 
-from ..evidence import ImageEvidence
-from ..evidence_report import Evidence, ProjectView, gather_evidence
-from ..image_tree import load_images
-from ..profiles import load_profiles
-from ..repo_config import repo_specs
-from ..resolution import TreeResolver
+from ..auditing.evidence import ImageEvidence
+from ..auditing.evidence_report import Evidence, ProjectView, gather_evidence
+from ..inputs.image_tree import load_images
+from ..inputs.profiles import load_profiles
+from ..metadata.repo_config import repo_specs
+from ..resolving.resolution import TreeResolver
 from .common import (
     FORMATTER,
     Progress,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..image_tree import ImageTree
+from ..inputs.image_tree import ImageTree
 from .common import FORMATTER, emit, load_site, overrides_text
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..builder_import import import_builder_files
-from ..kolla_template import read_kolla_file
-from ..site_import import ImportReport
+from ..overrides.builder_import import import_builder_files
+from ..overrides.kolla_template import read_kolla_file
+from ..overrides.site_import import ImportReport
 from .common import FORMATTER, Progress, emit, load_site, open_repos, target_platforms
 
 _EXIT = "exit: 0 all imported, 1 something not imported (listed with file:line and why), 2 a file cannot be read"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 
-from ..repo_config import repo_specs
-from ..resolution import TreeResolver
-from ..site import load_site as load
-from ..site_diff import ImageDiff, diff_trees
+from ..metadata.repo_config import repo_specs
+from ..overrides.site import load_site as load
+from ..overrides.site_diff import ImageDiff, diff_trees
+from ..resolving.resolution import TreeResolver
 from .common import (
     FORMATTER,
     Progress,

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import argparse
 
-from ..image_packages import ImagePackages
 from ..names import package_name
-from ..resolution import TreeResolver
+from ..overrides.site import Site
+from ..resolving.image_packages import ImagePackages
+from ..resolving.resolution import TreeResolver
+from ..resolving.unresolved import UnresolvedRequest, count_text, diagnose, grouped_lines
+from ..resolving.why import explain
 from ..selection import Origin
-from ..site import Site
-from ..unresolved import UnresolvedRequest, count_text, diagnose, grouped_lines
-from ..why import explain
 from .common import (
     FORMATTER,
     Progress,

@@ -11,12 +11,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..files import check_set_directory, check_writable, writer_turn
-from ..planned_tree import plan_whole_tree
+from ..overrides.site import Site
+from ..planning.planned_tree import plan_whole_tree
 from ..planning.tree import EXACT_LIMIT
-from ..resolution import TreeResolver
-from ..site import Site
-from ..treeplan import TREE_MODES
-from ..unresolved import UnresolvedRequest, grouped_lines
+from ..planning.treeplan import TREE_MODES
+from ..resolving.resolution import TreeResolver
+from ..resolving.unresolved import UnresolvedRequest, grouped_lines
 from .common import (
     FORMATTER,
     Progress,
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "lock":
         check_writable(args.lock)
     elif args.command == "report":
-        from ..report import report_file
+        from ..reporting.report import report_file
 
         check_set_directory(args.output, report_file, "report")
     site = load_site(args)
@@ -162,8 +162,8 @@ def _plan(args: argparse.Namespace, resolver: TreeResolver, progress: Progress, 
         compare(read_lock(args.lock), fresh, args.lock)
     data = planned.to_json(overrides)
     if args.command == "report":
-        from ..baselines import resolve_baseline
-        from ..report import write_report
+        from ..reporting.baselines import resolve_baseline
+        from ..reporting.report import write_report
 
         deployed = sorted(result.inputs.needs)
         baselines = [resolve_baseline(name, deployed, resolver.repos) for name in ("kolla", "tcib")]

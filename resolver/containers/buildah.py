@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..errors import BuildError, BuildSetupError, Interrupted, RepoError
 from ..files import scratch_directory
-from ..repo_config import RepoSpec
+from ..metadata.repo_config import RepoSpec
 from .logs import ImageLog
 
 #: every working container this tool makes is named with this prefix (leftovers are found by it)

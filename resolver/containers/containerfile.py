@@ -25,8 +25,8 @@ import shlex
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from ..inputs.platforms import platform_id as platform_id_of
 from ..names import COMMAND, TAG, TAG_PREFIX, build_value
-from ..platforms import platform_id as platform_id_of
 from .python_target import VENV, Dist
 from .stages import DEFAULT_TAG_PREFIX, StagePlan, check_dist
 from .tags import DEFAULT_TAG, readable_reference

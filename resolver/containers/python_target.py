@@ -17,8 +17,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
-from ..closure import PackageInfo
 from ..errors import InputError, WheelPlanError
+from ..metadata.closure import PackageInfo
 from .pypi import FileMetadata, IndexFile
 
 DATA = Path(__file__).resolve().parent.parent / "data"

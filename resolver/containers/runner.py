@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from ..closure import PackageInfo
 from ..errors import BuildError, Interrupted
 from ..files import scratch_directory
-from ..image_tree import parents_first
+from ..inputs.image_tree import parents_first
+from ..metadata.closure import PackageInfo
+from ..metadata.repos import RepoSet
 from ..names import RPM_NAME, TAG, TAG_PREFIX, build_value
-from ..repos import RepoSet
 from .buildah import PREFIX, Buildah
 from .elf import Needed, needed_in_tree, needed_in_wheel
 from .logs import ImageLog

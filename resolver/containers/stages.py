@@ -11,11 +11,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..closure import PackageInfo
 from ..errors import InputError
-from ..image_tree import BuildStep, ImageStep, parents_first
+from ..inputs.image_tree import BuildStep, ImageStep, parents_first
+from ..metadata.closure import PackageInfo
 from ..names import CONTAINER_PATH, MODULE_STREAM, NEVRA, PACKAGE_NAME, PIN, build_value, plain_text
-from ..plan import LayerPlan, TreeShape, plan_layers
+from ..planning.plan import LayerPlan, TreeShape, plan_layers
 from .pypi import FILENAME as WHEEL_FILE
 from .python_target import VENV, Dist
 from .wheels import ImageWheels

@@ -11,16 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..files import default_cache_dir
-from ..image_tree import ImageTree
-from ..override_effects import inherited_streams
-from ..plan import LayerPlan
-from ..platforms import Platform
-from ..profiles import Profiles
-from ..repo_config import RepoSpec
-from ..repos import RepoSet
-from ..resolution import TreeResolver
-from ..treeplan import PlanInputs, plan_tree
-from ..unresolved import UnresolvedRequest
+from ..inputs.image_tree import ImageTree
+from ..inputs.platforms import Platform
+from ..inputs.profiles import Profiles
+from ..metadata.repo_config import RepoSpec
+from ..metadata.repos import RepoSet
+from ..overrides.override_effects import inherited_streams
+from ..planning.plan import LayerPlan
+from ..planning.treeplan import PlanInputs, plan_tree
+from ..resolving.resolution import TreeResolver
+from ..resolving.unresolved import UnresolvedRequest
 from .pypi import PyPI
 from .stages import StagePlan, content_keys, module_layers, stage_plans
 from .wheels import WheelPlan, plan_tree_wheels

@@ -15,7 +15,7 @@ from types import FrameType
 from typing import Any
 
 from ..errors import Interrupted
-from ..platforms import platform_id
+from ..inputs.platforms import platform_id
 from .buildah import Buildah
 from .runner import BuildReporter, BuiltImage, TreeBuilder
 from .smoke import Check, SmokeResult, smoke_image

@@ -18,8 +18,8 @@ from packaging.version import InvalidVersion, Version
 
 from ..errors import WheelPlanError
 from ..files import write_atomically
-from ..image_tree import PipRequirement
-from ..profiles import Release
+from ..inputs.image_tree import PipRequirement
+from ..inputs.profiles import Release
 from .pypi import FileMetadata, IndexFile, PyPI, read_metadata
 from .python_target import Dist, TargetPython
 

@@ -18,18 +18,18 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from ..closure import PackageInfo
 from ..errors import InputError, WheelPlanError
-from ..image_tree import ImageTree, PipRequirement
-from ..plan import LayerPlan, TreeShape, plan_layers
-from ..profiles import Profiles, Release
+from ..inputs.image_tree import ImageTree, PipRequirement
+from ..inputs.profiles import Profiles, Release
+from ..metadata.closure import PackageInfo
+from ..planning.plan import LayerPlan, TreeShape, plan_layers
 from .pypi import PyPI
 from .python_target import DATA, Dist, TargetPython, constraints_digest, read_constraints
 from .wheel_closure import WheelResolver
 
 if TYPE_CHECKING:
-    from ..resolution import TreeResolver
-    from ..treeplan import TreePlan
+    from ..planning.treeplan import TreePlan
+    from ..resolving.resolution import TreeResolver
 
 COMPILE_TABLE = DATA / "wheel-build-requires.yaml"
 #: what every compiled requirement needs, besides the table's packages

@@ -35,7 +35,7 @@ from ..files import default_cache_dir
 from .signing import KEY_FILE, sign_packages
 
 if TYPE_CHECKING:  # repos loads dnf: imported where a repository is opened, not with this module
-    from ..repo_config import RepoSpec
+    from ..metadata.repo_config import RepoSpec
 
 #: the demo tree, its profiles and the distribution's mapping table
 DEMO_DATA = Path(__file__).resolve().parent.parent / "data" / "demo"
@@ -119,7 +119,7 @@ def load_mapping(path: Path = MAPPING) -> tuple[ElPackage, ...]:
 
 def demo_spec(repo: Path) -> RepoSpec:
     """The demo repository as builds use it: signatures checked against its own key."""
-    from ..repo_config import RepoSpec
+    from ..metadata.repo_config import RepoSpec
 
     return RepoSpec("demo", str(repo), gpgcheck=True, gpgkey=(f"file://{repo / KEY_FILE}",))
 
@@ -341,8 +341,8 @@ def _file_entry(path: str) -> str:
 
 
 def _unmet_requires(repo: Path, cache: Path) -> list[str]:
-    from ..repo_config import RepoSpec
-    from ..repos import RepoSet
+    from ..metadata.repo_config import RepoSpec
+    from ..metadata.repos import RepoSet
 
     with RepoSet([RepoSpec("demo", str(repo))], cache_dir=cache) as repos:
         return [f"{package} requires {requirement}" for package, requirement in repos.unmet_requires()]

@@ -1,3 +1,3 @@
-"""Pure planning: which intermediate layers an image set should have (``tree``) and where each
-item goes under a bloat budget (``budget``). Items are plain names with sizes (RPMs today, Python
-wheels later); nothing here knows dnf."""
+"""Stage 4, planning: the layers of the whole tree. ``treeplan`` gathers the resolved sets and is the
+stage's entry; ``tree``, ``search`` and ``budget`` are pure (which intermediate layers, where each
+package goes under a bloat budget); ``plan`` turns a tree into each image's own layer."""

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from math import inf
 from typing import Any
 
-from ..plan import TreeShape
+from .plan import TreeShape
 
 #: relative gap at which a solution counts as the proven optimum
 GAP = 1e-3

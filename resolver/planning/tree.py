@@ -9,7 +9,7 @@ fixed by the groups of deployed images it forms, and costs (the one objective)::
   + Σ non-empty layers  (per_layer + Σ per_item over everything the image holds)
 
 the second line being what every layer rewrites besides its files (the rpm database holds the
-header of every installed package, plus dnf's state; ``resolver.plan.OverheadModel``).
+header of every installed package, plus dnf's state; ``resolver.planning.plan.OverheadModel``).
 
 - **exact** (``exact_limit`` distinct need sets or fewer per group, not counting those equal to
   the group's content: they hang on it directly, which no tree beats): dynamic programming over

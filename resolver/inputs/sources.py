@@ -1,0 +1,279 @@
+"""Where a project's bindep.txt comes from: a path, a PyPI sdist at a pinned version, an sdist
+file or URL, or a git repository at a ref. Downloads land in a cache and are reused offline.
+
+Source strings (as written in ``profiles/*.yaml`` or on the command line):
+
+- ``path:upstream/nova.txt`` or a plain path: a file, relative to the profile that names it;
+- ``pypi:nova==31.0.0``: the sdist of that release, found through PyPI's JSON API and kept
+  under its sha256 (``release_sdist``, which evidence also uses to read the project's code);
+- ``sdist:/tmp/nova-31.0.0.tar.gz`` or ``sdist:https://.../nova-31.0.0.tar.gz``;
+- ``git:https://opendev.org/openstack/nova@<ref>`` (the ref is required: builds are pinned).
+"""
+
+from __future__ import annotations
+
+import configparser
+import hashlib
+import http.client
+import json
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import SourceError
+from ..files import MAX_INPUT_BYTES, decode_text, default_cache_dir, read_text, write_atomically
+from ..names import confined
+from .bindepfile import BindepFile, parse_bindep
+
+PYPI_JSON_URL = os.environ.get("RESOLVER_PYPI_URL", "https://pypi.org/pypi")
+
+
+def seconds_from_env(name: str, default: int) -> int:
+    """A timeout the user may set in the environment (a positive whole number of seconds)."""
+    value = os.environ.get(name, str(default))
+    if not value.isdigit() or int(value) == 0:
+        raise SourceError(f"{name}={value!r}: give a positive whole number of seconds")
+    return int(value)
+
+
+def network_timeout() -> int:
+    """Seconds a download or a git transfer may stall before it is given up (RESOLVER_NET_TIMEOUT)."""
+    return seconds_from_env("RESOLVER_NET_TIMEOUT", 30)
+_KINDS = ("path", "pypi", "sdist", "git")
+_PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[A-Za-z0-9.+!_-]+)$")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A parsed source string."""
+
+    kind: str
+    target: str
+
+    @classmethod
+    def parse(cls, text: str, relative_to: Path | None = None) -> Source:
+        kind, sep, target = text.partition(":")
+        if not sep or kind not in _KINDS or (kind == "path" and not target):
+            kind, target = "path", text
+        if kind == "path" and relative_to is not None and not Path(target).is_absolute():
+            target = str(relative_to / target)
+        if kind == "pypi" and not _PIN.match(target):
+            raise SourceError(f"source {text!r}: write a pinned release, e.g. pypi:nova==31.0.0")
+        if kind == "git" and "@" not in target.rpartition("/")[2]:
+            raise SourceError(f"source {text!r}: name a ref, e.g. git:https://opendev.org/openstack/nova@master")
+        return cls(kind, target)
+
+    def __str__(self) -> str:
+        return self.target if self.kind == "path" else f"{self.kind}:{self.target}"
+
+
+def read_bindep(source: Source, cache_dir: Path | None = None) -> BindepFile:
+    """Fetch (or reuse from the cache) and parse the bindep.txt a source names."""
+    cache = cache_dir or default_cache_dir()
+    if source.kind == "path":
+        path = Path(source.target)
+        return parse_bindep(read_text(path, "bindep file"), str(path), cache / "bindep")
+    if source.kind == "pypi":
+        match = _PIN.match(source.target)
+        assert match  # checked by Source.parse
+        archive = release_sdist(match["name"], match["version"], cache)
+    elif source.kind == "sdist":
+        archive = _fetch_file(source.target, cache / "sdists")
+    else:
+        url, _, ref = source.target.rpartition("@")
+        return parse_bindep(_git_show(url, ref, cache / "git"), f"{source}:bindep.txt", cache / "bindep")
+    return parse_bindep(_bindep_from_sdist(archive), f"{archive.name}:bindep.txt", cache / "bindep")
+
+
+def _download(url: str, into: Path, sha256: str | None = None, filename: str | None = None) -> Path:
+    """Download once into the cache; atomic so an interrupted download is never reused, and a
+    failed one leaves nothing behind."""
+    name = filename or urllib.parse.unquote(urllib.parse.urlsplit(url).path.rstrip("/").rpartition("/")[2])
+    target = confined(into, name)
+    if target.exists():
+        return target
+    into.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkstemp(dir=into, prefix=".download-")[1])
+    try:
+        digest = hashlib.sha256()
+        with urllib.request.urlopen(url, timeout=network_timeout()) as response, partial.open("wb") as stream:
+            while chunk := response.read(1 << 20):
+                digest.update(chunk)
+                stream.write(chunk)
+        if sha256 and digest.hexdigest() != sha256:
+            raise SourceError(f"{url}: sha256 does not match the index; not cached")
+        umask = os.umask(0)
+        os.umask(umask)
+        partial.chmod(0o666 & ~umask)  # mkstemp's 0600 would hide the cache from other users
+        os.replace(partial, target)
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
+        raise SourceError(f"cannot download {url}: {error}; a cached copy would be used offline") from None
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
+
+
+def _fetch_file(location: str, into: Path) -> Path:
+    if re.match(r"^[a-z]+://", location):
+        return _download(location, into)
+    path = Path(location)
+    if not path.is_file():
+        raise SourceError(f"{location}: no such sdist file")
+    return path
+
+
+def release_sdist(name: str, version: str, cache_dir: Path | None = None) -> Path:
+    """The sdist of a pinned release, downloaded once and kept under its sha256; offline, the
+    record of which sha256 the release has is read back and the file checked against it.
+
+    Layout: ``sdists/sha256/<digest>/<file>`` and ``sdists/releases/<name>==<version>`` (the digest
+    and file name), so two releases never share a stale file and a changed file is never reused."""
+    root = (cache_dir or default_cache_dir()) / "sdists"
+    record = root / "releases" / f"{_normal(name)}=={version}"
+    if record.is_file():
+        digest, _, filename = record.read_text(encoding="utf-8").strip().partition(" ")
+        cached = root / "sha256" / digest / filename
+        if cached.is_file() and _sha256(cached) == digest:
+            return cached
+    index = f"{PYPI_JSON_URL}/{name}/json"  # the per-release endpoint is not served by every mirror
+    try:
+        with urllib.request.urlopen(index, timeout=network_timeout()) as response:
+            project = json.load(response)
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        raise SourceError(f"cannot look up {name}=={version} at {index}: {error}") from None
+    files = project.get("releases", {}).get(version)
+    if files is None:
+        raise SourceError(f"{name} has no release {version} on the index; fix 'release:' in profiles/")
+    sdists = [f for f in files if f.get("packagetype") == "sdist" and f.get("digests", {}).get("sha256")]
+    if not sdists:
+        raise SourceError(f"{name}=={version} has no sdist on the index; use a git: or path: source")
+    chosen = sdists[0]
+    digest = chosen["digests"]["sha256"]
+    if not re.fullmatch(r"[0-9a-f]{64}", digest) or not _SDIST_FILE.match(chosen.get("filename", "")):
+        raise SourceError(f"{index}: unexpected sdist entry for {version}; not downloaded")
+    # a mirror may answer with addresses relative to the index page
+    archive = _download(urllib.parse.urljoin(index, chosen["url"]), root / "sha256" / digest, digest,
+                        chosen["filename"])
+    write_atomically(record, f"{digest} {chosen['filename']}\n")
+    return archive
+
+
+_SDIST_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*\.(tar\.gz|zip)$")
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+#: top-level directories of an sdist that hold no code a service runs
+_NOT_SERVICE_CODE = frozenset({"doc", "docs", "releasenotes", "api-ref", "api-guide", "devstack", "playbooks",
+                               "tools", "rally-jobs", "roles", "zuul.d", "contrib", "install-guide"})
+
+
+def sdist_code(archive: Path) -> list[tuple[str, str]]:
+    """The files of an sdist that say what the service runs: its Python modules and rootwrap
+    ``*.filters``, as (path inside the project, text); tests, docs and tools are left out."""
+    found = []
+    try:
+        with tarfile.open(archive) as tar:
+            for member in tar.getmembers():
+                top, _, path = member.name.partition("/")
+                parts = path.split("/")
+                if (not member.isfile() or not path.endswith((".py", ".filters")) or parts[0] in _NOT_SERVICE_CODE
+                        or "tests" in parts or "test" in parts or path == "setup.py"):
+                    continue
+                stream = tar.extractfile(member)
+                assert stream is not None
+                found.append((path, stream.read().decode("utf-8", errors="replace")))
+    except (tarfile.TarError, OSError, EOFError) as error:
+        raise SourceError(f"{archive}: not a readable sdist ({error})") from None
+    return sorted(found)
+
+
+def sdist_console_scripts(archive: Path) -> tuple[str, ...]:
+    """Console scripts the project installs (``[entry_points] console_scripts`` of setup.cfg)."""
+    try:
+        with tarfile.open(archive) as tar:
+            member = next((m for m in tar.getmembers() if m.name.count("/") == 1 and m.name.endswith("/setup.cfg")),
+                          None)
+            stream = tar.extractfile(member) if member else None
+            text = stream.read().decode("utf-8", errors="replace") if stream else ""
+    except (tarfile.TarError, OSError, EOFError) as error:
+        raise SourceError(f"{archive}: not a readable sdist ({error})") from None
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        return ()
+    scripts = parser.get("entry_points", "console_scripts", fallback="")
+    return tuple(sorted({line.partition("=")[0].strip() for line in scripts.splitlines() if "=" in line}))
+
+
+def _bindep_from_sdist(archive: Path) -> str:
+    """The top-level bindep.txt of an sdist (``<name>-<version>/bindep.txt``)."""
+    try:
+        with tarfile.open(archive) as tar:
+            for member in tar.getmembers():
+                parts = member.name.split("/")
+                if len(parts) == 2 and parts[1] == "bindep.txt" and member.isfile():
+                    stream = tar.extractfile(member)
+                    assert stream is not None
+                    return decode_text(stream.read(MAX_INPUT_BYTES), f"{archive.name}:bindep.txt")
+    except (tarfile.TarError, OSError) as error:
+        raise SourceError(f"{archive}: not a readable sdist ({error})") from None
+    raise SourceError(f"{archive}: the sdist has no top-level bindep.txt")
+
+
+def _git_show(url: str, ref: str, into: Path) -> str:
+    """bindep.txt at ``ref`` from a bare clone kept in the cache; fetches only when the ref is missing."""
+    clone = into / hashlib.sha256(url.encode()).hexdigest()[:16]
+    if not clone.exists():
+        into.mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(dir=into, prefix=".clone-"))
+        try:
+            _git(["clone", "--quiet", "--bare", url, str(partial)], url)
+            os.replace(partial, clone)
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)
+    show = ["-C", str(clone), "show", f"{ref}:bindep.txt"]
+    try:
+        return _git(show, url)
+    except SourceError:
+        refspecs = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"]
+        _git(["-C", str(clone), "fetch", "--quiet", "origin", *refspecs], url)
+        return _git(show, url)
+
+
+def _git(args: list[str], url: str) -> str:
+    verb = next(a for a in args if a in ("clone", "show", "fetch"))
+    # a server that stops sending is given up on instead of holding the run forever
+    env = {**os.environ, "GIT_HTTP_LOW_SPEED_LIMIT": "1000", "GIT_HTTP_LOW_SPEED_TIME": str(network_timeout()),
+           "GIT_TERMINAL_PROMPT": "0"}
+    limit = seconds_from_env("RESOLVER_GIT_TIMEOUT", 600)  # a whole clone or fetch
+    try:
+        done = subprocess.run(["git", *args], capture_output=True, check=False, env=env,
+                              timeout=limit)
+    except FileNotFoundError:
+        raise SourceError("git is not installed; install git or use a path: or pypi: source") from None
+    except subprocess.TimeoutExpired:
+        raise SourceError(f"git {verb} of {url} took longer than {limit} s; check the URL "
+                          "or set RESOLVER_GIT_TIMEOUT") from None
+    if done.returncode != 0:
+        raise SourceError(f"git {verb} of {url} failed: {done.stderr.decode('utf-8', 'replace').strip()}")
+    return decode_text(done.stdout, f"{url}@{args[-1]}") if verb == "show" else ""
