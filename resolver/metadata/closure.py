@@ -12,7 +12,13 @@ from functools import cached_property
 
 import networkx as nx
 
-from ..resolving.unresolved import Unresolved
+
+@dataclass(frozen=True)
+class Unresolved:
+    """A name a solve could not install, with libsolv's problem text (what ``RepoSet.resolve`` reports)."""
+
+    name: str
+    problem: str
 
 
 @dataclass(frozen=True)

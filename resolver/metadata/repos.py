@@ -17,8 +17,7 @@ import hawkey
 
 from ..errors import RepoError
 from ..files import default_cache_dir
-from ..resolving.unresolved import Unresolved
-from .closure import PackageInfo, Requirements, Resolution
+from .closure import PackageInfo, Requirements, Resolution, Unresolved
 from .devel_libraries import runtime_libraries, source_name
 from .metadata_facts import MetadataFacts
 from .metadata_loading import load_metadata

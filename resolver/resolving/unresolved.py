@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from ..metadata.closure import Unresolved
 from ..selection import Origin
 
 UNINSTALLABLE = "uninstallable"
@@ -69,14 +70,6 @@ class Diagnosis:
     def to_json(self) -> dict:
         return {"kind": self.kind, "did_you_mean": list(self.did_you_mean), "elsewhere": self.elsewhere,
                 "hint": self.hint()}
-
-
-@dataclass(frozen=True)
-class Unresolved:
-    """A name a solve could not install, with libsolv's problem text (what ``RepoSet.resolve`` reports)."""
-
-    name: str
-    problem: str
 
 
 @dataclass(frozen=True)
