@@ -9,7 +9,7 @@ Every run is the whole process (`resolver build`, planning included), wall-clock
   1 job (serial), measured in the same run: the ratio is what to compare across machines.
 
 Then, per built image: RPM bytes, Python bytes, seconds, what its builder compiled; and the
-per-layer rpmdb/dnf overhead measured in the images against the model in resolver/plan.py
+per-layer rpmdb/dnf overhead measured in the images against the model in resolver/planning/plan.py
 (RPMDB_BASE_BYTES + rpmdb_bytes(the headers of every installed package), and DNF_STATE_BYTES).
 """
 

@@ -6,7 +6,7 @@ binaries) are installed into plain directories with `resolver build`'s own dnf s
 (`dnf --installroot`, weak dependencies off, SQLite write-ahead logs folded in, dnf's caches and
 logs removed): no buildah, no image. Per set: rpmdb.sqlite bytes, the installed packages' header
 bytes (``hdr_end`` of the metadata, what the plan knows), dnf's state; then the least-squares fit
-rpmdb = base + per_header_byte * headers against the model's constants in resolver/plan.py.
+rpmdb = base + per_header_byte * headers against the model's constants in resolver/planning/plan.py.
 """
 
 from __future__ import annotations
@@ -57,8 +57,9 @@ def main() -> int:
     model = max(abs(RPMDB_BASE_BYTES + RPMDB_BYTES_PER_HEADER_BYTE * r[2] - r[1]) for r in rows)
     print(f"fit: rpmdb = {base / 1024:.0f} KiB + {slope:.3f} x headers (largest error {fitted / 1024:.0f} KiB); "
           f"dnf state {min(r[3] for r in rows) / 1024:.0f}..{max(r[3] for r in rows) / 1024:.0f} KiB")
-    print(f"model (resolver/plan.py): rpmdb = {RPMDB_BASE_BYTES / 1024:.0f} KiB + {RPMDB_BYTES_PER_HEADER_BYTE:.3f} "
-          f"x headers (largest error here {model / 1024:.0f} KiB), dnf state {DNF_STATE_BYTES / 1024:.0f} KiB")
+    print(f"model (resolver/planning/plan.py): rpmdb = {RPMDB_BASE_BYTES / 1024:.0f} KiB "
+          f"+ {RPMDB_BYTES_PER_HEADER_BYTE:.3f} x headers (largest error here {model / 1024:.0f} KiB), "
+          f"dnf state {DNF_STATE_BYTES / 1024:.0f} KiB")
     return 0
 
 
