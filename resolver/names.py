@@ -75,9 +75,9 @@ RPM_NAME = re.compile(r"^[A-Za-z0-9_+][A-Za-z0-9._+-]*\Z")
 #: a Python distribution pinned as the Containerfile and pip see it: NAME==VERSION (canonical name,
 #: PEP 440 version)
 PIN = re.compile(r"^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?==[A-Za-z0-9.+!_-]+\Z")
-#: a program run inside an image (`--package-manager`): a command name or an absolute path
 #: a dnf module stream (``mariadb:10.11``)
 MODULE_STREAM = re.compile(r"^(?P<module>[A-Za-z0-9][A-Za-z0-9._+-]*):(?P<stream>[A-Za-z0-9][A-Za-z0-9._+-]*)\Z")
+#: a program run inside an image (`--package-manager`): a command name or an absolute path
 COMMAND = re.compile(r"^[A-Za-z0-9_/][A-Za-z0-9._+/-]*\Z")
 #: where images are tagged (`--tag-prefix`): a registry host (with a port) and/or repository path
 #: components, in the lower case the OCI distribution grammar allows
