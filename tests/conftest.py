@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import sys
 from contextlib import redirect_stderr, redirect_stdout
@@ -22,6 +23,30 @@ ROOT = Path(__file__).resolve().parent.parent
 UPSTREAM = ROOT / "profiles" / "upstream"
 BASEOS_2022 = BUNDLED_REPOS_DIR / "cs9-baseos-osbuild-2022"
 ZSTD_REPO = ROOT / "tests" / "data" / "repos" / "osbuild-custom-pkg-with-no-deps-2024"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_cache(tmp_path_factory):
+    """The session's cache (``XDG_CACHE_HOME``), in pytest's temporary directory, never the user's:
+    what session and module fixtures write (dnf's solv files of the bundled metadata, PyPI
+    downloads). dnf's solv files are made here first, so that every test starts warm."""
+    cache = tmp_path_factory.mktemp("session-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(cache))
+        for specs in (repo_specs([]), repo_specs([str(BASEOS_2022)])):
+            RepoSet(specs).close()
+        yield cache
+
+
+@pytest.fixture(autouse=True)
+def own_cache(session_cache, tmp_path_factory, monkeypatch):
+    """Each test's own ``XDG_CACHE_HOME``: a hard-linked copy of the session's cache as it is now
+    (every cache file is replaced by rename, never written in place, so the copy shares no
+    writes); a test never sees another test's writes nor writes the user's cache."""
+    cache = tmp_path_factory.mktemp("cache") / "xdg"  # beside tmp_path: tests list what they wrote there
+    shutil.copytree(session_cache, cache, copy_function=os.link)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    return cache
 
 
 @pytest.fixture(scope="session")
@@ -43,11 +68,23 @@ def tree_resolver(bundled_repos):
                         platform("centos-9"), bundled_repos, strict=False)
 
 
-def run_cli(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess:
-    """The real command line, as a user runs it."""
+def run_process(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess:
+    """The real command line in its own process, with the test's environment (its cache): for
+    what happens at the process boundary (signals, pipes, the entry point)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     return subprocess.run([sys.executable, "-m", "resolver", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """The command line in this process, run in ``cwd`` (no interpreter start and dnf import per call)."""
+    before = os.getcwd()
+    os.chdir(cwd)  # (contextlib.chdir is Python 3.11; CentOS Stream 9 has 3.9)
+    try:
+        code, out, err = run_main(*args)
+    finally:
+        os.chdir(before)
+    return subprocess.CompletedProcess(["resolver", *args], code, out, err)
 
 
 def run_main(*argv: str) -> tuple[int, str, str]:

@@ -1,8 +1,11 @@
 """The plan and the lock on the shipped tree and the bundled CS9 metadata."""
 
+import errno
 import json
+import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -12,7 +15,7 @@ from resolver.repos import BUNDLED_REPOS, BUNDLED_REPOS_DIR
 from resolver.resolution import TreeResolver
 from resolver.treeplan import plan_tree
 
-from .conftest import ROOT, run_cli
+from .conftest import BASEOS_2022, ROOT, TINY_TREE, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -137,10 +140,58 @@ def test_bloat_budget_is_solved_and_kept(tmp_path):
     assert all(image["bloat"] <= 5_000_000 for image in per_image["images"].values())
 
 
-def test_lock_is_written_atomically(tmp_path):
-    lock = tmp_path / "resolver.lock"
+def _write_half_then_fill_the_disk(directory, monkeypatch):
+    """``os.write`` into a file of ``directory`` writes half its buffer, then fails: disk full."""
+    real_write = os.write
+
+    def write(descriptor, data):
+        if os.readlink(f"/proc/self/fd/{descriptor}").startswith(f"{directory}/"):
+            real_write(descriptor, bytes(data[:len(data) // 2]))
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(descriptor, data)
+
+    monkeypatch.setattr(os, "write", write)
+
+
+def _stop_at_the_rename(lock, failure, monkeypatch):
+    """``os.replace`` onto ``lock`` raises ``failure`` once the whole new lock sits beside it."""
+    real_replace = os.replace
+
+    def replace(source, target, **kwargs):
+        if Path(target) == lock:
+            assert json.loads(Path(source).read_text())["images"], "the new lock, whole, under its temporary name"
+            raise failure
+        return real_replace(source, target, **kwargs)
+
+    monkeypatch.setattr(os, "replace", replace)
+
+
+@pytest.mark.parametrize("fault, code, said", [
+    ("disk-full-midway", 2, "cannot write (No space left on device)"),
+    ("rename-fails", 2, "cannot write (Input/output error)"),
+    ("interrupted-before-rename", 130, "resolver: interrupted"),
+])
+def test_lock_is_written_atomically(tmp_path, monkeypatch, fault, code, said):
+    """A lock write that fails or is interrupted midway leaves the previous lock as it was and no
+    temporary file; the same write without the fault replaces it."""
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "tree.yaml").write_text(TINY_TREE)
+    options = ["--images", str(tmp_path / "images"), "--repos", str(BASEOS_2022), "--no-overrides", "--quiet"]
+    out = tmp_path / "out"
+    out.mkdir()
+    lock = out / "resolver.lock"
     lock.write_text("previous lock")
-    bad = run_cli("lock", "--lock", str(lock), "--platform", "centos9")  # fails before writing
-    assert bad.returncode == 2
+    with monkeypatch.context() as patch:
+        if fault == "disk-full-midway":
+            _write_half_then_fill_the_disk(out, patch)
+        else:
+            _stop_at_the_rename(lock, KeyboardInterrupt() if fault.startswith("interrupted")
+                                else OSError(errno.EIO, os.strerror(errno.EIO)), patch)
+        failed = run_cli("lock", "--lock", str(lock), *options)
+    assert failed.returncode == code and said in failed.stderr, failed.stderr
     assert lock.read_text() == "previous lock"
-    assert [p.name for p in tmp_path.iterdir()] == ["resolver.lock"]  # no temporary left behind
+    assert [p.name for p in out.iterdir()] == ["resolver.lock"]  # no temporary left behind
+    done = run_cli("lock", "--lock", str(lock), *options)
+    assert done.returncode == 0, done.stderr
+    assert "shell" in json.loads(lock.read_text())["images"]
+    assert [p.name for p in out.iterdir()] == ["resolver.lock"]

@@ -22,8 +22,7 @@ SHIPPED = ["--repos", str(BUNDLED_REPOS_DIR / "cs9-baseos-osbuild-2022"),
 
 
 def render(output, *overrides):
-    done = run_cli("render", *SHIPPED, "--output", str(output), "--format", "json", *(overrides or ["--no-overrides"]),
-                   timeout=1800)
+    done = run_cli("render", *SHIPPED, "--output", str(output), "--format", "json", *(overrides or ["--no-overrides"]))
     assert done.returncode == 0, done.stderr[-3000:]
     # best effort: the run ends saying what did not resolve (nova-libvirt's libvirt on this pair)
     assert done.stderr.strip().splitlines()[-1].startswith("resolver: warning: "), done.stderr[-3000:]
@@ -39,7 +38,7 @@ def rendered(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def planned():
-    done = run_cli("plan", *SHIPPED, "--python", "--format", "json", timeout=1800)
+    done = run_cli("plan", *SHIPPED, "--python", "--format", "json")
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout)
 
