@@ -1,5 +1,7 @@
 """The audit on real upstream bindep files (profiles/upstream, provenance in its SOURCES.txt)."""
 
+import json
+import shutil
 import subprocess
 
 import pytest
@@ -106,3 +108,45 @@ def test_patch_round_trip(project, bundled_repos, tmp_path):
                   and not any(s and p in ("platform:rpm", "platform:redhat") for s, p in r.selector)]
     for line in dpkg_lines:
         assert line in patched.splitlines()
+
+
+def test_report_pages_and_patches_say_what_the_findings_say(tmp_path):
+    """`audit --report DIR --patch DIR`: index.md counts each project's findings by kind (a clean
+    project too, with an empty row), each project's page lists its findings and its patch, which
+    is the .patch file written beside, and the patch applies to upstream's file."""
+    clean = tmp_path / "clean.txt"
+    clean.write_text("lsscsi\ngcc [platform:rpm compile]\n")
+    report, patches = tmp_path / "report", tmp_path / "patches"
+    done = run_cli("audit", "nova", str(clean), "--report", str(report), "--patch", str(patches), "--format", "json",
+                   "--quiet")
+    assert done.returncode == 1, done.stderr
+    findings = json.loads(done.stdout)["findings"]
+    nova = [f for f in findings if f["project"] == "nova"]
+    assert nova and not [f for f in findings if f["project"] == "clean"]
+    assert sorted(p.name for p in report.iterdir()) == ["clean.md", "index.md", "nova.md"]
+    assert [p.name for p in patches.iterdir()] == ["nova.patch"]  # nothing to change in the clean file
+
+    index = (report / "index.md").read_text().splitlines()
+    assert index[0] == "# bindep audit (centos-9)"
+    header = [cell.strip() for cell in next(line for line in index if line.startswith("| project |")).split("|")[1:-1]]
+    rows = {line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")[2:-1]]
+            for line in index if line.startswith("| [")}
+    assert set(rows) == {"[nova](nova.md)", "[clean](clean.md)"}
+    kinds = header[1:]
+    assert rows["[nova](nova.md)"] == [str(sum(f["kind"] == k for f in nova) or "") for k in kinds]
+    assert rows["[clean](clean.md)"] == [""] * len(kinds)
+
+    page = (report / "nova.md").read_text()
+    table = [line for line in page.splitlines() if line.startswith("| ") and not line.startswith("| file |")]
+    assert len(table) == len(nova)
+    for finding, row in zip(nova, table):
+        assert f"| {finding['package']} | {finding['kind']} | {finding['severity']} |" in row
+    patch = (patches / "nova.patch").read_text()
+    assert "## Suggested patch" in page and patch.rstrip("\n") in page
+    work = tmp_path / "a"
+    work.mkdir()
+    shutil.copy(UPSTREAM / "nova.txt", work / "bindep.txt")
+    subprocess.run(["patch", "-s", "-p1", "-d", str(work)], input=patch, text=True, check=True)
+    assert (work / "bindep.txt").read_text() != (UPSTREAM / "nova.txt").read_text()
+    assert (report / "clean.md").read_text().splitlines()[:3] == ["# clean", "", "0 finding(s)"]
+    assert "## Suggested patch" not in (report / "clean.md").read_text()
