@@ -11,6 +11,7 @@ import subprocess
 import sys
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -25,17 +26,34 @@ BASEOS_2022 = BUNDLED_REPOS_DIR / "cs9-baseos-osbuild-2022"
 ZSTD_REPO = ROOT / "tests" / "data" / "repos" / "osbuild-custom-pkg-with-no-deps-2024"
 
 
+@pytest.hookimpl(trylast=True)  # after pytest's tmpdir plugin made its factory
+def pytest_configure(config):
+    """From the start (collection imports modules that compute platforms), the cache
+    (``XDG_CACHE_HOME``) is the session's, in pytest's temporary directory, never the user's."""
+    cache = config._tmp_path_factory.getbasetemp() / "session-cache"
+    cache.mkdir(exist_ok=True)
+    config.stash[_USER_CACHE] = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(cache)
+
+
+def pytest_unconfigure(config):
+    user = config.stash.get(_USER_CACHE, None)
+    if user is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = user
+
+
+_USER_CACHE = pytest.StashKey[Optional[str]]()
+
+
 @pytest.fixture(scope="session", autouse=True)
-def session_cache(tmp_path_factory):
-    """The session's cache (``XDG_CACHE_HOME``), in pytest's temporary directory, never the user's:
-    what session and module fixtures write (dnf's solv files of the bundled metadata, PyPI
-    downloads). dnf's solv files are made here first, so that every test starts warm."""
-    cache = tmp_path_factory.mktemp("session-cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("XDG_CACHE_HOME", str(cache))
-        for specs in (repo_specs([]), repo_specs([str(BASEOS_2022)])):
-            RepoSet(specs).close()
-        yield cache
+def session_cache():
+    """The session's cache: what session and module fixtures write (dnf's solv files of the
+    bundled metadata, PyPI downloads). dnf's solv files are made here first: every test starts warm."""
+    for specs in (repo_specs([]), repo_specs([str(BASEOS_2022)])):
+        RepoSet(specs).close()
+    return Path(os.environ["XDG_CACHE_HOME"])
 
 
 @pytest.fixture(autouse=True)
