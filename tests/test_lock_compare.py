@@ -79,3 +79,18 @@ def test_a_long_list_of_changes_is_cut_at_twenty_with_the_count_of_the_rest(tmp_
     shell["packages"] += [{**shell["packages"][0], "name": f"ghost-{n:02}"} for n in range(25)]
     said = verify(tmp_path, options, data)
     assert said[:20] == [f"shell: ghost-{n:02} removed" for n in range(20)] and said[20:] == ["... and 5 more"]
+
+
+@pytest.mark.parametrize("edit, said", [
+    (None, "cannot read lock file (No such file or directory)"),
+    (lambda data: {**data, "lock_version": 1}, "lock version 1 is not 2; run `resolver lock`"),
+    (lambda data: {key: value for key, value in data.items() if key != "platform"},
+     "not a lock file written by `resolver lock` (missing or bad 'platform')"),
+])
+def test_a_lock_that_cannot_be_read_says_why(tmp_path, locked, edit, said):
+    options, data = locked
+    lock = tmp_path / "resolver.lock"
+    if edit:
+        lock.write_text(json.dumps(edit(data)))
+    done = run_cli("plan", "--verify-lock", "--lock", str(lock), *options)
+    assert done.returncode == 2 and f"resolver: error: {lock}: {said}" in done.stderr, done.stderr
