@@ -22,7 +22,7 @@ from resolver.errors import InputError
 from resolver.files import check_set_directory, scratch_directory
 from resolver.report import report_file
 
-from .conftest import ROOT
+from .conftest import run_cli
 
 SMALL_TREE = """\
 - name: base
@@ -129,10 +129,8 @@ def test_a_report_directory_holding_other_files_is_refused_before_any_work(tmp_p
     (tmp_path / "notes.txt").write_text("mine\n")
     with pytest.raises(InputError, match="notes.txt"):
         check_set_directory(tmp_path, report_file, "report")
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "resolver", "report", "--output", str(tmp_path)], env=env,
-                          capture_output=True, text=True, cwd=ROOT)
+    done = run_cli("report", "--output", str(tmp_path))
     assert done.returncode == 2 and "notes.txt" in done.stderr and "directory of its own" in done.stderr
     assert time.monotonic() - started < 10  # before resolving anything
     assert (tmp_path / "notes.txt").read_text() == "mine\n" and (tmp_path / "report.md").read_text() == "old report\n"
