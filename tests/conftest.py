@@ -86,7 +86,7 @@ def tree_resolver(bundled_repos):
                         platform("centos-9"), bundled_repos, strict=False)
 
 
-def run_process(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess:
+def run_cli(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess:
     """The real command line in its own process, with the test's environment (its cache): for
     what happens at the process boundary (signals, pipes, the entry point)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
@@ -94,7 +94,7 @@ def run_process(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subproces
                           capture_output=True, text=True, timeout=timeout)
 
 
-def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+def run_here(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     """The command line in this process, run in ``cwd`` (no interpreter start and dnf import per call)."""
     before = os.getcwd()
     os.chdir(cwd)  # (contextlib.chdir is Python 3.11; CentOS Stream 9 has 3.9)

@@ -11,7 +11,7 @@ from resolver.bindepfile import parse_bindep
 from resolver.config import load_profiles
 from resolver.platforms import platform
 
-from .conftest import ROOT, UPSTREAM, run_cli
+from .conftest import ROOT, UPSTREAM, run_here
 
 DEFAULTS = load_profiles(ROOT / "profiles").defaults
 CENTOS9 = platform("centos-9")
@@ -77,16 +77,16 @@ def test_profile_drift(bundled_repos):
 def test_parse_error_is_exit_2_with_file_and_line(tmp_path):
     broken = tmp_path / "bindep.txt"
     broken.write_text("gcc [platform:rpm]\nlibffi-devel [platform:rpm\n")
-    done = run_cli("audit", str(broken), "--format", "json")
+    done = run_here("audit", str(broken), "--format", "json")
     assert done.returncode == 2, done.stderr
     assert '"kind": "parse-error"' in done.stdout and '"line": 2' in done.stdout
 
 
 def test_exit_1_on_error_findings_0_when_clean(tmp_path):
-    assert run_cli("audit", "nova").returncode == 1
+    assert run_here("audit", "nova").returncode == 1
     clean = tmp_path / "bindep.txt"
     clean.write_text("lsscsi\ngcc [platform:rpm compile]\n")
-    done = run_cli("audit", str(clean))
+    done = run_here("audit", str(clean))
     assert done.returncode == 0, done.stdout
 
 
@@ -117,7 +117,7 @@ def test_report_pages_and_patches_say_what_the_findings_say(tmp_path):
     clean = tmp_path / "clean.txt"
     clean.write_text("lsscsi\ngcc [platform:rpm compile]\n")
     report, patches = tmp_path / "report", tmp_path / "patches"
-    done = run_cli("audit", "nova", str(clean), "--report", str(report), "--patch", str(patches), "--format", "json",
+    done = run_here("audit", "nova", str(clean), "--report", str(report), "--patch", str(patches), "--format", "json",
                    "--quiet")
     assert done.returncode == 1, done.stderr
     findings = json.loads(done.stdout)["findings"]

@@ -22,7 +22,7 @@ from resolver.errors import InputError
 from resolver.files import check_set_directory, scratch_directory
 from resolver.report import report_file
 
-from .conftest import run_cli
+from .conftest import run_here
 
 SMALL_TREE = """\
 - name: base
@@ -132,7 +132,7 @@ def test_a_report_directory_holding_other_files_is_refused_before_any_work(tmp_p
     with pytest.raises(InputError, match="notes.txt"):
         check_set_directory(tmp_path, report_file, "report")
     started = time.monotonic()
-    done = run_cli("report", "--output", str(tmp_path))
+    done = run_here("report", "--output", str(tmp_path))
     assert done.returncode == 2 and "notes.txt" in done.stderr and "directory of its own" in done.stderr
     assert time.monotonic() - started < 10  # before resolving anything
     assert (tmp_path / "notes.txt").read_text() == "mine\n" and (tmp_path / "report.md").read_text() == "old report\n"

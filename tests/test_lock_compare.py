@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from .conftest import BASEOS_2022, TINY_TREE_MISSING, run_cli
+from .conftest import BASEOS_2022, TINY_TREE_MISSING, run_here
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +17,7 @@ def locked(tmp_path_factory):
     (place / "images" / "tree.yaml").write_text(TINY_TREE_MISSING)
     options = ["--images", str(place / "images"), "--repos", str(BASEOS_2022), "--best-effort", "--no-overrides",
                "--quiet"]
-    done = run_cli("lock", "--lock", str(place / "resolver.lock"), *options)
+    done = run_here("lock", "--lock", str(place / "resolver.lock"), *options)
     assert done.returncode == 0, done.stderr
     return options, json.loads((place / "resolver.lock").read_text())
 
@@ -25,7 +25,7 @@ def locked(tmp_path_factory):
 def verify(tmp_path, options, data):
     lock = tmp_path / "resolver.lock"
     lock.write_text(json.dumps(data))
-    done = run_cli("plan", "--verify-lock", "--lock", str(lock), *options)
+    done = run_here("plan", "--verify-lock", "--lock", str(lock), *options)
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert done.stderr.rstrip().endswith("run `resolver lock` to lock the new sets"), done.stderr
     return [line.strip() for line in done.stderr.splitlines()[1:-1]]
@@ -34,7 +34,7 @@ def verify(tmp_path, options, data):
 def test_the_unchanged_lock_verifies(tmp_path, locked):
     options, data = locked
     (tmp_path / "resolver.lock").write_text(json.dumps(data))
-    done = run_cli("plan", "--verify-lock", "--lock", str(tmp_path / "resolver.lock"), *options)
+    done = run_here("plan", "--verify-lock", "--lock", str(tmp_path / "resolver.lock"), *options)
     assert done.returncode == 0, done.stderr
 
 
@@ -92,5 +92,5 @@ def test_a_lock_that_cannot_be_read_says_why(tmp_path, locked, edit, said):
     lock = tmp_path / "resolver.lock"
     if edit:
         lock.write_text(json.dumps(edit(data)))
-    done = run_cli("plan", "--verify-lock", "--lock", str(lock), *options)
+    done = run_here("plan", "--verify-lock", "--lock", str(lock), *options)
     assert done.returncode == 2 and f"resolver: error: {lock}: {said}" in done.stderr, done.stderr

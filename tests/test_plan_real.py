@@ -15,7 +15,7 @@ from resolver.repos import BUNDLED_REPOS, BUNDLED_REPOS_DIR
 from resolver.resolution import TreeResolver
 from resolver.treeplan import plan_tree
 
-from .conftest import BASEOS_2022, ROOT, TINY_TREE, run_cli
+from .conftest import BASEOS_2022, ROOT, TINY_TREE, run_here
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +85,7 @@ def test_deployed_set_is_what_the_dnf_command_line_installs(computed, image, tmp
 @pytest.fixture(scope="module")
 def planned():
     """`resolver plan --format json` on the shipped tree (no budget)."""
-    done = run_cli("plan", "--format", "json")
+    done = run_here("plan", "--format", "json")
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -100,31 +100,31 @@ def test_plan_json_contract_and_lock_round_trip(tmp_path, planned):
     assert set(nova["layer_request"]) <= set(nova["layer_packages"])
 
     lock = tmp_path / "resolver.lock"
-    assert run_cli("lock", "--lock", str(lock)).returncode == 0
+    assert run_here("lock", "--lock", str(lock)).returncode == 0
     locked = json.loads(lock.read_text())
     assert locked["tree"] == "computed" and locked["budget"] == "none"
     layer = locked["images"]["nova-compute"]["packages"]
     assert {p["name"] for p in layer} == set(nova["layer_packages"])
     assert all(p["checksum"].startswith("sha256:") for p in layer)
-    assert run_cli("plan", "--verify-lock", "--lock", str(lock)).returncode == 0
-    declared = run_cli("plan", "--verify-lock", "--lock", str(lock), "--tree", "declared")
+    assert run_here("plan", "--verify-lock", "--lock", str(lock)).returncode == 0
+    declared = run_here("plan", "--verify-lock", "--lock", str(lock), "--tree", "declared")
     assert declared.returncode == 2 and "tree: computed -> declared" in declared.stderr
 
     # a lock whose sets the metadata no longer gives: say what changed
     layer[0]["evr"] = "0:0.1-1.el9"
     lock.write_text(json.dumps(locked))
-    stale = run_cli("plan", "--verify-lock", "--lock", str(lock))
+    stale = run_here("plan", "--verify-lock", "--lock", str(lock))
     assert stale.returncode == 2
     assert f"nova-compute: {layer[0]['name']} 0:0.1-1.el9" in stale.stderr and "resolver lock" in stale.stderr
 
     # a truncated lock
     lock.write_text(lock.read_text()[:500])
-    truncated = run_cli("plan", "--verify-lock", "--lock", str(lock))
+    truncated = run_here("plan", "--verify-lock", "--lock", str(lock))
     assert truncated.returncode == 2 and "truncated" in truncated.stderr and "Traceback" not in truncated.stderr
 
 
 def test_declared_tree_and_the_computed_one_beside_it():
-    done = run_cli("plan", "--tree", "declared", "--format", "json")
+    done = run_here("plan", "--tree", "declared", "--format", "json")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert data["tree"] == "declared" and data["images"]["nova-compute"]["parent"] == "nova-base"
@@ -136,12 +136,12 @@ def test_declared_tree_and_the_computed_one_beside_it():
 
 
 def test_bloat_budget_is_solved_and_kept(planned):
-    done = run_cli("plan", "--max-bloat", "40", "--format", "json")
+    done = run_here("plan", "--max-bloat", "40", "--format", "json")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert 0 < data["bloat"] <= 40_000_000 and data["solver"]["proven"]
     assert data["objective"] < planned["objective"]
-    per_image = json.loads(run_cli("plan", "--max-image-bloat", "5", "--format", "json").stdout)
+    per_image = json.loads(run_here("plan", "--max-image-bloat", "5", "--format", "json").stdout)
     assert all(image["bloat"] <= 5_000_000 for image in per_image["images"].values())
 
 
@@ -192,11 +192,11 @@ def test_lock_is_written_atomically(tmp_path, monkeypatch, fault, code, said):
         else:
             _stop_at_the_rename(lock, KeyboardInterrupt() if fault.startswith("interrupted")
                                 else OSError(errno.EIO, os.strerror(errno.EIO)), patch)
-        failed = run_cli("lock", "--lock", str(lock), *options)
+        failed = run_here("lock", "--lock", str(lock), *options)
     assert failed.returncode == code and said in failed.stderr, failed.stderr
     assert lock.read_text() == "previous lock"
     assert [p.name for p in out.iterdir()] == ["resolver.lock"]  # no temporary left behind
-    done = run_cli("lock", "--lock", str(lock), *options)
+    done = run_here("lock", "--lock", str(lock), *options)
     assert done.returncode == 0, done.stderr
     assert "shell" in json.loads(lock.read_text())["images"]
     assert [p.name for p in out.iterdir()] == ["resolver.lock"]
