@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import sys
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -24,6 +26,47 @@ ROOT = Path(__file__).resolve().parent.parent
 UPSTREAM = ROOT / "profiles" / "upstream"
 BASEOS_2022 = BUNDLED_REPOS_DIR / "cs9-baseos-osbuild-2022"
 ZSTD_REPO = ROOT / "tests" / "data" / "repos" / "osbuild-custom-pkg-with-no-deps-2024"
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's tmpdir plugin made its factory
+def pytest_configure(config):
+    """From the start (collection imports modules that compute platforms), the cache
+    (``XDG_CACHE_HOME``) is the session's, in pytest's temporary directory, never the user's."""
+    cache = config._tmp_path_factory.getbasetemp() / "session-cache"
+    cache.mkdir(exist_ok=True)
+    config.stash[_USER_CACHE] = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(cache)
+
+
+def pytest_unconfigure(config):
+    user = config.stash.get(_USER_CACHE, None)
+    if user is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = user
+
+
+_USER_CACHE = pytest.StashKey[Optional[str]]()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_cache():
+    """The session's cache: what session and module fixtures write (dnf's solv files of the
+    bundled metadata, PyPI downloads). dnf's solv files are made here first: every test starts warm."""
+    for specs in (repo_specs([]), repo_specs([str(BASEOS_2022)])):
+        RepoSet(specs).close()
+    return Path(os.environ["XDG_CACHE_HOME"])
+
+
+@pytest.fixture(autouse=True)
+def own_cache(session_cache, tmp_path_factory, monkeypatch):
+    """Each test's own ``XDG_CACHE_HOME``: a hard-linked copy of the session's cache as it is now
+    (every cache file is replaced by rename, never written in place, so the copy shares no
+    writes); a test never sees another test's writes nor writes the user's cache."""
+    cache = tmp_path_factory.mktemp("cache") / "xdg"  # beside tmp_path: tests list what they wrote there
+    shutil.copytree(session_cache, cache, copy_function=os.link)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    return cache
 
 
 @pytest.fixture(scope="session")
@@ -46,10 +89,22 @@ def tree_resolver(bundled_repos):
 
 
 def run_cli(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess:
-    """The real command line, as a user runs it."""
+    """The real command line in its own process, with the test's environment (its cache): for
+    what happens at the process boundary (signals, pipes, the entry point)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     return subprocess.run([sys.executable, "-m", "resolver", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def run_here(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """The command line in this process, run in ``cwd`` (no interpreter start and dnf import per call)."""
+    before = os.getcwd()
+    os.chdir(cwd)  # (contextlib.chdir is Python 3.11; CentOS Stream 9 has 3.9)
+    try:
+        code, out, err = run_main(*args)
+    finally:
+        os.chdir(before)
+    return subprocess.CompletedProcess(["resolver", *args], code, out, err)
 
 
 def run_main(*argv: str) -> tuple[int, str, str]:

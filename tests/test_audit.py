@@ -1,5 +1,7 @@
 """The audit on real upstream bindep files (profiles/upstream, provenance in its SOURCES.txt)."""
 
+import json
+import shutil
 import subprocess
 
 import pytest
@@ -9,7 +11,7 @@ from resolver.inputs.bindepfile import parse_bindep
 from resolver.inputs.platforms import platform
 from resolver.inputs.profiles import load_profiles
 
-from .conftest import ROOT, UPSTREAM, run_cli
+from .conftest import ROOT, UPSTREAM, run_here
 
 DEFAULTS = load_profiles(ROOT / "profiles").defaults
 CENTOS9 = platform("centos-9")
@@ -75,16 +77,16 @@ def test_profile_drift(bundled_repos):
 def test_parse_error_is_exit_2_with_file_and_line(tmp_path):
     broken = tmp_path / "bindep.txt"
     broken.write_text("gcc [platform:rpm]\nlibffi-devel [platform:rpm\n")
-    done = run_cli("audit", str(broken), "--format", "json")
+    done = run_here("audit", str(broken), "--format", "json")
     assert done.returncode == 2, done.stderr
     assert '"kind": "parse-error"' in done.stdout and '"line": 2' in done.stdout
 
 
 def test_exit_1_on_error_findings_0_when_clean(tmp_path):
-    assert run_cli("audit", "nova").returncode == 1
+    assert run_here("audit", "nova").returncode == 1
     clean = tmp_path / "bindep.txt"
     clean.write_text("lsscsi\ngcc [platform:rpm compile]\n")
-    done = run_cli("audit", str(clean))
+    done = run_here("audit", str(clean))
     assert done.returncode == 0, done.stdout
 
 
@@ -106,3 +108,45 @@ def test_patch_round_trip(project, bundled_repos, tmp_path):
                   and not any(s and p in ("platform:rpm", "platform:redhat") for s, p in r.selector)]
     for line in dpkg_lines:
         assert line in patched.splitlines()
+
+
+def test_report_pages_and_patches_say_what_the_findings_say(tmp_path):
+    """`audit --report DIR --patch DIR`: index.md counts each project's findings by kind (a clean
+    project too, with an empty row), each project's page lists its findings and its patch, which
+    is the .patch file written beside, and the patch applies to upstream's file."""
+    clean = tmp_path / "clean.txt"
+    clean.write_text("lsscsi\ngcc [platform:rpm compile]\n")
+    report, patches = tmp_path / "report", tmp_path / "patches"
+    done = run_here("audit", "nova", str(clean), "--report", str(report), "--patch", str(patches), "--format", "json",
+                   "--quiet")
+    assert done.returncode == 1, done.stderr
+    findings = json.loads(done.stdout)["findings"]
+    nova = [f for f in findings if f["project"] == "nova"]
+    assert nova and not [f for f in findings if f["project"] == "clean"]
+    assert sorted(p.name for p in report.iterdir()) == ["clean.md", "index.md", "nova.md"]
+    assert [p.name for p in patches.iterdir()] == ["nova.patch"]  # nothing to change in the clean file
+
+    index = (report / "index.md").read_text().splitlines()
+    assert index[0] == "# bindep audit (centos-9)"
+    header = [cell.strip() for cell in next(line for line in index if line.startswith("| project |")).split("|")[1:-1]]
+    rows = {line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")[2:-1]]
+            for line in index if line.startswith("| [")}
+    assert set(rows) == {"[nova](nova.md)", "[clean](clean.md)"}
+    kinds = header[1:]
+    assert rows["[nova](nova.md)"] == [str(sum(f["kind"] == k for f in nova) or "") for k in kinds]
+    assert rows["[clean](clean.md)"] == [""] * len(kinds)
+
+    page = (report / "nova.md").read_text()
+    table = [line for line in page.splitlines() if line.startswith("| ") and not line.startswith("| file |")]
+    assert len(table) == len(nova)
+    for finding, row in zip(nova, table):
+        assert f"| {finding['package']} | {finding['kind']} | {finding['severity']} |" in row
+    patch = (patches / "nova.patch").read_text()
+    assert "## Suggested patch" in page and patch.rstrip("\n") in page
+    work = tmp_path / "a"
+    work.mkdir()
+    shutil.copy(UPSTREAM / "nova.txt", work / "bindep.txt")
+    subprocess.run(["patch", "-s", "-p1", "-d", str(work)], input=patch, text=True, check=True)
+    assert (work / "bindep.txt").read_text() != (UPSTREAM / "nova.txt").read_text()
+    assert (report / "clean.md").read_text().splitlines()[:3] == ["# clean", "", "0 finding(s)"]
+    assert "## Suggested patch" not in (report / "clean.md").read_text()

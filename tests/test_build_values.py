@@ -19,7 +19,7 @@ from resolver.errors import InputError
 from resolver.inputs.image_tree import BuildStep
 from resolver.metadata.repo_config import BUNDLED_REPOS_DIR
 
-from .conftest import ROOT, run_cli
+from .conftest import ROOT, run_here
 
 HOSTILE = "tzdata&#10;RUN touch /pwned"
 
@@ -61,12 +61,12 @@ def site(tmp_path):
 def test_a_package_name_with_a_newline_in_primary_xml_never_reaches_a_containerfile(tmp_path, site):
     repo = hostile_repository(tmp_path / "repo")
     output = tmp_path / "out"
-    done = run_cli("render", "--repos", str(repo), *site, "--output", str(output))
+    done = run_here("render", "--repos", str(repo), *site, "--output", str(output))
     assert done.returncode == 2, done.stdout + done.stderr
     assert "'tzdata\\nRUN touch /pwned-2021e-1.el9.noarch'" in done.stderr and "repository metadata" in done.stderr
     assert not output.exists()
     # the same tree on the untouched metadata renders: the refusal is the name's
-    clean = run_cli("render", "--repos", str(BUNDLED_REPOS_DIR / "cs9-baseos-osbuild-2022"), *site,
+    clean = run_here("render", "--repos", str(BUNDLED_REPOS_DIR / "cs9-baseos-osbuild-2022"), *site,
                     "--output", str(output))
     assert clean.returncode == 0, clean.stderr
     text = (output / "base" / "Containerfile").read_text()
@@ -80,7 +80,7 @@ def test_a_package_name_with_a_newline_in_primary_xml_never_reaches_a_containerf
     ("--tag", "latest\nRUN"), ("--tag", "a b"),
 ])
 def test_hostile_option_values_are_refused_at_parse_time(option, value, tmp_path):
-    done = run_cli("render", f"{option}={value}", "--output", str(tmp_path / "out"))
+    done = run_here("render", f"{option}={value}", "--output", str(tmp_path / "out"))
     assert done.returncode == 2 and f"argument {option}:" in done.stderr and "usage: resolver render" in done.stderr
     assert not (tmp_path / "out").exists()
 
@@ -92,7 +92,7 @@ def test_hostile_option_values_are_refused_at_parse_time(option, value, tmp_path
 def test_a_build_step_with_a_newline_is_refused_when_the_tree_is_read(step, tmp_path, site):
     images = tmp_path / "images" / "tree.yaml"
     images.write_text(images.read_text() + f"  build: {step}\n")
-    done = run_cli("render", *site, "--output", str(tmp_path / "out"))
+    done = run_here("render", *site, "--output", str(tmp_path / "out"))
     assert done.returncode == 2 and "build" in done.stderr and "Traceback" not in done.stderr, done.stderr
     assert not (tmp_path / "out").exists()
 

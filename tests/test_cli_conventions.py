@@ -11,25 +11,25 @@ import sys
 
 from resolver import __version__
 
-from .conftest import ROOT, run_cli
+from .conftest import ROOT, run_here
 
 
 def test_version():
-    done = run_cli("--version")
+    done = run_here("--version")
     assert done.returncode == 0 and done.stdout.strip() == f"resolver {__version__}"
 
 
 def test_an_unknown_flag_gets_the_subcommands_usage_and_a_suggestion():
-    done = run_cli("plan", "--max-blot", "30")
+    done = run_here("plan", "--max-blot", "30")
     assert done.returncode == 2
     assert "usage: resolver plan" in done.stderr and "did you mean --max-bloat?" in done.stderr
 
 
 def test_progress_goes_to_stderr_as_log_lines_outside_a_terminal_and_quiet_silences_it():
-    loud = run_cli("packages", "memcached")
+    loud = run_here("packages", "memcached")
     assert loud.returncode == 0, loud.stderr
     assert "resolver: resolving 2/2 memcached" in loud.stderr and "memcached" in loud.stdout
-    quiet = run_cli("packages", "memcached", "--quiet")
+    quiet = run_here("packages", "memcached", "--quiet")
     assert quiet.returncode == 0 and quiet.stderr == "" and quiet.stdout == loud.stdout
 
 
@@ -42,14 +42,14 @@ def test_plan_progress_counts_each_image_once_and_the_images_solved_again_apart(
         "    - {name: memcached, reason: the cache server this image runs}",
         "    - {name: memcached, reason: the cache server this image runs}\n"
         "    - {name: glibc-langpack-de, reason: German messages}"))
-    loud = run_cli("plan", "--images", str(tmp_path / "images"), "--format", "json")
+    loud = run_here("plan", "--images", str(tmp_path / "images"), "--format", "json")
     assert loud.returncode == 0, loud.stderr
     deployed = sum(image["deployed"] for image in json.loads(loud.stdout)["images"].values())
     counts = re.findall(r"resolving (\d+)/(\d+) ", loud.stderr)
     assert [int(n) for n, _ in counts] == list(range(1, deployed + 1)) and {int(t) for _, t in counts} == {deployed}
     assert re.findall(r"resolving again (\d+/\d+) (\S+)", loud.stderr) == [("1/1", "memcached")]
     assert re.search(r"checking layer (\d+)/\1 with dnf", loud.stderr)
-    quiet = run_cli("plan", "--images", str(tmp_path / "images"), "--format", "json", "--quiet")
+    quiet = run_here("plan", "--images", str(tmp_path / "images"), "--format", "json", "--quiet")
     # --quiet: no progress; only the best-effort warnings (nova-libvirt's libvirt does not resolve here)
     assert quiet.returncode == 0 and quiet.stdout == loud.stdout
     assert quiet.stderr and all(line.startswith("resolver: warning: ") for line in quiet.stderr.splitlines())

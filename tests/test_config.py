@@ -71,6 +71,8 @@ def test_yaml_syntax_error_names_file_and_line(tmp_path):
 
 @pytest.mark.parametrize("text, words", [
     ("a0: &a0 [x, x]\na1: &a1 [*a0, *a0]\n", "anchors"),
+    ("- {name: base}\n- *base\n", "aliases (*name) are not accepted"),
+    ("- " + "[" * 40 + "]" * 40 + "\n", "nested more than 32 levels deep"),
     ("- {name: base, deployed: 'false'}\n", "'deployed' must be a bool"),
     ("- {name: base, packages: [{name: tzdata, reason: [1]}]}\n", "needs a 'reason'"),
     ("- {name: base, projects: {nova: [{profile: []}]}}\n", "not a bindep profile name"),

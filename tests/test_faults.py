@@ -22,7 +22,7 @@ from resolver.errors import InputError
 from resolver.files import check_set_directory, scratch_directory
 from resolver.reporting.report import report_file
 
-from .conftest import ROOT
+from .conftest import run_here
 
 SMALL_TREE = """\
 - name: base
@@ -96,7 +96,9 @@ def test_three_writers_of_one_lock_take_turns_and_say_so(bench):
     together = concurrent_writers(bench, writers=3)
     assert together["exit_codes"] == [0, 0, 0]
     assert together["distinct_outputs"] == 3
-    assert together["said_waiting"] == 2  # the two that started while another held the turn
+    # those that started while another held the turn say so: two when all three start at once; one
+    # when a slow start (under load, or coverage's start-up in each process) finds the first one done
+    assert together["said_waiting"] >= 1
     assert together["lock_is_the_last_writers_whole_output"] and together["leftover_files"] == 0
 
 
@@ -129,10 +131,8 @@ def test_a_report_directory_holding_other_files_is_refused_before_any_work(tmp_p
     (tmp_path / "notes.txt").write_text("mine\n")
     with pytest.raises(InputError, match="notes.txt"):
         check_set_directory(tmp_path, report_file, "report")
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "resolver", "report", "--output", str(tmp_path)], env=env,
-                          capture_output=True, text=True, cwd=ROOT)
+    done = run_here("report", "--output", str(tmp_path))
     assert done.returncode == 2 and "notes.txt" in done.stderr and "directory of its own" in done.stderr
     assert time.monotonic() - started < 10  # before resolving anything
     assert (tmp_path / "notes.txt").read_text() == "mine\n" and (tmp_path / "report.md").read_text() == "old report\n"

@@ -1,5 +1,7 @@
 """Output files: whole or absent, with the permissions any new file gets, nothing left behind."""
 
+import ctypes
+import errno
 import os
 import signal
 import subprocess
@@ -10,7 +12,8 @@ import time
 import pytest
 
 from resolver.errors import InputError
-from resolver.files import check_writable, read_text, write_atomically
+from resolver.files import check_writable, read_text, replace_directory, write_atomically
+from resolver.report import report_file
 
 
 def test_written_files_follow_the_umask(tmp_path):
@@ -76,3 +79,61 @@ def test_a_fifo_as_input_is_refused_without_waiting_for_a_writer(tmp_path):
     reader.start()
     reader.join(timeout=10)
     assert not reader.is_alive() and outcome == [f"{fifo}: not a regular file; give a bindep file"]
+
+
+def _without_o_tmpfile(monkeypatch):
+    """A file system that cannot make unnamed files (O_TMPFILE: EOPNOTSUPP, as on some network
+    and overlay file systems): the writer names its temporary file from the start."""
+    real_open = os.open
+
+    def open_(path, flags, *args, **kwargs):
+        if flags & os.O_TMPFILE == os.O_TMPFILE:
+            raise OSError(errno.EOPNOTSUPP, os.strerror(errno.EOPNOTSUPP))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", open_)
+
+
+def test_without_unnamed_files_the_named_temporary_is_removed_when_the_write_fails(tmp_path, monkeypatch):
+    target = tmp_path / "resolver.lock"
+    target.write_text("old\n")
+    _without_o_tmpfile(monkeypatch)
+    real_write = os.write
+    seen = []
+
+    def write(descriptor, data):
+        seen.extend(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp"))
+        real_write(descriptor, bytes(data[:3]))
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "write", write)
+        with pytest.raises(InputError, match=r"resolver.lock: cannot write \(No space left on device\)"):
+            write_atomically(target, "new\n" * 1000)
+    assert seen == [f".resolver.lock.{os.getpid()}.tmp"]  # the named temporary existed, half written
+    assert target.read_text() == "old\n" and sorted(p.name for p in tmp_path.iterdir()) == ["resolver.lock"]
+    write_atomically(target, "new\n")
+    assert target.read_text() == "new\n" and sorted(p.name for p in tmp_path.iterdir()) == ["resolver.lock"]
+
+
+def test_a_directory_or_a_file_in_the_way_is_an_error_not_a_write(tmp_path):
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(InputError, match="exists and is not a file"):
+        write_atomically(tmp_path / "taken", "x")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(InputError, match="is not a directory"):
+        write_atomically(tmp_path / "file" / "resolver.lock", "x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "taken"]
+
+
+class _LibcWithoutRenameat2:
+    """A C library older than glibc 2.28: no renameat2."""
+
+
+def test_a_set_is_replaced_whole_where_directories_cannot_be_exchanged(tmp_path, monkeypatch):
+    report = tmp_path / "report"
+    replace_directory(report, {"report.md": "old\n", "tree.svg": "<svg/>"}, report_file, "report")
+    monkeypatch.setattr(ctypes, "CDLL", lambda *args, **kwargs: _LibcWithoutRenameat2())
+    replace_directory(report, {"report.md": "new\n"}, report_file, "report")
+    assert {p.name: p.read_text() for p in report.iterdir()} == {"report.md": "new\n"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]  # neither the old set nor the stage left

@@ -10,7 +10,7 @@ from resolver.inputs.platforms import platform
 from resolver.overrides.import_entries import TreeRequests, rpm_name_candidates
 from resolver.overrides.kolla_template import read_kolla_file
 
-from .conftest import ROOT, run_cli
+from .conftest import ROOT, run_here
 
 KOLLA = ROOT / "tests" / "data" / "kolla"
 TCIB = ROOT / "tests" / "data" / "tcib"
@@ -18,7 +18,7 @@ TCIB = ROOT / "tests" / "data" / "tcib"
 
 def run_import(tmp_path, command, *files, name="out.yaml"):
     output = tmp_path / name
-    done = run_cli(command, *map(str, files), "--output", str(output), "--format", "json")
+    done = run_here(command, *map(str, files), "--output", str(output), "--format", "json")
     assert done.returncode in (0, 1), done.stderr
     return done.returncode, json.loads(done.stdout), output
 
@@ -82,7 +82,7 @@ def test_footer_run_steps_are_imported_and_the_file_applies(osism, tmp_path):
     steps = [i for i in data["imported"] if i["kind"] == "step"]
     assert [(s["image"], s["line"]) for s in steps] == [("nova-libvirt", 15), ("nova-libvirt", 17)]
     assert steps[0]["value"] == "chgrp tss /var/lib/swtpm-localca && chmod g+w /var/lib/swtpm-localca"
-    done = run_cli("packages", "cinder-volume", "--overrides", str(output), "--format", "json")
+    done = run_here("packages", "cinder-volume", "--overrides", str(output), "--format", "json")
     assert done.returncode == 0, done.stderr
     applied = json.loads(done.stdout)["overrides"]["applied"]
     assert ("pip", "py-pure-client") in {(o["kind"], o["value"]) for o in applied}
@@ -135,14 +135,14 @@ def test_kolla_docs_examples(tmp_path):
 
 def test_a_file_that_cannot_be_read_is_exit_2_and_nothing_is_written(tmp_path):
     output = tmp_path / "out.yaml"
-    done = run_cli("import-kolla", str(tmp_path / "missing.j2"), "--output", str(output))
+    done = run_here("import-kolla", str(tmp_path / "missing.j2"), "--output", str(output))
     assert done.returncode == 2 and "missing.j2: cannot read" in done.stderr and not output.exists()
     broken = tmp_path / "broken.j2"
     broken.write_text((KOLLA / "kolla-doc-packages-append.j2").read_text().replace("%}\n", "\n", 2))
-    done = run_cli("import-kolla", str(broken), "--output", str(output))
+    done = run_here("import-kolla", str(broken), "--output", str(output))
     assert done.returncode == 2 and "broken.j2:" in done.stderr and "Jinja syntax error" in done.stderr
     assert not output.exists() and "Traceback" not in done.stderr
-    done = run_cli("import-tcib", str(tmp_path / "missing.yaml"), "--output", str(output))
+    done = run_here("import-tcib", str(tmp_path / "missing.yaml"), "--output", str(output))
     assert done.returncode == 2 and not output.exists()
 
 
@@ -209,10 +209,10 @@ def test_the_readme_workflow_needs_no_copy_of_profiles_or_images(tmp_path):
     cinder driver image and the site's Kolla file, planned from a directory holding only the site's files."""
     site = tmp_path / "site.yaml"
     site.write_text((ROOT / "examples" / "site.yaml").read_text())
-    done = run_cli("import-kolla", str(KOLLA / "tripleo_kolla_template_overrides.j2"), cwd=tmp_path)
+    done = run_here("import-kolla", str(KOLLA / "tripleo_kolla_template_overrides.j2"), cwd=tmp_path)
     assert done.returncode == 1, done.stderr  # TripleO's file has entries for images this tree lacks
     assert (tmp_path / "overrides" / "kolla.yaml").is_file()  # the default output, applied from here on
-    done = run_cli("plan", "--overrides", "site.yaml", "--overrides", "overrides/kolla.yaml", "--no-provider-choice",
+    done = run_here("plan", "--overrides", "site.yaml", "--overrides", "overrides/kolla.yaml", "--no-provider-choice",
                    "--format", "json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     plan = json.loads(done.stdout)

@@ -17,7 +17,7 @@ from resolver.overrides.site_diff import diff_trees
 from resolver.planning.treeplan import plan_inputs
 from resolver.resolving.resolution import TreeResolver
 
-from .conftest import ROOT, run_cli
+from .conftest import ROOT, run_here
 
 SITE = """\
 images:
@@ -279,7 +279,7 @@ def test_a_stream_on_part_of_the_tree_is_a_clear_plan_error(tmp_path, bundled_re
 
 def test_packages_plan_and_lock_say_which_overrides_were_applied(tmp_path):
     (tmp_path / "site.yaml").write_text(SITE)
-    done = run_cli("packages", "cinder-volume-pure", "--overrides", str(tmp_path / "site.yaml"), "--format", "json")
+    done = run_here("packages", "cinder-volume-pure", "--overrides", str(tmp_path / "site.yaml"), "--format", "json")
     assert done.returncode == 0, done.stderr
     applied = json.loads(done.stdout)["overrides"]["applied"]
     assert {(o["image"], o["kind"]) for o in applied} >= {("cinder-volume", "enable-profile"),
@@ -287,31 +287,31 @@ def test_packages_plan_and_lock_say_which_overrides_were_applied(tmp_path):
     assert all(o["image"] in ("base", "openstack-base", "cinder-base", "cinder-volume", "cinder-volume-pure", None)
                for o in applied)
     lock = tmp_path / "site.lock"
-    done = run_cli("lock", "--lock", str(lock), "--overrides", str(tmp_path / "site.yaml"), "--no-provider-choice")
+    done = run_here("lock", "--lock", str(lock), "--overrides", str(tmp_path / "site.yaml"), "--no-provider-choice")
     assert done.returncode == 0, done.stderr
     assert "Site overrides applied:" in done.stdout
     locked = json.loads(lock.read_text())
     assert locked["overrides"]["files"][0]["path"].endswith("site.yaml") and "cinder-volume-pure" in locked["images"]
     (tmp_path / "site.yaml").write_text(SITE.replace("debugging stuck volume detaches", "debugging"))
-    done = run_cli("plan", "--verify-lock", "--lock", str(lock), "--overrides", str(tmp_path / "site.yaml"),
+    done = run_here("plan", "--verify-lock", "--lock", str(lock), "--overrides", str(tmp_path / "site.yaml"),
                    "--no-provider-choice")
     assert done.returncode == 2 and "site overrides changed" in done.stderr
 
 
 def test_diff_and_why_on_the_command_line(tmp_path):
     (tmp_path / "site.yaml").write_text(SITE)
-    done = run_cli("diff", "--overrides", str(tmp_path / "site.yaml"), "--format", "json")
+    done = run_here("diff", "--overrides", str(tmp_path / "site.yaml"), "--format", "json")
     assert done.returncode == 0, done.stderr
     images = {d["image"]: d for d in json.loads(done.stdout)["images"]}
     assert images["cinder-volume-pure"]["status"] == "added"
     assert "e2fsprogs" in [p["name"] for p in images["nova-compute"]["removed"]]
-    done = run_cli("why", "nova-compute", "ceph-common", "--overrides", str(tmp_path / "site.yaml"))
+    done = run_here("why", "nova-compute", "ceph-common", "--overrides", str(tmp_path / "site.yaml"))
     assert done.returncode == 0 and "site.yaml:5" in done.stdout
 
 
 def test_bad_override_file_is_file_line_exit_2(tmp_path):
     (tmp_path / "site.yaml").write_text("images:\n  nova-compute:\n    profiles: {nova: +cepth}\n")
-    done = run_cli("packages", "nova-compute", "--overrides", str(tmp_path / "site.yaml"))
+    done = run_here("packages", "nova-compute", "--overrides", str(tmp_path / "site.yaml"))
     assert done.returncode == 2 and "site.yaml:3" in done.stderr and "Traceback" not in done.stderr
 
 

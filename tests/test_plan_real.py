@@ -1,8 +1,11 @@
 """The plan and the lock on the shipped tree and the bundled CS9 metadata."""
 
+import errno
 import json
+import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -13,7 +16,7 @@ from resolver.metadata.repo_config import BUNDLED_REPOS, BUNDLED_REPOS_DIR
 from resolver.planning.treeplan import plan_tree
 from resolver.resolving.resolution import TreeResolver
 
-from .conftest import ROOT, run_cli
+from .conftest import BASEOS_2022, ROOT, TINY_TREE, run_here
 
 
 @pytest.fixture(scope="module")
@@ -80,10 +83,16 @@ def test_deployed_set_is_what_the_dnf_command_line_installs(computed, image, tmp
     assert {p.name for p in result.closure} == dnf_command_line(asked, tmp_path)
 
 
-def test_plan_json_contract_and_lock_round_trip(tmp_path):
-    done = run_cli("plan", "--format", "json")
+@pytest.fixture(scope="module")
+def planned():
+    """`resolver plan --format json` on the shipped tree (no budget)."""
+    done = run_here("plan", "--format", "json")
     assert done.returncode == 0, done.stderr
-    data = json.loads(done.stdout)
+    return json.loads(done.stdout)
+
+
+def test_plan_json_contract_and_lock_round_trip(tmp_path, planned):
+    data = planned
     assert {"total_set_size", "lower_bound", "ratio", "bloat", "overhead", "images", "suggestions",
             "objective", "optimum", "tree", "method", "objective_lower_bound"} <= set(data)
     nova = data["images"]["nova-compute"]
@@ -92,31 +101,31 @@ def test_plan_json_contract_and_lock_round_trip(tmp_path):
     assert set(nova["layer_request"]) <= set(nova["layer_packages"])
 
     lock = tmp_path / "resolver.lock"
-    assert run_cli("lock", "--lock", str(lock)).returncode == 0
+    assert run_here("lock", "--lock", str(lock)).returncode == 0
     locked = json.loads(lock.read_text())
     assert locked["tree"] == "computed" and locked["budget"] == "none"
     layer = locked["images"]["nova-compute"]["packages"]
     assert {p["name"] for p in layer} == set(nova["layer_packages"])
     assert all(p["checksum"].startswith("sha256:") for p in layer)
-    assert run_cli("plan", "--verify-lock", "--lock", str(lock)).returncode == 0
-    declared = run_cli("plan", "--verify-lock", "--lock", str(lock), "--tree", "declared")
+    assert run_here("plan", "--verify-lock", "--lock", str(lock)).returncode == 0
+    declared = run_here("plan", "--verify-lock", "--lock", str(lock), "--tree", "declared")
     assert declared.returncode == 2 and "tree: computed -> declared" in declared.stderr
 
     # a lock whose sets the metadata no longer gives: say what changed
     layer[0]["evr"] = "0:0.1-1.el9"
     lock.write_text(json.dumps(locked))
-    stale = run_cli("plan", "--verify-lock", "--lock", str(lock))
+    stale = run_here("plan", "--verify-lock", "--lock", str(lock))
     assert stale.returncode == 2
     assert f"nova-compute: {layer[0]['name']} 0:0.1-1.el9" in stale.stderr and "resolver lock" in stale.stderr
 
     # a truncated lock
     lock.write_text(lock.read_text()[:500])
-    truncated = run_cli("plan", "--verify-lock", "--lock", str(lock))
+    truncated = run_here("plan", "--verify-lock", "--lock", str(lock))
     assert truncated.returncode == 2 and "truncated" in truncated.stderr and "Traceback" not in truncated.stderr
 
 
 def test_declared_tree_and_the_computed_one_beside_it():
-    done = run_cli("plan", "--tree", "declared", "--format", "json")
+    done = run_here("plan", "--tree", "declared", "--format", "json")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert data["tree"] == "declared" and data["images"]["nova-compute"]["parent"] == "nova-base"
@@ -127,21 +136,68 @@ def test_declared_tree_and_the_computed_one_beside_it():
     assert suggestion["saves"] == data["objective"] - data["computed_objective"] > 0
 
 
-def test_bloat_budget_is_solved_and_kept(tmp_path):
-    done = run_cli("plan", "--max-bloat", "40", "--format", "json")
+def test_bloat_budget_is_solved_and_kept(planned):
+    done = run_here("plan", "--max-bloat", "40", "--format", "json")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert 0 < data["bloat"] <= 40_000_000 and data["solver"]["proven"]
-    strict = json.loads(run_cli("plan", "--format", "json").stdout)
-    assert data["objective"] < strict["objective"]
-    per_image = json.loads(run_cli("plan", "--max-image-bloat", "5", "--format", "json").stdout)
+    assert data["objective"] < planned["objective"]
+    per_image = json.loads(run_here("plan", "--max-image-bloat", "5", "--format", "json").stdout)
     assert all(image["bloat"] <= 5_000_000 for image in per_image["images"].values())
 
 
-def test_lock_is_written_atomically(tmp_path):
-    lock = tmp_path / "resolver.lock"
+def _write_half_then_fill_the_disk(directory, monkeypatch):
+    """``os.write`` into a file of ``directory`` writes half its buffer, then fails: disk full."""
+    real_write = os.write
+
+    def write(descriptor, data):
+        if os.readlink(f"/proc/self/fd/{descriptor}").startswith(f"{directory}/"):
+            real_write(descriptor, bytes(data[:len(data) // 2]))
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(descriptor, data)
+
+    monkeypatch.setattr(os, "write", write)
+
+
+def _stop_at_the_rename(lock, failure, monkeypatch):
+    """``os.replace`` onto ``lock`` raises ``failure`` once the whole new lock sits beside it."""
+    real_replace = os.replace
+
+    def replace(source, target, **kwargs):
+        if Path(target) == lock:
+            assert json.loads(Path(source).read_text())["images"], "the new lock, whole, under its temporary name"
+            raise failure
+        return real_replace(source, target, **kwargs)
+
+    monkeypatch.setattr(os, "replace", replace)
+
+
+@pytest.mark.parametrize("fault, code, said", [
+    ("disk-full-midway", 2, "cannot write (No space left on device)"),
+    ("rename-fails", 2, "cannot write (Input/output error)"),
+    ("interrupted-before-rename", 130, "resolver: interrupted"),
+])
+def test_lock_is_written_atomically(tmp_path, monkeypatch, fault, code, said):
+    """A lock write that fails or is interrupted midway leaves the previous lock as it was and no
+    temporary file; the same write without the fault replaces it."""
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "tree.yaml").write_text(TINY_TREE)
+    options = ["--images", str(tmp_path / "images"), "--repos", str(BASEOS_2022), "--no-overrides", "--quiet"]
+    out = tmp_path / "out"
+    out.mkdir()
+    lock = out / "resolver.lock"
     lock.write_text("previous lock")
-    bad = run_cli("lock", "--lock", str(lock), "--platform", "centos9")  # fails before writing
-    assert bad.returncode == 2
+    with monkeypatch.context() as patch:
+        if fault == "disk-full-midway":
+            _write_half_then_fill_the_disk(out, patch)
+        else:
+            _stop_at_the_rename(lock, KeyboardInterrupt() if fault.startswith("interrupted")
+                                else OSError(errno.EIO, os.strerror(errno.EIO)), patch)
+        failed = run_here("lock", "--lock", str(lock), *options)
+    assert failed.returncode == code and said in failed.stderr, failed.stderr
     assert lock.read_text() == "previous lock"
-    assert [p.name for p in tmp_path.iterdir()] == ["resolver.lock"]  # no temporary left behind
+    assert [p.name for p in out.iterdir()] == ["resolver.lock"]  # no temporary left behind
+    done = run_here("lock", "--lock", str(lock), *options)
+    assert done.returncode == 0, done.stderr
+    assert "shell" in json.loads(lock.read_text())["images"]
+    assert [p.name for p in out.iterdir()] == ["resolver.lock"]

@@ -12,7 +12,7 @@ from resolver.inputs.profiles import load_profiles
 from resolver.planning.treeplan import plan_inputs
 from resolver.resolving.resolution import TreeResolver
 
-from .conftest import ROOT, run_cli
+from .conftest import ROOT, run_here
 
 
 def test_substitution_replaces_the_provider_only_where_it_would_be_installed(bundled_repos):
@@ -60,7 +60,7 @@ def _profiles_with_pin(tmp_path, instead_of, use):
 
 def test_a_pin_is_applied_with_its_reason(tmp_path):
     profiles = _profiles_with_pin(tmp_path, "coreutils", "coreutils-single")
-    done = run_cli("packages", "base", "--profiles", str(profiles), "--format", "json")
+    done = run_here("packages", "base", "--profiles", str(profiles), "--format", "json")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     requests = {r["name"]: r["origin"] for r in data["requests"]}
@@ -74,7 +74,7 @@ def test_a_pin_never_overrides_an_explicit_request(tmp_path):
     profiles = _profiles_with_pin(tmp_path, "curl", "curl-minimal")
     brick = profiles / "os-brick.yaml"
     brick.write_text(brick.read_text().replace("  - name: curl\n", "  - name: curl-never-requested\n"))
-    done = run_cli("packages", "nova-compute", "--profiles", str(profiles), "--format", "json")
+    done = run_here("packages", "nova-compute", "--profiles", str(profiles), "--format", "json")
     names = {p["name"] for p in json.loads(done.stdout)["closure"]}
     assert "curl" in names and "curl-minimal" not in names
 

@@ -14,7 +14,7 @@ import yaml
 
 from resolver.metadata.repo_config import BUNDLED_REPOS_DIR
 
-from .conftest import ROOT, run_cli
+from .conftest import ROOT, run_here
 
 SHIPPED = ["--repos", str(BUNDLED_REPOS_DIR / "cs9-baseos-osbuild-2022"),
            "--repos", str(BUNDLED_REPOS_DIR / "cs9-appstream-osbuild-2025"),
@@ -22,8 +22,7 @@ SHIPPED = ["--repos", str(BUNDLED_REPOS_DIR / "cs9-baseos-osbuild-2022"),
 
 
 def render(output, *overrides):
-    done = run_cli("render", *SHIPPED, "--output", str(output), "--format", "json", *(overrides or ["--no-overrides"]),
-                   timeout=1800)
+    done = run_here("render", *SHIPPED, "--output", str(output), "--format", "json", *(overrides or ["--no-overrides"]))
     assert done.returncode == 0, done.stderr[-3000:]
     # best effort: the run ends saying what did not resolve (nova-libvirt's libvirt on this pair)
     assert done.stderr.strip().splitlines()[-1].startswith("resolver: warning: "), done.stderr[-3000:]
@@ -39,7 +38,7 @@ def rendered(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def planned():
-    done = run_cli("plan", *SHIPPED, "--python", "--format", "json", timeout=1800)
+    done = run_here("plan", *SHIPPED, "--python", "--format", "json")
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout)
 
@@ -98,7 +97,7 @@ def test_plan_reports_python_bytes_per_layer_and_totals_with_them(rendered, plan
 
 
 def test_plan_without_python_keeps_the_python_keys_empty():
-    done = run_cli("plan", *SHIPPED, "--format", "json")
+    done = run_here("plan", *SHIPPED, "--format", "json")
     assert done.returncode == 0, done.stderr[-2000:]
     data = json.loads(done.stdout)
     assert (data["python"], data["python_total"], data["objective_with_python"]) == (None, None, None)
@@ -107,7 +106,7 @@ def test_plan_without_python_keeps_the_python_keys_empty():
 
 def test_lock_python_records_the_pins_and_verify_lock_names_a_changed_one(tmp_path, planned):
     lock = tmp_path / "resolver.lock"
-    done = run_cli("lock", *SHIPPED, "--python", "--lock", str(lock), "--format", "json")
+    done = run_here("lock", *SHIPPED, "--python", "--lock", str(lock), "--format", "json")
     assert done.returncode == 0, done.stderr[-2000:]
     data = json.loads(lock.read_text())
     assert json.loads(done.stdout)["wheels"] == sum(len(p) for p in data["python"]["images"].values())
@@ -116,7 +115,7 @@ def test_lock_python_records_the_pins_and_verify_lock_names_a_changed_one(tmp_pa
     layer = next(iter(data["python"]["images"].values()))
     layer[0]["version"] = "0.0.1"
     lock.write_text(json.dumps(data))
-    done = run_cli("plan", *SHIPPED, "--python", "--verify-lock", "--lock", str(lock))
+    done = run_here("plan", *SHIPPED, "--python", "--verify-lock", "--lock", str(lock))
     assert done.returncode == 2 and f"wheel {layer[0]['name']} 0.0.1 -> " in done.stderr
 
 

@@ -5,7 +5,7 @@ import re
 
 from resolver.reporting.baselines import resolve_baseline
 
-from .conftest import run_cli
+from .conftest import run_here
 
 
 def test_kolla_baseline_resolved_on_the_same_metadata(bundled_repos):
@@ -23,7 +23,7 @@ def test_kolla_baseline_resolved_on_the_same_metadata(bundled_repos):
 
 
 def test_report_writes_markdown_and_the_tree_picture(tmp_path):
-    done = run_cli("report", "--output", str(tmp_path))
+    done = run_here("report", "--output", str(tmp_path))
     assert done.returncode == 0, done.stderr
     report = (tmp_path / "report.md").read_text()
     assert "| lower bound, packages |" in report and "## Ours against Kolla's and TCIB's lists" in report

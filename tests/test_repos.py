@@ -57,9 +57,15 @@ def test_unsatisfiable_request_carries_libsolvs_problem(bundled_repos):
 
 
 def test_pinned_parent_packages_are_kept_exactly(bundled_repos):
-    parent = bundled_repos.resolve(["python3"]).closure
-    child = bundled_repos.resolve(["sudo"], pinned=parent)
-    assert set(parent) <= set(child.closure)
+    """An image cannot remove what its parent holds: a request that needs a parent's package
+    replaced (curl conflicts with the parent's curl-minimal) is refused with libsolv's reason,
+    although it installs on an empty root, and the parent's packages stay, same versions."""
+    parent = bundled_repos.resolve(["curl-minimal"]).closure
+    assert "curl" in bundled_repos.resolve(["curl"]).names()
+    child = bundled_repos.resolve(["curl"], pinned=parent)
+    (refused,) = child.unresolved
+    assert refused.name == "curl" and "curl-minimal" in refused.problem and "conflicts with curl" in refused.problem
+    assert set(parent) <= set(child.closure) and "curl" not in child.names()
 
 
 def test_runtime_library_of_a_devel_package(bundled_repos):

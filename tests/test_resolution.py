@@ -41,13 +41,37 @@ def test_nothing_is_dropped_silently(tree_resolver):
         assert item.problem and item.origin.detail
 
 
-def test_each_image_sits_on_its_parents_set(tree_resolver):
-    tree = tree_resolver.tree
-    for name in ("nova-compute", "keystone", "cinder-volume"):
-        image = tree_resolver.image(name)
-        parent = tree_resolver.image(tree.spec(name).parent)
-        assert set(parent.closure) <= set(image.closure)
-        assert set(image.layer) == set(image.closure) - set(parent.closure)
+CURL_TREE = """\
+- name: base
+  packages:
+    - {name: curl-minimal, reason: the small curl}
+- name: clevis
+  parent: base
+  deployed: true
+  packages:
+    - {name: clevis, reason: network-bound disk encryption}
+- name: clevis-alone
+  deployed: true
+  packages:
+    - {name: clevis, reason: the same request on an empty root}
+"""
+
+
+def test_each_image_sits_on_its_parents_set(bundled_repos, tmp_path):
+    """clevis requires `curl`, which curl and curl-minimal (conflicting) both provide: on an empty
+    root dnf picks curl; on a parent holding curl-minimal the image uses the parent's, and its
+    layer adds neither. An image solved apart and then stacked would hold both, or lose the parent's."""
+    (tmp_path / "tree.yaml").write_text(CURL_TREE)
+    resolver = TreeResolver(load_images(tmp_path), load_profiles(ROOT / "profiles"), platform("centos-9"),
+                            bundled_repos, strict=True)
+    alone, image, parent = (resolver.image(name) for name in ("clevis-alone", "clevis", "base"))
+    assert "curl" in {p.name for p in alone.closure} and "curl-minimal" not in {p.name for p in alone.closure}
+    names = {p.name for p in image.closure}
+    assert "curl-minimal" in names and "curl" not in names
+    assert set(parent.closure) <= set(image.closure)  # the parent's packages, same versions
+    layer = {p.name for p in image.layer}
+    assert "clevis" in layer and not layer & {p.name for p in parent.closure}
+    assert layer == names - {p.name for p in parent.closure}
 
 
 def test_request_list_is_minimal(tree_resolver):

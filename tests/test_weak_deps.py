@@ -12,7 +12,7 @@ import pytest
 from resolver.errors import InputError
 from resolver.inputs.image_tree import load_images
 
-from .conftest import BASEOS_2022, ROOT, run_cli
+from .conftest import BASEOS_2022, ROOT, run_here
 from .test_repos import dnf_cli_closure
 
 RECORDED = ROOT / "tests" / "data" / "depsolve" / "osbuild-images-depsolve-weak-deps.json"
@@ -20,7 +20,7 @@ needs_dnf = pytest.mark.skipif(shutil.which("dnf") is None, reason="the dnf comm
 
 
 def closure(*args: str) -> set[tuple[str, str, str]]:
-    done = run_cli("closure", *args, "--repos", str(BASEOS_2022), "--format", "json", "-q")
+    done = run_here("closure", *args, "--repos", str(BASEOS_2022), "--format", "json", "-q")
     assert done.returncode == 0, done.stderr
     return {(p["name"], p["evr"], p["arch"]) for p in json.loads(done.stdout)["closure"]}
 
@@ -58,7 +58,7 @@ def _tree(tmp_path: Path, base_setting: str, child_setting: str = "") -> list[st
 
 
 def image_closure(options: list[str], *more: str) -> set[str]:
-    done = run_cli("packages", "tools", *options, *more)
+    done = run_here("packages", "tools", *options, *more)
     assert done.returncode == 0, done.stderr
     return {p["name"] for p in json.loads(done.stdout)["closure"]}
 
@@ -84,6 +84,6 @@ def test_why_names_the_recommends_that_brought_a_weak_dependency(tmp_path):
     options = _tree(tmp_path, "", "  weak_deps: true\n")
     images = Path(options[1])
     (images / "tree.yaml").write_text((images / "tree.yaml").read_text().replace("name: tmux", "name: kernel"))
-    done = run_cli("why", "tools", "kpartx", *options[:-3], "-q")
+    done = run_here("why", "tools", "kpartx", *options[:-3], "-q")
     assert done.returncode == 0, done.stderr
     assert "dracut requires Recommends: kpartx -> kpartx" in done.stdout
