@@ -13,7 +13,7 @@ import pytest
 
 from resolver.errors import InputError
 from resolver.files import check_writable, read_text, replace_directory, write_atomically
-from resolver.report import report_file
+from resolver.reporting.report import report_file
 
 
 def test_written_files_follow_the_umask(tmp_path):
