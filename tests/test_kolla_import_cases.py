@@ -125,3 +125,29 @@ def test_a_syntax_error_names_its_line(tmp_path):
     path.write_text("{% block base_footer %}\nRUN true\n")
     with pytest.raises(InputError, match=r"broken.j2:[0-9]+: Jinja syntax error: .*'endblock'"):
         read_kolla_file(path, platform("centos-9"))
+
+
+@pytest.fixture(scope="module")
+def entries(tmp_path_factory):
+    _, data, _ = run_import(tmp_path_factory.mktemp("entries"), "import-kolla", CRAFTED / "entries.j2")
+    return data
+
+
+@pytest.mark.parametrize(("item", "line", "reason", "suggestion"), [
+    ("'lsof", 4, "installed by a RUN: not a package name the tree accepts", None),  # unbalanced quote
+    ("lsof >= 4", 7, "version-pinned or a glob", "lsof"),
+    ("https://example.invalid/x.rpm", 8, "a URL or package file", None),
+    ("lsof!", 9, "not a package name the tree accepts", None),
+    ("lsof-4.94", 10, "version-pinned: resolver picks versions", "lsof"),
+    ("requests==2.0", 14, "version-pinned: the build pins every Python requirement", "requests"),
+    ("/tmp/x", 15, "a URL or path", None),
+])
+def test_package_and_python_entries_that_are_refused_say_why(entries, item, line, reason, suggestion):
+    found = entry(entries["not_imported"], item=item, line=line)
+    assert reason in found["reason"] and found.get("suggestion") == suggestion
+
+
+def test_an_entry_imported_twice_is_kept_once_and_a_drop_of_what_is_absent_is_skipped(entries):
+    assert [(i["kind"], i["value"], i["line"]) for i in entries["imported"]] == [("add-package", "strace", 3)]
+    assert "already imported from entries.j2:3" in entry(entries["skipped"], item="strace", line=11)["reason"]
+    assert "does not have strace here" in entry(entries["skipped"], item="strace", line=17)["reason"]
