@@ -151,3 +151,40 @@ def test_an_entry_imported_twice_is_kept_once_and_a_drop_of_what_is_absent_is_sk
     assert [(i["kind"], i["value"], i["line"]) for i in entries["imported"]] == [("add-package", "strace", 3)]
     assert "already imported from entries.j2:3" in entry(entries["skipped"], item="strace", line=11)["reason"]
     assert "does not have strace here" in entry(entries["skipped"], item="strace", line=17)["reason"]
+
+
+@pytest.fixture(scope="module")
+def template():
+    return read_kolla_file(CRAFTED / "template-cases.j2", platform("centos-9"))
+
+
+def test_sets_are_read_as_literals_or_marked_unreadable(template):
+    settings = {name: (None if values is None else [(v.text, v.line) for v in values], line)
+                for name, (values, line) in template.settings.items()}
+    assert settings["nova_scheduler_packages_append"] == ([("lsof", 6)], 6)  # a lone string is a one-item list
+    assert settings["nova_api_packages_append"] == (None, 3)  # a number in the list
+    assert settings["nova_conductor_packages_append"] == (None, 5)  # a name set to what cannot be known
+    assert settings["nova_compute_packages_append"] == ([("strace", 10)], 10)  # the `else` taken
+
+
+def test_an_if_on_a_scalar_set_in_the_file_is_decided(template):
+    assert ("set nova_compute_packages_append", 8, "skip: `{% if flavour == 'large' %}` (line 7) is false for "
+            "the target") in template.inactive
+
+
+@pytest.mark.parametrize(("item", "depends_on"), [
+    ("set glance_api_packages_append", "site.enabled(...)"),
+    ("set cinder_api_packages_append", "Add"),
+])
+def test_an_if_the_import_cannot_evaluate_names_what_it_depends_on(template, item, depends_on):
+    states = [state for name, _, state in template.inactive if name == item]
+    assert states and f"depends on {depends_on}, which the import cannot know" in states[0]
+
+
+def test_blocks_follow_the_branch_taken_and_name_what_they_cannot_read(template):
+    blocks = {b.name: b for b in template.blocks}
+    assert blocks["nova_api_footer"].problem == "a {% for %} inside the block"  # inside the `if` taken
+    conductor = blocks["nova_conductor_footer"]
+    assert [(i.text, i.line) for i in conductor.instructions] == [
+        ("echo centos-elif", 21), ("{{ macros.install_pip(...) }}", 23)]
+    assert conductor.instructions[1].expressions == ("{{ macros.install_pip(...) }}",)  # not a literal list

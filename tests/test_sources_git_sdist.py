@@ -5,6 +5,7 @@ import hashlib
 import http.server
 import io
 import json
+import socket
 import subprocess
 import tarfile
 import threading
@@ -176,3 +177,19 @@ def test_console_scripts_come_from_setup_cfg(tmp_path):
     broken = tar_of(tmp_path / "broken-1.tar.gz", {"broken-1/setup.cfg": "no section header\n"})
     assert sdist_console_scripts(broken) == ()
     assert sdist_console_scripts(tar_of(tmp_path / "bare-1.tar.gz", {"bare-1/setup.py": ""})) == ()
+
+
+def test_a_plain_path_is_a_path_source():
+    assert Source.parse("upstream/nova.txt") == Source("path", "upstream/nova.txt")
+
+
+def test_a_git_transfer_that_outlasts_its_limit_is_given_up(tmp_path, monkeypatch):
+    listener = socket.create_server(("127.0.0.1", 0))  # accepts, then never answers
+    monkeypatch.setenv("RESOLVER_GIT_TIMEOUT", "1")
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/nova"
+        with pytest.raises(SourceError, match=f"git clone of {url} took longer than 1 s"):
+            read_bindep(Source.parse(f"git:{url}@master"), tmp_path / "cache")
+    finally:
+        listener.close()
+    assert not list((tmp_path / "cache" / "git").iterdir())
