@@ -188,3 +188,13 @@ def test_blocks_follow_the_branch_taken_and_name_what_they_cannot_read(template)
     assert [(i.text, i.line) for i in conductor.instructions] == [
         ("echo centos-elif", 21), ("{{ macros.install_pip(...) }}", 23)]
     assert conductor.instructions[1].expressions == ("{{ macros.install_pip(...) }}",)  # not a literal list
+
+
+def test_disabling_a_repository_resolver_uses_is_imported_as_its_removal(tmp_path):
+    crafted = tmp_path / "disable.j2"  # crafted: base disables one of the bundled repositories
+    crafted.write_text("{% set base_yum_repos_to_disable_append = ['cs9-appstream-osbuild-2025'] %}\n")
+    code, data, output = run_import(tmp_path, "import-kolla", crafted)
+    assert code == 0
+    assert [(i["kind"], i["value"], i["line"]) for i in data["imported"]] == [
+        ("remove-repo", "cs9-appstream-osbuild-2025", 1)]
+    assert "id: cs9-appstream-osbuild-2025" in output.read_text()
