@@ -216,3 +216,19 @@ def test_an_entry_with_a_control_character_is_listed_not_imported(tmp_path):
 
 def test_a_debian_python_name_suggests_the_python3_package():
     assert "python3-six" in rpm_name_candidates("python-six")
+
+
+@pytest.mark.parametrize(("name", "bucket", "reason"), [
+    ("nvme-cli", "imported", None),  # nova-compute's own request
+    ("iscsi-initiator-utils", "not_imported", "iscsi-initiator-utils-iscsiuio of nova-compute require(s) it"),
+    ("mariadb-server", "skipped", "already excluded from nova-compute"),
+    ("dbus-broker", "not_imported", "a dependency another package of nova-compute needs, not a request"),
+])
+def test_a_removal_carries_over_only_where_a_drop_takes_the_package_out(tmp_path, name, bucket, reason):
+    crafted = tmp_path / "remove.j2"  # crafted: one removal, on the shipped tree's nova-compute
+    crafted.write_text(f"{{% set nova_compute_packages_remove = ['{name}'] %}}\n")
+    _, data, _ = run_import(tmp_path, "import-kolla", crafted)
+    if bucket == "imported":
+        assert [(i["kind"], i["value"]) for i in data["imported"]] == [("drop-package", name)]
+    else:
+        assert reason in entry(data[bucket], item=name, line=1)["reason"]
