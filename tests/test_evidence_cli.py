@@ -120,4 +120,27 @@ def test_audit_with_evidence_adds_the_code_findings(images, tmp_path):
     # the deployed image's own command finding gets a page, as the projects do
     assert (report / "brick.md").is_file() and (report / "os-brick.md").is_file()
     assert "no-such-entry-point" in (report / "brick.md").read_text()
+    # os-brick's page carries the bindep lines its code asks for, under each profile, as evidence suggests
+    page = (report / "os-brick.md").read_text()
+    suggested = evidence_json("--images", str(images))[1]["suggested_bindep"]
+    assert suggested and "## Bindep lines the code asks for, by backend profile" in page
+    for line in suggested:
+        assert f"{line['profile']}:" in page and line["line"] in page
     assert "--evidence" in run_here("audit", "--images", str(images), "os-brick").stdout
+
+
+def test_what_a_chosen_profile_runs_and_the_image_lacks_is_an_error(images):
+    # the ceph connector: its packages (Ceph's repositories) are not in the bundled metadata
+    (images / "tree.yaml").write_text(TREE.replace("os-brick: [iscsi]", "os-brick: [ceph]"))
+    done, data = evidence_json("--images", str(images))
+    assert done.returncode == 1, done.stderr
+    needs = {(n["kind"], n["name"]): n for n in data["images"][0]["needs"]}
+    findings = {(f["kind"], f["package"]): f for f in data["findings"]}
+    for kind, name in needs:
+        need = needs[kind, name]
+        if need["status"] == "missing" and kind == "module":
+            finding = findings["missing-binding", name]
+            assert finding["suggestion"] == f"add {need['providers'][0]} to the ceph profile"
+        elif need["status"] == "missing":
+            assert findings["missing-command", name]["suggestion"] == f"add {need['providers'][0]} [platform:rpm ceph]"
+    assert {k for k, _ in findings} >= {"missing-binding", "missing-command"}
