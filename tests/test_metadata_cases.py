@@ -45,3 +45,56 @@ def test_unmet_requires_are_requirements_no_package_provides(bundled_repos):
     for package, requirement in unmet[:20]:
         assert not requirement.startswith("rpmlib(")
         assert bundled_repos.providers_of(requirement) == [], (package, requirement)
+
+
+def test_repos_arguments_name_urls_repodata_dirs_and_directories(tmp_path):
+    from resolver.metadata.repo_config import repo_specs
+
+    url, repodata, directory = repo_specs(["https://mirror.example/centos/9/BaseOS/x86_64/os/",
+                                           str(tmp_path / "appstream" / "repodata"), str(tmp_path / "extra")])
+    assert url.repo_id == "mirror.example-centos-9-BaseOS-x86_64-os" and url.local_dir is None
+    assert url.checks_signatures  # a remote repository is checked unless the user says otherwise
+    assert (repodata.repo_id, repodata.local_dir) == ("appstream", tmp_path / "appstream")
+    assert (directory.repo_id, directory.local_dir) == ("extra", tmp_path / "extra")
+    assert not directory.checks_signatures
+    assert repo_specs(["file:///srv/repo"])[0].local_dir.as_posix() == "/srv/repo"
+    with pytest.raises(RepoError, match="only http://, https:// and file://"):
+        repo_specs(["ftp://mirror.example/repo"])
+
+
+REPO_FILE = """\
+[off]
+enabled=0
+baseurl=https://nowhere.example/
+[baseos]
+baseurl=https://mirror.example/BaseOS/ https://second.example/BaseOS/
+gpgcheck=1
+gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-centosofficial, https://keys.example/key
+"""
+
+
+def test_repo_files_read_enabled_sections_with_their_signature_settings(tmp_path):
+    from resolver.metadata.repo_config import repo_specs
+
+    path = tmp_path / "site.repo"
+    path.write_text(REPO_FILE)
+    [spec] = repo_specs([str(path)])
+    assert (spec.repo_id, spec.baseurl, spec.gpgcheck) == ("baseos", "https://mirror.example/BaseOS/", True)
+    assert spec.gpgkey == ("file:///etc/pki/rpm-gpg/RPM-GPG-KEY-centosofficial", "https://keys.example/key")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[a]\nmirrorlist=https://m.example/\n", r"\[a\] has no baseurl"),
+    ("[a]\nbaseurl=https://m.example/\ngpgcheck=maybe\n", r"gpgcheck='maybe'"),
+    ("[a]\nbaseurl=https://m.example/\ngpgkey=/etc/key\n", r"gpgkey '/etc/key' is not a file://"),
+    ("[a]\nenabled=0\nbaseurl=https://m.example/\n", "no enabled repository"),
+    ("baseurl=https://m.example/\n", "cannot read repo file"),
+])
+def test_repo_files_that_cannot_be_used_are_errors_naming_the_file(tmp_path, text, message):
+    from resolver.metadata.repo_config import repo_specs
+
+    path = tmp_path / "bad.repo"
+    path.write_text(text)
+    with pytest.raises(RepoError, match=message) as raised:
+        repo_specs([str(path)])
+    assert str(path) in str(raised.value)
