@@ -1,9 +1,13 @@
 """Repository metadata cases the other tests do not reach: module streams (AppStream's modules.yaml
 in the bundled metadata) and requirements nothing satisfies."""
 
+import re
+
 import pytest
 
 from resolver.errors import RepoError
+from resolver.metadata.repo_config import BUNDLED_REPOS_DIR, repo_specs
+from resolver.metadata.repodata import parse_repomd
 
 
 def nginx(repos, modules=()):
@@ -48,8 +52,6 @@ def test_unmet_requires_are_requirements_no_package_provides(bundled_repos):
 
 
 def test_repos_arguments_name_urls_repodata_dirs_and_directories(tmp_path):
-    from resolver.metadata.repo_config import repo_specs
-
     url, repodata, directory = repo_specs(["https://mirror.example/centos/9/BaseOS/x86_64/os/",
                                            str(tmp_path / "appstream" / "repodata"), str(tmp_path / "extra")])
     assert url.repo_id == "mirror.example-centos-9-BaseOS-x86_64-os" and url.local_dir is None
@@ -74,8 +76,6 @@ gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-centosofficial, https://keys.example/
 
 
 def test_repo_files_read_enabled_sections_with_their_signature_settings(tmp_path):
-    from resolver.metadata.repo_config import repo_specs
-
     path = tmp_path / "site.repo"
     path.write_text(REPO_FILE)
     [spec] = repo_specs([str(path)])
@@ -91,10 +91,40 @@ def test_repo_files_read_enabled_sections_with_their_signature_settings(tmp_path
     ("baseurl=https://m.example/\n", "cannot read repo file"),
 ])
 def test_repo_files_that_cannot_be_used_are_errors_naming_the_file(tmp_path, text, message):
-    from resolver.metadata.repo_config import repo_specs
-
     path = tmp_path / "bad.repo"
     path.write_text(text)
     with pytest.raises(RepoError, match=message) as raised:
         repo_specs([str(path)])
     assert str(path) in str(raised.value)
+
+
+BASEOS_REPOMD = (BUNDLED_REPOS_DIR / "cs9-baseos-osbuild-2022" / "repodata" / "repomd.xml").read_text()
+
+
+def test_a_real_repomd_names_each_record_with_its_checksum_and_size():
+    records = parse_repomd(BASEOS_REPOMD.encode(), "repomd.xml")
+    primary = records["primary"]
+    assert primary.href.startswith("repodata/") and primary.href.endswith("-primary.xml.gz")
+    assert primary.checksum[0] == "sha256" and primary.href.split("/")[1].startswith(primary.checksum[1])
+    assert primary.size == (BUNDLED_REPOS_DIR / "cs9-baseos-osbuild-2022" / primary.href).stat().st_size
+
+
+def _first_record_edited(pattern, replacement):
+    return re.sub(pattern, replacement, BASEOS_REPOMD, count=1).encode()
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"<repomd/>", "root element 'repomd'"),
+    (_first_record_edited(r"<checksum [^>]*>[^<]*</checksum>", ""), "has no location or checksum"),
+    (re.sub(r'<data type="primary">', '<data type="other-kind">', BASEOS_REPOMD).encode(), "names no primary"),
+    (_first_record_edited(r'<checksum type="sha256"', '<checksum type="crc32"'), "checksum type 'crc32'"),
+    (_first_record_edited(r"<size>\d+</size>", "<size>big</size>"), "size 'big' is not a number"),
+])
+def test_a_damaged_repomd_is_refused_with_what_is_wrong(data, message):
+    with pytest.raises(RepoError, match=message):
+        parse_repomd(data, "repomd.xml")
+
+
+def test_a_record_without_size_is_read_without_one():
+    records = parse_repomd(re.sub(r"<size>\d+</size>", "", BASEOS_REPOMD).encode(), "repomd.xml")
+    assert all(record.size is None for record in records.values())
