@@ -33,3 +33,15 @@ def test_an_upstream_line_for_other_platforms_is_not_on_target(tree_resolver):
 def test_a_name_nothing_asks_for_is_an_input_error_pointing_at_packages(tree_resolver):
     with pytest.raises(InputError, match=r"resolver packages keystone"):
         explain(tree_resolver, "keystone", "no-such-package-anywhere")
+
+
+def test_an_inherited_package_names_its_layer_and_a_chain_of_requires_to_it(tree_resolver):
+    why = explain(tree_resolver, "keystone", "bash")
+    assert why.status == "inherited" and why.inherited_through[0] == "keystone"
+    assert why.inherited_through[-1] == why.layer == tree_resolver.tree.ancestors("keystone")[0]
+    assert tree_resolver.image(why.layer).parent is None  # the root image's layer holds the shell
+    # the chain starts at the package answering the request and ends at bash, each edge a Requires
+    path = [why.provided_by, *(step.provider for step in why.chain)]
+    assert path[-1] == "bash" and [step.package for step in why.chain] == path[:-1]
+    assert [s["provider"] for s in why.to_json()["chain"]] == [s.provider for s in why.chain]
+    assert f"bash is inherited from the parent image {why.layer}" in why.text
