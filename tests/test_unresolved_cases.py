@@ -1,6 +1,15 @@
 """Telling unresolved requests apart on the bundled metadata, and what a best-effort run warns and a
 strict run says about them over several images."""
 
+import shutil
+
+import pytest
+
+from resolver.errors import InputError
+from resolver.inputs.image_tree import load_images
+from resolver.inputs.platforms import platform
+from resolver.inputs.profiles import load_profiles
+from resolver.resolving.resolution import TreeResolver
 from resolver.resolving.unresolved import (
     CRB,
     UNINSTALLABLE,
@@ -12,6 +21,8 @@ from resolver.resolving.unresolved import (
     warning_lines,
 )
 from resolver.selection import Origin
+
+from .conftest import ROOT
 
 
 def test_a_devel_package_of_a_source_the_repositories_build_is_in_crb(bundled_repos):
@@ -56,3 +67,13 @@ def test_strict_message_lists_each_name_once_under_its_kind():
     assert sum("lsscssi" in line for line in lines) == 1 and "(a, b)" in message
     # the strict message gives libsolv's first cause only
     assert "nothing provides x" in message and "a second line" not in message
+
+
+def test_a_provider_pin_to_a_package_the_repositories_lack_is_an_input_error(tmp_path, bundled_repos):
+    profiles = tmp_path / "profiles"
+    shutil.copytree(ROOT / "profiles", profiles)
+    with open(profiles / "defaults.yaml", "a", encoding="utf-8") as defaults:
+        defaults.write("\nproviders:\n  - {instead_of: curl, use: no-such-curl, reason: a smaller curl}\n")
+    with pytest.raises(InputError, match=r"defaults\.yaml.*no package 'no-such-curl' in the repositories"):
+        TreeResolver(load_images(ROOT / "images"), load_profiles(profiles), platform("centos-9"), bundled_repos,
+                     strict=False)
