@@ -60,10 +60,11 @@ def test_templates_through_a_shell_keep_their_literal_first_word():
             subprocess.run(f"ls {path}", shell=True)
             subprocess.run(f"{path} --help", shell=True)
             os.system('%s -v' % path)
+            subprocess.run(f"mount{path}", shell=True)
         """)
     assert commands(uses) == {("grep", 5), ("mount", 6), ("ls", 7)}
-    # a template whose program is itself the substitution is computed at run time
-    assert {d.line for d in uses.dynamic} == {8, 9}
+    # a template whose program is itself the substitution, or glued to one, is computed at run time
+    assert {d.line for d in uses.dynamic} == {8, 9, 10}
 
 
 def test_argv_built_from_names_lists_conditionals_and_functions():
@@ -96,6 +97,8 @@ def test_process_callbacks_return_what_is_run():
             return cmd
 
         def label_callback():
+            def inner():
+                return ['not-run-by-the-callback']
             return 'not a command'
         """)
     assert commands(uses) == {("dnsmasq", 3)}

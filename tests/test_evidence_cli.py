@@ -144,3 +144,17 @@ def test_what_a_chosen_profile_runs_and_the_image_lacks_is_an_error(images):
         elif need["status"] == "missing":
             assert findings["missing-command", name]["suggestion"] == f"add {need['providers'][0]} [platform:rpm ceph]"
     assert {k for k, _ in findings} >= {"missing-binding", "missing-command"}
+
+
+def test_audit_reads_an_sdist_under_its_project_name_and_refuses_unknown_names(tmp_path):
+    from .test_sources import make_sdist
+
+    sdist = make_sdist(tmp_path, name="mytool", version="1.2.0", bindep="lsscsi\nno-such-package-here\n")
+    done = run_here("audit", str(sdist), "--format", "json")
+    findings = json.loads(done.stdout)["findings"]
+    # a name the target's metadata lacks is a finding; only error-level findings make exit 1
+    assert done.returncode == (1 if any(f["severity"] == "error" for f in findings) else 0) and findings
+    assert {f["project"] for f in findings} == {"mytool"}
+    assert any(f["package"] == "no-such-package-here" for f in findings)
+    unknown = run_here("audit", "no-such-project-or-file")
+    assert unknown.returncode == 2 and "no-such-project-or-file" in unknown.stderr
