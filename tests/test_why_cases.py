@@ -45,3 +45,11 @@ def test_an_inherited_package_names_its_layer_and_a_chain_of_requires_to_it(tree
     assert path[-1] == "bash" and [step.package for step in why.chain] == path[:-1]
     assert [s["provider"] for s in why.to_json()["chain"]] == [s.provider for s in why.chain]
     assert f"bash is inherited from the parent image {why.layer}" in why.text
+
+
+def test_a_dropped_package_names_the_rule_that_dropped_it(tree_resolver):
+    keystone = tree_resolver.image("keystone")
+    dropped = next(e for e in keystone.excluded if keystone.package(e.name) is None)
+    why = explain(tree_resolver, "keystone", dropped.name)
+    assert why.status == "excluded" and why.origin == dropped.origin
+    assert why.text == (f"{dropped.name} is not in keystone: excluded by {dropped.origin.detail}: {dropped.reason}",)
