@@ -42,6 +42,24 @@ def remove_images(prefix):
         subprocess.run(["podman", "rmi", "-f", *mine], capture_output=True)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def module_cache(session_cache, tmp_path_factory):
+    """One cache for the module's builds (never the user's): the demo repository, with the signing
+    key made for it, and the downloads. An image's content key comes from the repository it was
+    built from, so "nothing changed builds nothing" needs the same repository across builds."""
+    cache = tmp_path_factory.mktemp("build-cache") / "xdg"
+    shutil.copytree(session_cache, cache, copy_function=os.link)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(cache))
+        yield cache
+
+
+@pytest.fixture(autouse=True)
+def own_cache(module_cache):
+    """(Replaces the per-test cache of conftest.py: the builds share the module's.)"""
+    return module_cache
+
+
 @pytest.fixture(scope="module")
 def prefix():
     name = f"localhost/resolver-test-{uuid.uuid4().hex[:8]}"

@@ -129,7 +129,10 @@ def scan_filters(text: str, path: str) -> tuple[CommandUse, ...]:
             continue
         fields = [f.strip() for f in match["rest"].split(",")]
         program = fields[0] if fields else ""
-        if match["kind"] == "EnvFilter":
+        if match["kind"] == "KillFilter":
+            # KillFilter, USER, exe-it-may-signal...: what runs is kill itself
+            program = "kill"
+        elif match["kind"] == "EnvFilter":
             # EnvFilter, env, USER, VAR=, ..., program, args: the program is what env runs
             program = next((f for f in fields[2:] if f and "=" not in f), "")
         name = command_name(program)

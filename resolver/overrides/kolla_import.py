@@ -10,7 +10,7 @@ from pathlib import Path
 from ..inputs.image_tree import ImageTree, OverrideKind
 from ..reporting.baselines import RENAMES, load_baseline
 from .import_entries import PackageChecks, add_package, carry_step, check_pip
-from .kolla_template import DOCKERFILE_INSTRUCTIONS, MARKER, BlockOverride, KollaFile, Value
+from .kolla_template import DOCKERFILE_INSTRUCTIONS, MARKER, BlockOverride, Instruction, KollaFile, Value
 from .site_import import ImageNames, Imported, ImportReport, Left, comment_above, reason_text
 
 ORIGIN = "kolla"
@@ -189,7 +189,7 @@ class KollaImport:
             return
         when = "before-packages" if hook["hook"] == "header" else "after-packages"
         for instruction in block.instructions:
-            item = f"{instruction.keyword} {instruction.text}"
+            item = _shown(instruction)
             comment = comment_above(found.lines, instruction.line)
             reason = reason_text(file, instruction.line, comment, ORIGIN)
             if instruction.keyword not in DOCKERFILE_INSTRUCTIONS:
@@ -223,3 +223,10 @@ _NOT_RUN = {
     "USER": "the user an image runs as is set by the deployment here",
 }
 
+
+def _shown(instruction: Instruction) -> str:
+    """The instruction as the file writes it: each macro marker (in order, the instruction's
+    macros) back as the Kolla macro call it stands for."""
+    macros = iter(instruction.macros)
+    return MARKER.sub(lambda _: f"{{{{ macros.{next(macros).kind}(...) }}}}",
+                      f"{instruction.keyword} {instruction.text}")

@@ -10,6 +10,7 @@ here: a branch for another distribution, a Kolla default resolver does not have)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,7 +169,7 @@ def write_override_file(report: ImportReport, output: Path, command: str, tree: 
         header += [f"#   {Path(n.file).name}:{n.line}: {n.item}: {n.reason}"
                    + (f" (suggestion: {n.suggestion})" if n.suggestion else "") for n in report.not_imported]
     body = yaml.safe_dump(override_data(report), sort_keys=False, width=1000, allow_unicode=True)
-    text = "\n".join(line.replace("\n", " ") for line in header) + "\n" + body
+    text = "\n".join(_comment_safe(line) for line in header) + "\n" + body
     staged = output.with_name(f".{output.name}.check")
     try:
         write_atomically(staged, text)
@@ -176,6 +177,12 @@ def write_override_file(report: ImportReport, output: Path, command: str, tree: 
     finally:
         staged.unlink(missing_ok=True)
     write_atomically(output, text)
+
+
+def _comment_safe(line: str) -> str:
+    """One YAML comment line: a newline becomes a space, other control characters are shown escaped
+    (YAML refuses them even in a comment, and the item is listed precisely because it holds one)."""
+    return re.sub(r"[\x00-\x1f\x7f]", lambda m: " " if m.group() == "\n" else repr(m.group())[1:-1], line)
 
 
 def checker(tree: ImageTree, profiles: Profiles, profiles_of: Callable[[str], set[str]]) -> Callable[[Path], None]:
