@@ -3,8 +3,6 @@ asserted by program, file and line (the line the snippet puts the call on)."""
 
 import textwrap
 
-import pytest
-
 from resolver.auditing.codescan import scan_filters, scan_sources
 
 
