@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..files import check_set_directory, check_writable, writer_turn
 from ..overrides.site import Site
-from ..planning.planned_tree import plan_whole_tree
+from ..planned_tree import plan_whole_tree
 from ..planning.tree import EXACT_LIMIT
 from ..planning.treeplan import TREE_MODES
 from ..resolving.resolution import TreeResolver

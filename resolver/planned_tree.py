@@ -9,16 +9,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..files import default_cache_dir
-from ..lock import Lock, lock_from_plan
-from ..progress import Reporter
-from ..resolving.resolution import TreeResolver
-from .tree import EXACT_LIMIT
-from .treeplan import TreePlan, pareto_of, plan_tree
+from .files import default_cache_dir
+from .lock import Lock, lock_from_plan
+from .planning.tree import EXACT_LIMIT
+from .planning.treeplan import TreePlan, pareto_of, plan_tree
+from .progress import Reporter
+from .resolving.resolution import TreeResolver
 
 if TYPE_CHECKING:
-    from ..containers.wheels import WheelPlan
-    from .budget import Budget, ParetoPoint
+    from .containers.wheels import WheelPlan
+    from .planning.budget import Budget, ParetoPoint
 
 
 @dataclass(frozen=True)
@@ -46,19 +46,19 @@ def plan_whole_tree(resolver: TreeResolver, reporter: Reporter, writing: str, lo
                     cache_dir: Path | None = None) -> PlannedTree:
     """The plan (``budget``: None for zero bloat) and its lock (paths relative to ``lock_path``'s
     directory); ``writing``: what the command then writes, said as the last stage."""
-    from ..containers.wheels import python_lock
+    from .containers.wheels import python_lock
 
     result = plan_tree(resolver, tree, exact_limit, budget)
     wheels = None
     if python:
-        from ..containers.pypi import PyPI
-        from ..containers.wheels import plan_tree_wheels
+        from .containers.pypi import PyPI
+        from .containers.wheels import plan_tree_wheels
 
         reporter.stage("planning the venv layers (PyPI, cached)")
         wheels = plan_tree_wheels(resolver, result, PyPI(cache_dir or default_cache_dir()))
     curve = None
     if pareto:
-        from .budget import PARETO_SHARES
+        from .planning.budget import PARETO_SHARES
 
         reporter.stage(f"solving the Pareto curve ({len(PARETO_SHARES) + 1} integer programmes)")
         curve = pareto_of(result)
@@ -75,7 +75,7 @@ def with_python(data: dict[str, Any], wheels: WheelPlan | None) -> dict[str, Any
     per image ``python_bytes`` (its venv layer) and ``python_wheels``; ``python`` (the wheel
     plan), ``python_total`` (every venv layer once), ``total_with_python`` and
     ``objective_with_python`` (the RPM figures plus ``python_total``)."""
-    from ..containers.wheels import python_json
+    from .containers.wheels import python_json
 
     for name, image in data["images"].items():
         own = wheels.images.get(name) if wheels else None
