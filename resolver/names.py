@@ -21,6 +21,8 @@ PROFILE_NAME = re.compile(r"^[a-z0-9:.-]+\Z")
 #: paths inside an image that reach a Containerfile or a command line
 CONTAINER_PATH = re.compile(r"^/[A-Za-z0-9._/-]*\Z")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+#: any control character, tab and newline included (imported entries, comment lines)
+CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def package_name(value: Any, where: str) -> str:

@@ -10,7 +10,6 @@ here: a branch for another distribution, a Kolla default resolver does not have)
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from ..errors import InputError
 from ..files import write_atomically
 from ..inputs.image_tree import ImageTree, OverrideKind
 from ..inputs.profiles import Profiles
+from ..names import CONTROL_CHARACTER
 from .override_files import load_overrides
 from .site import apply_overrides
 
@@ -182,7 +182,7 @@ def write_override_file(report: ImportReport, output: Path, command: str, tree: 
 def _comment_safe(line: str) -> str:
     """One YAML comment line: a newline becomes a space, other control characters are shown escaped
     (YAML refuses them even in a comment, and the item is listed precisely because it holds one)."""
-    return re.sub(r"[\x00-\x1f\x7f]", lambda m: " " if m.group() == "\n" else repr(m.group())[1:-1], line)
+    return CONTROL_CHARACTER.sub(lambda m: " " if m.group() == "\n" else repr(m.group())[1:-1], line)
 
 
 def checker(tree: ImageTree, profiles: Profiles, profiles_of: Callable[[str], set[str]]) -> Callable[[Path], None]:
