@@ -1,9 +1,10 @@
 """The computed tree and the bloat budget, against brute force on small random instances."""
 
+import math
 from itertools import count, product
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from resolver.planning.budget import Budget, pareto_curve, place_with_budget
@@ -182,6 +183,8 @@ def test_budget_solve_is_the_cheapest_installable_placement_within_the_budget(ca
             if all(counts[d] == (1 if item in problem.needs[d] else counts[d]) and counts[d] <= 1 for d in deployed):
                 choices.append(holders)
         options[item] = choices
+    # a brute force, so a bounded one: without this, one drawn case in a run could take minutes
+    assume(math.prod(len(choices) for choices in options.values()) <= 5_000)
     best = None
     for choice in product(*(options[item] for item in union)):
         layers = {n: {item for item, holders in zip(union, choice) if n in holders} for n in parents}

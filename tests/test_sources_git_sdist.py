@@ -5,8 +5,11 @@ import hashlib
 import http.server
 import io
 import json
+import os
 import socket
+import ssl
 import subprocess
+import sys
 import tarfile
 import threading
 from functools import partial
@@ -14,8 +17,10 @@ from functools import partial
 import pytest
 
 from resolver.errors import SourceError
+from resolver.inputs.bindepfile import parse_bindep
 from resolver.inputs.sources import Source, read_bindep, release_sdist, sdist_code, sdist_console_scripts
 
+from .conftest import ROOT
 from .test_sources import NOVA, make_sdist
 
 
@@ -193,3 +198,37 @@ def test_a_git_transfer_that_outlasts_its_limit_is_given_up(tmp_path, monkeypatc
     finally:
         listener.close()
     assert not list((tmp_path / "cache" / "git").iterdir())
+
+
+@pytest.fixture
+def served_tls(tmp_path, served):
+    """The loopback server of ``served`` behind TLS, with a certificate for 127.0.0.1 signed by
+    itself (a site's own CA, as a company mirror has one): (root, base URL, certificate)."""
+    root, _, server = served
+    certificate, key = tmp_path / "site-ca.pem", tmp_path / "site-ca.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(certificate)],
+                   check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certificate, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    return root, f"https://127.0.0.1:{server.server_port}", certificate
+
+
+def test_an_https_download_trusts_the_ca_of_ssl_cert_file_and_refuses_an_unknown_one(tmp_path, served_tls):
+    """The one TLS context a process makes (resolver/network.py) still honours SSL_CERT_FILE, and
+    still checks the server: each run is its own process, as a user's is."""
+    root, base, certificate = served_tls
+    make_sdist(root)
+    read = ("import sys; from pathlib import Path; from resolver.errors import SourceError\n"
+            "from resolver.inputs.sources import Source, read_bindep\n"
+            "try: print(len(read_bindep(Source.parse(sys.argv[1]), Path(sys.argv[2])).rules))\n"
+            "except SourceError as error: print(error)")
+
+    def run(cache, **env):
+        return subprocess.run([sys.executable, "-c", read, f"sdist:{base}/nova-31.0.0.tar.gz", str(tmp_path / cache)],
+                              env={**os.environ, "PYTHONPATH": str(ROOT), **env}, capture_output=True, text=True,
+                              timeout=60).stdout.strip()
+
+    assert "CERTIFICATE_VERIFY_FAILED" in run("untrusted")
+    assert run("trusted", SSL_CERT_FILE=str(certificate)) == str(len(parse_bindep(NOVA, "nova").rules))

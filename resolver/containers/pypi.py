@@ -26,6 +26,7 @@ from packaging.utils import InvalidSdistFilename, canonicalize_name, parse_sdist
 from packaging.version import InvalidVersion, Version
 
 from ..errors import PyPIError
+from ..network import open_url
 
 SIMPLE_URL = os.environ.get("RESOLVER_PYPI_SIMPLE_URL", "https://pypi.org/simple")
 _ACCEPT = "application/vnd.pypi.simple.v1+json"
@@ -92,7 +93,7 @@ class PyPI:
                 return cached
         request = urllib.request.Request(self._page(canonical), headers={"Accept": _ACCEPT})
         try:
-            with urllib.request.urlopen(request, timeout=60) as response:
+            with open_url(request) as response:
                 data = json.load(response)
         except urllib.error.HTTPError as error:
             if error.code == 404:
@@ -118,7 +119,7 @@ class PyPI:
         if not file.url.startswith(("https://", "http://")):
             raise PyPIError(f"{file.filename}: the index gives {file.url!r}, not an http(s) address")
         try:
-            with urllib.request.urlopen(file.url, timeout=300) as response:
+            with open_url(file.url) as response:
                 data = response.read()
         except (urllib.error.URLError, OSError, ValueError) as error:
             raise PyPIError(f"cannot download {file.filename}: {error}") from None
@@ -136,8 +137,11 @@ def _by_version(data: dict, canonical: str, page: str) -> dict[str, list[IndexFi
         filename, sha256 = entry.get("filename", ""), entry.get("hashes", {}).get("sha256", "")
         if FILENAME.match(filename) and re.fullmatch(r"[0-9a-f]{64}", sha256) and "/" not in filename:
             version = file_version(filename, canonical)
-            if version is not None:
-                releases.setdefault(version, []).append(IndexFile(filename, urljoin(page, entry["url"]), sha256,
+            url = entry.get("url")
+            if version is not None and isinstance(url, str):
+                # urljoin only for a relative URL: a listing holds thousands of absolute ones
+                absolute = url if url.startswith(("https://", "http://")) else urljoin(page, url)
+                releases.setdefault(version, []).append(IndexFile(filename, absolute, sha256,
                                                                   bool(entry.get("yanked"))))
     return releases
 

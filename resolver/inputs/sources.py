@@ -31,22 +31,12 @@ from pathlib import Path
 from ..errors import SourceError
 from ..files import MAX_INPUT_BYTES, decode_text, default_cache_dir, read_text, write_atomically
 from ..names import confined
+from ..network import network_timeout, open_url, seconds_from_env
 from .bindepfile import BindepFile, parse_bindep
 
 PYPI_JSON_URL = os.environ.get("RESOLVER_PYPI_URL", "https://pypi.org/pypi")
 
 
-def seconds_from_env(name: str, default: int) -> int:
-    """A timeout the user may set in the environment (a positive whole number of seconds)."""
-    value = os.environ.get(name, str(default))
-    if not value.isdigit() or int(value) == 0:
-        raise SourceError(f"{name}={value!r}: give a positive whole number of seconds")
-    return int(value)
-
-
-def network_timeout() -> int:
-    """Seconds a download or a git transfer may stall before it is given up (RESOLVER_NET_TIMEOUT)."""
-    return seconds_from_env("RESOLVER_NET_TIMEOUT", 30)
 _KINDS = ("path", "pypi", "sdist", "git")
 _PIN = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[A-Za-z0-9.+!_-]+)$")
 
@@ -104,7 +94,7 @@ def _download(url: str, into: Path, sha256: str | None = None, filename: str | N
     partial = Path(tempfile.mkstemp(dir=into, prefix=".download-")[1])
     try:
         digest = hashlib.sha256()
-        with urllib.request.urlopen(url, timeout=network_timeout()) as response, partial.open("wb") as stream:
+        with open_url(url) as response, partial.open("wb") as stream:
             while chunk := response.read(1 << 20):
                 digest.update(chunk)
                 stream.write(chunk)
@@ -145,7 +135,7 @@ def release_sdist(name: str, version: str, cache_dir: Path | None = None) -> Pat
             return cached
     index = f"{PYPI_JSON_URL}/{name}/json"  # the per-release endpoint is not served by every mirror
     try:
-        with urllib.request.urlopen(index, timeout=network_timeout()) as response:
+        with open_url(index) as response:
             project = json.load(response)
     except (urllib.error.URLError, OSError, ValueError) as error:
         raise SourceError(f"cannot look up {name}=={version} at {index}: {error}") from None

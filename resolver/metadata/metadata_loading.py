@@ -23,7 +23,7 @@ import dnf.exceptions
 
 from ..errors import RepoError
 from ..files import scratch_directory
-from ..inputs.sources import network_timeout
+from ..network import network_timeout
 from .repo_config import RepoSpec
 from .repodata import check_local, check_remote, default_expiry
 

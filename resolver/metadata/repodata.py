@@ -27,7 +27,7 @@ from pathlib import Path
 
 from ..errors import RepoError
 from ..files import read_bytes
-from ..inputs.sources import network_timeout
+from ..network import open_url
 
 _NS = "{http://linux.duke.edu/metadata/repo}"
 #: metadata types dnf 4 reads (librepo's download list in libdnf); the comps file is group_gz,
@@ -168,7 +168,7 @@ def check_remote(baseurl: str) -> None:
     """Fetch a remote repository's repomd.xml and check its locations before dnf fetches it."""
     url = f"{baseurl.rstrip('/')}/repodata/repomd.xml"
     try:
-        with urllib.request.urlopen(url, timeout=network_timeout()) as response:
+        with open_url(url) as response:
             data = response.read(MAX_REPOMD_BYTES + 1)
     except (urllib.error.URLError, OSError, ValueError) as error:
         reason = getattr(error, "reason", error)
