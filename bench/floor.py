@@ -19,14 +19,16 @@ import tempfile
 from pathlib import Path
 
 import dnf
+import dnf.conf
 import hawkey
 
 
 def main() -> int:
     work = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory() as root:
-        base = dnf.Base()
-        base.conf.substitutions["releasever"] = "9"
+        conf = dnf.conf.Conf()
+        conf.substitutions["releasever"] = "9"  # before dnf.Base, as resolver does: no host rpmdb read
+        base = dnf.Base(conf)
         base.conf.substitutions["basearch"] = "x86_64"
         base.conf.arch = "x86_64"
         base.conf.install_weak_deps = False

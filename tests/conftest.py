@@ -38,6 +38,15 @@ def pytest_configure(config):
     os.environ["XDG_CACHE_HOME"] = str(cache)
 
 
+def pytest_sessionstart(session):
+    """Debian's rpm keeps its database in ~/.rpmdb and makes it on first use; rpmbuild and rpm
+    run in test modules that two xdist workers may run at once, and two makers at once fail
+    ("rpmdb open failed"). Made once here, before any worker starts (resolver itself never reads
+    the host's database: tests/test_repos.py)."""
+    if not hasattr(session.config, "workerinput") and shutil.which("rpm"):
+        subprocess.run(["rpm", "--initdb"], check=True, capture_output=True)
+
+
 def pytest_unconfigure(config):
     user = config.stash.get(_USER_CACHE, None)
     if user is None:

@@ -1,5 +1,8 @@
+import os
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -7,7 +10,7 @@ from resolver.errors import RepoError
 from resolver.metadata.repo_config import repo_specs
 from resolver.metadata.repos import RepoSet
 
-from .conftest import BASEOS_2022, ZSTD_REPO
+from .conftest import BASEOS_2022, ROOT, ZSTD_REPO
 
 
 def dnf_cli_closure(names, repo_dir, tmp_path, weak_deps=False):
@@ -142,3 +145,18 @@ def test_metadata_facts_are_kept_under_the_repomd_digest(tmp_path):
         for package in repos.resolve(["bash"]).closure:
             repos.requirements(package)
     assert len(list((cache / "metadata").iterdir())) == 2 and kept.exists()
+
+
+def test_the_host_rpm_database_is_never_read(tmp_path):
+    """The target's release is given, so dnf never reads the host's rpm database for one. On
+    Debian that database is ~/.rpmdb, made on first use: two runs making it at once failed."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = dict(os.environ, HOME=str(home), PYTHONPATH=str(ROOT))
+    dbpath = subprocess.run(["rpm", "--eval", "%_dbpath"], env=env, capture_output=True, text=True).stdout.strip()
+    if not dbpath.startswith(str(home)):
+        pytest.skip(f"this host's rpm database is {dbpath}, not under HOME (made by the system, not on first use)")
+    done = subprocess.run([sys.executable, "-m", "resolver", "closure", "sudo"], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert not Path(dbpath).exists()

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dnf
+import dnf.conf
 import dnf.exceptions
 
 from ..errors import RepoError
@@ -49,9 +50,11 @@ def load_metadata(specs: Sequence[RepoSpec], arch: str, releasever: str, cache: 
     expire = default_expiry() if metadata_expire is None else metadata_expire
     # named by pid: a run killed with SIGKILL leaves it, and the next run removes it
     workdir = scratch_directory("resolver-dnf-")
-    base = dnf.Base()
-    conf = base.conf
-    # Substitutions before add_new_repo, or libdnf raises a SWIG TypeError.
+    conf = dnf.conf.Conf()
+    # Substitutions before add_new_repo, or libdnf raises a SWIG TypeError. The release is set
+    # before dnf.Base too: without one, dnf reads the host's rpm database for it (the host is not
+    # the target; on Debian that database is ~/.rpmdb, made on first use, and two runs making it
+    # at once fail with "rpmdb open failed").
     conf.substitutions["releasever"] = releasever
     conf.substitutions["basearch"] = arch
     conf.arch = arch
@@ -68,6 +71,7 @@ def load_metadata(specs: Sequence[RepoSpec], arch: str, releasever: str, cache: 
     conf.reposdir = []
     conf.logdir = str(Path(workdir.name) / "log")
     Path(conf.logdir).mkdir()
+    base = dnf.Base(conf)
     remote_checks = []
     for spec in specs:
         url = spec.baseurl if "://" in spec.baseurl else f"file://{Path(spec.baseurl).resolve()}"
