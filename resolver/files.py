@@ -36,7 +36,7 @@ def _remove_leftovers(path: Path) -> None:
     pattern = re.compile(rf"^\.{re.escape(path.name)}\.(\d+)\.tmp(?:\.old)?\Z")
     for sibling in path.parent.iterdir():
         match = pattern.match(sibling.name)
-        if match and int(match[1]) != os.getpid() and not _running(int(match[1])):
+        if match and int(match[1]) != os.getpid() and not process_runs(int(match[1])):
             _remove(sibling)
 
 
@@ -47,7 +47,8 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def _running(pid: int) -> bool:
+def process_runs(pid: int) -> bool:
+    """Whether process ``pid`` runs (another user's counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -300,7 +301,7 @@ def scratch_directory(prefix: str) -> tempfile.TemporaryDirectory:
         entries = []
     for entry in entries:
         match = pattern.match(entry.name)
-        if not match or int(match[1]) == os.getpid() or _running(int(match[1])):
+        if not match or int(match[1]) == os.getpid() or process_runs(int(match[1])):
             continue
         try:
             if entry.lstat().st_uid == os.geteuid():

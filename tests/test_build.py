@@ -578,3 +578,27 @@ def test_module_stream_is_enabled_in_the_image_and_its_package_installed(tmp_pat
                     assert not state.exists()
     finally:
         remove_images(prefix)
+
+
+def test_a_build_takes_only_the_containers_of_runs_that_ended_for_leftovers():
+    """Another build running on the host keeps its working containers; a killed run's (its pid
+    gone) and an older version's (no pid in the name) are removed by the next build."""
+    other = subprocess.Popen(["sleep", "60"])  # stands for another build's process
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    names = {"running": f"{PREFIX}{other.pid}-keystone-final", "ended": f"{PREFIX}{ended.pid}-keystone-final",
+             "unnumbered": f"{PREFIX}keystone-{uuid.uuid4().hex[:6]}-final"}
+    try:
+        for name in names.values():
+            subprocess.run(["buildah", "from", "--name", name, "scratch"], capture_output=True, check=True)
+        engine = Buildah([])
+        try:
+            leftovers = set(engine.leftovers())
+        finally:
+            engine.close()
+        assert names["ended"] in leftovers and names["unnumbered"] in leftovers
+        assert names["running"] not in leftovers
+    finally:
+        other.kill()
+        other.wait()
+        subprocess.run(["buildah", "rm", *names.values()], capture_output=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -22,12 +23,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import BuildError, BuildSetupError, Interrupted, RepoError
-from ..files import scratch_directory
+from ..files import process_runs, scratch_directory
 from ..metadata.repo_config import RepoSpec
 from .logs import ImageLog
 
-#: every working container this tool makes is named with this prefix (leftovers are found by it)
+#: every working container this tool makes is named PREFIX<pid>-... (leftovers are found by it;
+#: the pid keeps another build running on the host from taking this run's containers for them)
 PREFIX = "resolver-wc-"
+_WORKING = re.compile(rf"^{re.escape(PREFIX)}(\d+)-")
 #: the rpm database path of EL images (Debian's rpm would otherwise use ~/.rpmdb)
 DBPATH = "/var/lib/rpm"
 #: lines of a failed command's output an error shows (the whole output is in the image's log)
@@ -131,7 +134,9 @@ class Buildah:
         done = subprocess.run(["buildah", "inspect", "--type", "image", ref], capture_output=True, check=False)
         return done.returncode == 0
 
-    def new_container(self, name: str, base: str | None) -> str:
+    def new_container(self, purpose: str, base: str | None) -> str:
+        """A working container ``PREFIX<pid>-PURPOSE`` from ``base`` (scratch when None)."""
+        name = f"{PREFIX}{os.getpid()}-{purpose}"
         self.remove(name)
         return self._run(["buildah", "from", "--name", name, base or "scratch"],
                          f"creating the working container {name} from {base or 'scratch'}").strip()
@@ -234,10 +239,12 @@ class Buildah:
         subprocess.run(["buildah", "rm", container], capture_output=True, check=False)
 
     def leftovers(self) -> list[str]:
-        """Working containers an earlier, killed run left behind."""
+        """Working containers an earlier, killed run left behind: this tool's whose run no longer
+        runs (a name without a pid is an older version's)."""
         done = subprocess.run(["buildah", "containers", "--format", "{{.ContainerName}}"],
                               capture_output=True, text=True, check=False)
-        return [n for n in done.stdout.split() if n.startswith(PREFIX)]
+        return [n for n in done.stdout.split() if n.startswith(PREFIX)
+                and not ((run := _WORKING.match(n)) and (int(run[1]) == os.getpid() or process_runs(int(run[1]))))]
 
     def size(self, ref: str) -> int:
         output = self._run(["podman", "image", "inspect", "--format", "{{.Size}}", ref], f"sizing {ref}", cleanup=True)

@@ -29,7 +29,7 @@ from ..inputs.image_tree import parents_first
 from ..metadata.closure import PackageInfo
 from ..metadata.repos import RepoSet
 from ..names import RPM_NAME, TAG, TAG_PREFIX, build_value
-from .buildah import PREFIX, Buildah
+from .buildah import Buildah
 from .elf import Needed, needed_in_tree, needed_in_wheel
 from .logs import ImageLog
 from .pypi import PyPI, file_version
@@ -205,7 +205,7 @@ class TreeBuilder:
                 needed: list[Needed] = []
                 built: list[Path] = []
                 if stage.has_builder:
-                    builder = engine.new_container(f"{PREFIX}{name}-{key[:12]}-builder", base)
+                    builder = engine.new_container(f"{name}-{key[:12]}-builder", base)
                     containers.append(builder)
                     root = engine.mount(builder)
                     before = engine.installed(root) if base else set()
@@ -223,7 +223,7 @@ class TreeBuilder:
                 wheelhouse = self._wheelhouse(stage, built, Path(work)) if stage.wheels else {}
                 for wheel in wheelhouse.values():
                     needed += needed_in_wheel(wheel)
-                final = engine.new_container(f"{PREFIX}{name}-{key[:12]}-final", base)
+                final = engine.new_container(f"{name}-{key[:12]}-final", base)
                 containers.append(final)
                 root = engine.mount(final)
                 inherited = set(parent.packages) if parent else set()

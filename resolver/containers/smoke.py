@@ -25,7 +25,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import BuildError, InputError
-from .buildah import PREFIX, Buildah
+from .buildah import Buildah
 
 _WAIT = 60.0
 _KEYS = {"run", "serve", "send", "get", "expect", "env"}
@@ -90,7 +90,7 @@ def load_smoke(path: Path) -> dict[str, tuple[Check, ...]]:
 
 
 def smoke_image(engine: Buildah, image: str, ref: str, checks: Sequence[Check]) -> list[SmokeResult]:
-    container = engine.new_container(f"{PREFIX}smoke-{image}", ref)
+    container = engine.new_container(f"smoke-{image}", ref)
     try:
         return [_one(engine, container, check) for check in checks]
     finally:
