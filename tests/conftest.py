@@ -44,7 +44,8 @@ def pytest_sessionstart(session):
     ("rpmdb open failed"). Made once here, before any worker starts (resolver itself never reads
     the host's database: tests/test_repos.py)."""
     if not hasattr(session.config, "workerinput") and shutil.which("rpm"):
-        subprocess.run(["rpm", "--initdb"], check=True, capture_output=True)
+        # not checked: where the database is the system's (/var/lib/rpm) a user may not write it
+        subprocess.run(["rpm", "--initdb"], check=False, capture_output=True)
 
 
 def pytest_unconfigure(config):
