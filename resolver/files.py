@@ -36,7 +36,7 @@ def _remove_leftovers(path: Path) -> None:
     pattern = re.compile(rf"^\.{re.escape(path.name)}\.(\d+)\.tmp(?:\.old)?\Z")
     for sibling in path.parent.iterdir():
         match = pattern.match(sibling.name)
-        if match and int(match[1]) != os.getpid() and not process_runs(int(match[1])):
+        if match and run_ended(int(match[1])):
             _remove(sibling)
 
 
@@ -47,8 +47,13 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def process_runs(pid: int) -> bool:
-    """Whether process ``pid`` runs (another user's counts)."""
+def run_ended(pid: int) -> bool:
+    """Whether the run of process ``pid`` has ended: what it left (scratch directories,
+    temporaries, working containers) may go. This process's has not; another user's counts."""
+    return pid != os.getpid() and not _running(pid)
+
+
+def _running(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -301,7 +306,7 @@ def scratch_directory(prefix: str) -> tempfile.TemporaryDirectory:
         entries = []
     for entry in entries:
         match = pattern.match(entry.name)
-        if not match or int(match[1]) == os.getpid() or process_runs(int(match[1])):
+        if not match or not run_ended(int(match[1])):
             continue
         try:
             if entry.lstat().st_uid == os.geteuid():

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import BuildError, BuildSetupError, Interrupted, RepoError
-from ..files import process_runs, scratch_directory
+from ..files import run_ended, scratch_directory
 from ..metadata.repo_config import RepoSpec
 from .logs import ImageLog
 
@@ -243,8 +243,7 @@ class Buildah:
         runs (a name without a pid is an older version's)."""
         done = subprocess.run(["buildah", "containers", "--format", "{{.ContainerName}}"],
                               capture_output=True, text=True, check=False)
-        return [n for n in done.stdout.split() if n.startswith(PREFIX)
-                and not ((run := _WORKING.match(n)) and (int(run[1]) == os.getpid() or process_runs(int(run[1]))))]
+        return [name for name in done.stdout.split() if name.startswith(PREFIX) and _left_behind(name)]
 
     def size(self, ref: str) -> int:
         output = self._run(["podman", "image", "inspect", "--format", "{{.Size}}", ref], f"sizing {ref}", cleanup=True)
@@ -285,3 +284,9 @@ def _checkpoint(*databases: Path) -> None:
                 connection.close()
             for suffix in ("-wal", "-shm"):
                 Path(f"{database}{suffix}").unlink(missing_ok=True)
+
+
+def _left_behind(name: str) -> bool:
+    """A working container of a run that ended (one without a pid is an older version's)."""
+    run = _WORKING.match(name)
+    return run is None or run_ended(int(run[1]))
