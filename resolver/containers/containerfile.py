@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from ..inputs.platforms import platform_id as platform_id_of
 from ..names import COMMAND, TAG, TAG_PREFIX, build_value
-from .python_target import VENV, Dist
+from .python_target import VENV, Dist, hashed_requirements
 from .stages import DEFAULT_TAG_PREFIX, StagePlan, check_dist
 from .tags import DEFAULT_TAG, readable_reference
 
@@ -82,8 +82,8 @@ def containerfile(stage: StagePlan, key: str, package_manager: str = "dnf", pip:
             lines.append("RUN " + _dnf(pm, [*tools, *stage.build_only], stage.modules, platform_id))
         if wheels:
             assert pip is not None
-            files["requirements.txt"] = "".join(f"{d.key} --hash=sha256:{d.file.sha256}\n" for d in wheels.layer)
-            files["tools.txt"] = f"{pip.key} --hash=sha256:{pip.file.sha256}\n"
+            files["requirements.txt"] = hashed_requirements((d.key, d.file.sha256) for d in wheels.layer)
+            files["tools.txt"] = hashed_requirements([(pip.key, pip.file.sha256)])
             lines += [f"COPY {stage.image}/requirements.txt {stage.image}/tools.txt /",
                       "RUN python3 -m pip wheel --no-deps --require-hashes --no-cache-dir --wheel-dir /wheels "
                       "-r /requirements.txt && python3 -m pip download --no-deps --require-hashes --no-cache-dir "

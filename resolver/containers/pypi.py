@@ -228,16 +228,17 @@ def _sdist_metadata(archive: Archive) -> FileMetadata:
     requires = tuple(headers.get_all("Requires-Dist") or ())
     if not requires and "requires.txt" in members:
         requires = _egg_requires(members["requires.txt"].decode("utf-8", "replace"))
-    build: object = _DEFAULT_BUILD
+    build: tuple[str, ...] = _DEFAULT_BUILD
     if "pyproject.toml" in members:
         import tomllib
 
         table = tomllib.loads(members["pyproject.toml"].decode("utf-8", "replace")).get("build-system", {})
         if not isinstance(table, dict):
-            raise ValueError(f"pyproject.toml: build-system is {table!r}, not a table")
-        build = table.get("requires", _DEFAULT_BUILD)
-        if not isinstance(build, (list, tuple)) or not all(isinstance(r, str) for r in build):
-            raise ValueError(f"pyproject.toml: build-system.requires is {str(build)[:100]}, not a list of strings")
+            raise ValueError(f"pyproject.toml: build-system is {str(table)[:100]!r}, not a table")
+        listed = table.get("requires", _DEFAULT_BUILD)
+        if not isinstance(listed, (list, tuple)) or not all(isinstance(r, str) for r in listed):
+            raise ValueError(f"pyproject.toml: build-system.requires is {str(listed)[:100]!r}, not a list of strings")
+        build = tuple(listed)
     return _checked(FileMetadata(_requirements(requires, "Requires-Dist"), _text(headers.get("Requires-Python")),
                                  _requirements(build, "build-system.requires"), compiles,
                                  sum(archive.members.values()), py_bytes))

@@ -136,13 +136,13 @@ def release_sdist(name: str, version: str, cache_dir: Path | None = None) -> Pat
     if not sdists:
         raise SourceError(f"{name}=={version} has no sdist on the index; use a git: or path: source")
     chosen = sdists[0]
-    digest, filename, url = chosen["digests"]["sha256"], chosen.get("filename"), chosen.get("url")
-    if not (isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest) and isinstance(filename, str)
-            and _SDIST_FILE.match(filename) and isinstance(url, str)):
+    sha256, sdist_name, url = chosen["digests"]["sha256"], chosen.get("filename"), chosen.get("url")
+    if not (isinstance(sha256, str) and re.fullmatch(r"[0-9a-f]{64}", sha256) and isinstance(sdist_name, str)
+            and _SDIST_FILE.match(sdist_name) and isinstance(url, str)):
         raise SourceError(f"{index}: unexpected sdist entry for {version}; not downloaded")
     # a mirror may answer with addresses relative to the index page
-    archive = _download(urllib.parse.urljoin(index, url), root / "sha256" / digest, digest, filename)
-    write_atomically(record, f"{digest} {filename}\n")
+    archive = _download(urllib.parse.urljoin(index, url), root / "sha256" / sha256, sha256, sdist_name)
+    write_atomically(record, f"{sha256} {sdist_name}\n")
     return archive
 
 
