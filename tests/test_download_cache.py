@@ -310,8 +310,9 @@ PAGE = "http://127.0.0.1:1/simple/alpha/"
                                   b'<html><a href="alpha-1.0.tar.gz">alpha</a></html>', b"\xff\xfe",
                                   b'{"meta": {}}'])
 def test_a_listing_that_is_not_pep_691_is_an_error_naming_its_url(body):
-    with pytest.raises(PyPIError, match=rf"{PAGE}: not a PEP 691 JSON listing"):
+    with pytest.raises(PyPIError, match=rf"{PAGE}: not a PEP 691 JSON listing") as error:
         parse_listing(body, "alpha", PAGE)
+    assert error.value.exit_code == 2
 
 
 def test_listing_entries_of_the_wrong_types_are_never_chosen():
@@ -332,8 +333,9 @@ def test_listing_entries_of_the_wrong_types_are_never_chosen():
 def test_an_sdist_with_a_broken_pyproject_is_an_error_naming_it(tmp_path, pyproject, message):
     sdist = tar_with(tmp_path / "alpha-1.0.tar.gz", {"alpha-1.0/PKG-INFO": b"Name: alpha\n",
                                                      "alpha-1.0/pyproject.toml": pyproject})
-    with pytest.raises(PyPIError, match=rf"{sdist}: .*{message}"):
+    with pytest.raises(PyPIError, match=rf"{sdist}: .*{message}") as error:
         read_metadata(sdist)
+    assert error.value.exit_code == 2
 
 
 def test_an_invalid_requires_dist_is_an_error_naming_the_file(tmp_path):
