@@ -184,7 +184,7 @@ def test_mutated_archive_bytes(tmp_path_factory, kind, data):
     seed = _wheel(WHEEL_MEMBERS) if kind == "wheel" else _sdist(SDIST_MEMBERS)
     path = tmp_path_factory.mktemp("a") / ("alpha-1.0-py3-none-any.whl" if kind == "wheel" else "alpha-1.0.tar.gz")
     path.write_bytes(data.draw(mutated([seed])))
-    bounded(lambda: _read_all(path), str(path))
+    bounded(lambda: _read_all(path), str(path), f"{path.name}:bindep.txt")
 
 
 @FUZZ
@@ -197,4 +197,5 @@ def test_mutated_archive_members(tmp_path_factory, kind, data):
     members[name] = data.draw(mutated([members[name]]))
     path = tmp_path_factory.mktemp("m") / ("alpha-1.0-py3-none-any.whl" if kind == "wheel" else "alpha-1.0.tar.gz")
     path.write_bytes(_wheel(members) if kind == "wheel" else _sdist(members))
-    bounded(lambda: _read_all(path), str(path))
+    # a bindep.txt's own errors name it as parsing does: ``alpha-1.0.tar.gz:bindep.txt:LINE``
+    bounded(lambda: _read_all(path), str(path), f"{path.name}:bindep.txt")
