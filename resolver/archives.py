@@ -49,13 +49,16 @@ class Archive:
                 self.members = {i.filename: i.file_size for i in infos if not i.is_dir()}
             else:
                 self._tar = tarfile.open(self.path)
-                count = 0
+                count, total = 0, 0
                 while (member := self._tar.next()) is not None:
                     count += 1
                     self._check_count(count)
                     if member.isfile():
                         self._tar_members[member.name] = member
                         self.members[member.name] = member.size
+                        # before the next member: skipping this one's data inflates it
+                        total += member.size
+                        self._check_total(total)
             self._check_sizes()
         except (OSError, ValueError, *DAMAGED) as failure:
             self.close()
@@ -87,7 +90,9 @@ class Archive:
         negative = next((name for name, size in self.members.items() if size < 0), None)
         if negative is not None:
             raise self.error(f"{self.path}: member {negative!r} claims a negative size; not a readable archive")
-        total = sum(self.members.values())
+        self._check_total(sum(self.members.values()))
+
+    def _check_total(self, total: int) -> None:
         if total > MAX_UNPACKED_BYTES:
             raise self.error(f"{self.path}: its members claim {total} bytes unpacked, more than "
                              f"{MAX_UNPACKED_BYTES // 1024 ** 3} GiB; not a distribution this tool reads")

@@ -153,6 +153,8 @@ def _normal(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+#: the service code of one sdist the evidence scan holds in memory at once
+MAX_CODE_BYTES = 256 * 1024 * 1024
 #: top-level directories of an sdist that hold no code a service runs
 _NOT_SERVICE_CODE = frozenset({"doc", "docs", "releasenotes", "api-ref", "api-guide", "devstack", "playbooks",
                                "tools", "rally-jobs", "roles", "zuul.d", "contrib", "install-guide"})
@@ -163,12 +165,18 @@ def sdist_code(archive: Path) -> list[tuple[str, str]]:
     ``*.filters``, as (path inside the project, text); tests, docs and tools are left out."""
     found = []
     with Archive(archive, SourceError, "sdist") as opened:
+        chosen = []
         for name in opened.members:
             top, _, path = name.partition("/")
             parts = path.split("/")
-            if (not path.endswith((".py", ".filters")) or parts[0] in _NOT_SERVICE_CODE
-                    or "tests" in parts or "test" in parts or path == "setup.py"):
-                continue
+            if (path.endswith((".py", ".filters")) and parts[0] not in _NOT_SERVICE_CODE
+                    and "tests" not in parts and "test" not in parts and path != "setup.py"):
+                chosen.append((name, path))
+        claimed = sum(opened.members[name] for name, _ in chosen)
+        if claimed > MAX_CODE_BYTES:
+            raise SourceError(f"{archive}: its service code claims {claimed} bytes, more than "
+                              f"{MAX_CODE_BYTES // 1024 ** 2} MiB (nova 31.3.1: 7.8 MiB); not scanned")
+        for name, path in chosen:
             found.append((path, opened.read(name).decode("utf-8", errors="replace")))
     return sorted(found)
 
