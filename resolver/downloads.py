@@ -17,11 +17,13 @@ from __future__ import annotations
 import hashlib
 import http.client
 import re
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from .errors import ResolverError
 from .files import read_bytes, write_atomically
@@ -51,8 +53,10 @@ def _chunks(url: str, what: str, limit: int, error: type[ResolverError], accept:
     deadline = time.monotonic() + timeout
     request = urllib.request.Request(url, headers={"Accept": accept} if accept else {})
     received = 0
+    late = error(f"{url}: the {what} took longer than {timeout} s to download; check the index or the network, "
+                 "or raise RESOLVER_DOWNLOAD_TIMEOUT")
     try:
-        with open_url(request) as response:
+        with _opened(request, deadline, late) as response:
             # read1: what has arrived (read(n) waits for n bytes, a byte a second at a time)
             read = getattr(response, "read1", response.read)
             while chunk := read(_CHUNK):
@@ -70,6 +74,29 @@ def _chunks(url: str, what: str, limit: int, error: type[ResolverError], accept:
         raise error(f"cannot download {url}: HTTP {failure.code} {failure.reason}") from None
     except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as failure:
         raise error(f"cannot download {url}: {getattr(failure, 'reason', failure)}") from None
+
+
+def _opened(request: urllib.request.Request, deadline: float, late: ResolverError) -> IO[bytes]:
+    """``open_url`` (the connection, the status line and headers) within the deadline: a server
+    that sends its headers a byte at a time stalls no single read. The opening runs in a daemon
+    thread, left behind when the deadline passes (it ends with its connection; exit never waits)."""
+    opened: list[IO[bytes]] = []
+    failed: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            opened.append(open_url(request))
+        except BaseException as failure:  # noqa: BLE001 (handed to the caller's thread)
+            failed.append(failure)
+
+    thread = threading.Thread(target=open_it, name="resolver-download", daemon=True)
+    thread.start()
+    thread.join(max(0.0, deadline - time.monotonic()))
+    if thread.is_alive():
+        raise late
+    if failed:
+        raise failed[0]
+    return opened[0]
 
 
 def fetch(url: str, what: str, limit: int, error: type[ResolverError], accept: str | None = None,

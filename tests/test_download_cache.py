@@ -228,6 +228,23 @@ def test_an_index_that_sends_a_byte_at_a_time_meets_the_total_download_limit(tmp
     assert time.monotonic() - started < 4
 
 
+def drip_headers(handler):
+    for byte in b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nX-Slow: " + b"x" * 100:
+        handler.wfile.write(bytes([byte]))
+        handler.wfile.flush()
+        time.sleep(0.1)
+
+
+def test_an_index_that_sends_its_headers_a_byte_at_a_time_meets_the_total_limit(tmp_path, server, monkeypatch):
+    base, handler = server
+    handler.routes["/simple/alpha/"] = drip_headers
+    monkeypatch.setenv("RESOLVER_DOWNLOAD_TIMEOUT", "1")
+    started = time.monotonic()
+    with pytest.raises(PyPIError, match=rf"{base}/simple/alpha/: the index listing took longer than 1 s"):
+        PyPI(tmp_path / "cache", f"{base}/simple").releases("alpha")
+    assert time.monotonic() - started < 3
+
+
 def test_an_endless_index_body_stops_at_the_size_limit(tmp_path, server):
     base, handler = server
     handler.routes["/simple/alpha/"] = endless
