@@ -55,7 +55,7 @@ def plan_whole_tree(resolver: TreeResolver, reporter: Reporter, writing: str, lo
         from .containers.wheels import plan_tree_wheels
 
         reporter.stage("planning the venv layers (PyPI, cached)")
-        wheels = plan_tree_wheels(resolver, result, PyPI(cache_dir or default_cache_dir()))
+        wheels = plan_tree_wheels(resolver, result, PyPI(cache_dir or default_cache_dir()), reporter)
     curve = None
     if pareto:
         from .planning.budget import PARETO_SHARES

@@ -3,7 +3,7 @@ a cache keyed by their sha256, and the metadata read from the downloaded files t
 (``*.dist-info/METADATA`` of a wheel; ``PKG-INFO``, ``*.egg-info/requires.txt`` and
 ``pyproject.toml`` of an sdist).
 
-Nothing here decides anything: `wheels.py` chooses versions and files.
+Nothing here decides anything: `wheel_provider.py` chooses versions and files.
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ class IndexFile:
     url: str
     sha256: str
     yanked: bool = False
+    #: the index's ``requires-python`` for the file (PEP 503/691), None when it gives none
+    requires_python: str | None = None
 
     @property
     def is_wheel(self) -> bool:
@@ -141,8 +143,10 @@ def _by_version(data: dict, canonical: str, page: str) -> dict[str, list[IndexFi
             if version is not None and isinstance(url, str):
                 # urljoin only for a relative URL: a listing holds thousands of absolute ones
                 absolute = url if url.startswith(("https://", "http://")) else urljoin(page, url)
-                releases.setdefault(version, []).append(IndexFile(filename, absolute, sha256,
-                                                                  bool(entry.get("yanked"))))
+                requires_python = entry.get("requires-python")
+                releases.setdefault(version, []).append(IndexFile(
+                    filename, absolute, sha256, bool(entry.get("yanked")),
+                    requires_python if isinstance(requires_python, str) and requires_python.strip() else None))
     return releases
 
 

@@ -23,6 +23,7 @@ from ..inputs.image_tree import ImageTree, PipRequirement
 from ..inputs.profiles import Profiles, Release
 from ..metadata.closure import PackageInfo
 from ..planning.plan import LayerPlan, TreeShape, plan_layers
+from ..progress import Reporter
 from .pypi import PyPI
 from .python_target import DATA, Dist, TargetPython, constraints_digest, read_constraints
 from .wheel_closure import WheelResolver
@@ -125,7 +126,7 @@ def python_roots(tree: ImageTree, profiles: Profiles) -> dict[str, list[Release 
 
 def plan_wheels(tree: ImageTree, profiles: Profiles, shape: TreeShape, packages: Mapping[str, PackageInfo],
                 build_only: Mapping[str, Sequence[str]], index: PyPI,  # per deployed image, its chain's
-                table: Mapping[str, CompileNeeds] | None = None) -> WheelPlan | None:
+                table: Mapping[str, CompileNeeds] | None = None, reporter: Reporter | None = None) -> WheelPlan | None:
     """The whole tree's Python side, or None when no image has a project with a pinned release
     or a Python requirement of its own."""
     roots = python_roots(tree, profiles)
@@ -136,16 +137,16 @@ def plan_wheels(tree: ImageTree, profiles: Profiles, shape: TreeShape, packages:
         raise InputError("the images install Python requirements but profiles/defaults.yaml names no "
                          "'constraints' series")
     target = TargetPython.from_packages(packages)
-    resolver = WheelResolver(index, target, read_constraints(series, target), constraints_digest(series))
+    resolver = WheelResolver(index, target, read_constraints(series, target), constraints_digest(series), reporter)
     table = load_compile_table() if table is None else table
     needs: dict[str, tuple[Dist, ...]] = {}
     for image in sorted(shape.deployed):  # a deployed image installs what its declared chain asks for
         wanted = [r for ancestor in [*tree.ancestors(image), image] for r in roots.get(ancestor, ())]
-        needs[image] = tuple(resolver.closure(wanted)) if wanted else ()
+        needs[image] = tuple(resolver.closure(wanted, what=f"{image}'s venv")) if wanted else ()
     dists = {d.key: d for image_dists in needs.values() for d in image_dists}
     layers = python_layers(shape, {i: [d.key for d in ds] for i, ds in needs.items()},
                            {k: d.installed_size for k, d in dists.items()})
-    pip = resolver.closure([Requirement("pip")], build=True)[0]
+    pip = resolver.closure([Requirement("pip")], build=True, what="pip")[0]
     images, problems = {}, []
     for name in shape.top_down():
         layer = tuple(sorted((dists[k] for k in layers.images[name].layer_packages), key=lambda d: d.name))
@@ -159,7 +160,7 @@ def plan_wheels(tree: ImageTree, profiles: Profiles, shape: TreeShape, packages:
             problems.append(str(error))
             continue
         build_requires = (resolver.closure([Requirement(r) for d in built for r in d.metadata.build_requires],
-                                           build=True) + [pip]) if built else []
+                                           build=True, what=f"{name}'s build requirements") + [pip]) if built else []
         images[name] = ImageWheels(name, layer, built, needed, tuple(build_requires),
                                    sum(d.installed_size for d in layer), compiled)
     resolver.save()
@@ -168,12 +169,14 @@ def plan_wheels(tree: ImageTree, profiles: Profiles, shape: TreeShape, packages:
     return WheelPlan(target, series, needs, images, layers, pip)
 
 
-def plan_tree_wheels(resolver: TreeResolver, result: TreePlan, index: PyPI) -> WheelPlan | None:
+def plan_tree_wheels(resolver: TreeResolver, result: TreePlan, index: PyPI,
+                     reporter: Reporter | None = None) -> WheelPlan | None:
     """The wheel plan on a whole-tree plan: its tree, its packages, and the build-only packages
     of each deployed image's declared chain (what its builder may install)."""
     tree = resolver.tree
     build_only = {n: tuple(r.name for r in resolver.chain_selection(n).build_only) for n in tree.deployed()}
-    return plan_wheels(tree, resolver.profiles, result.plan.shape, result.inputs.packages, build_only, index)
+    return plan_wheels(tree, resolver.profiles, result.plan.shape, result.inputs.packages, build_only, index,
+                       reporter=reporter)
 
 
 def _build_packages(image: str, compiled: Sequence[Dist], table: Mapping[str, CompileNeeds],
