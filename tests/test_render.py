@@ -215,8 +215,9 @@ def test_plan_text_leads_with_the_whole_figures_or_says_they_are_rpm_only(module
     assert done.stdout.startswith("whole set (RPM only: the venvs were not planned (--python plans them)): ")
 
 
-def test_without_the_wheel_metadata_the_plan_says_its_figures_are_rpm_only(monkeypatch):
+def test_without_the_wheel_metadata_the_plan_says_its_figures_are_rpm_only(monkeypatch, own_cache):
     """No index answers and the cache has no listing: the plan is the RPMs', and says why."""
+    shutil.rmtree(own_cache / "resolver" / "pypi", ignore_errors=True)
     monkeypatch.setenv("RESOLVER_PYPI_SIMPLE_URL", "http://127.0.0.1:9/simple")
     done = run_cli("plan", *SHIPPED, "--python", "--format", "json")
     assert done.returncode == 0, done.stderr[-2000:]
