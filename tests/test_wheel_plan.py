@@ -20,12 +20,15 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from resolver.containers.pypi import PyPI
-from resolver.containers.python_target import TargetPython
+from resolver.containers.pypi import SIMPLE_URL, PyPI
+from resolver.containers.python_target import CONSTRAINTS_DIR, TargetPython, read_constraints
 from resolver.containers.wheel_closure import WheelResolver
+from resolver.containers.wheels import python_roots
 from resolver.errors import PyPIError, WheelPlanError
-from resolver.inputs.image_tree import PipRequirement
-from resolver.inputs.profiles import Release
+from resolver.inputs.image_tree import PipRequirement, load_images
+from resolver.inputs.profiles import Release, load_profiles
+
+from .conftest import ROOT
 
 CP311 = TargetPython((3, 11), (2, 36))
 #: project -> version -> Requires-Dist lines
@@ -192,10 +195,14 @@ def interpreter(target):
     pytest.skip(f"no CPython {wanted} with pip on this machine to run pip's resolver on")
 
 
+def constraints_file(constraints, tmp_path):
+    (tmp_path / "constraints.txt").write_text("".join(f"{n}==={v}\n" for n, v in constraints.items()))
+    return tmp_path / "constraints.txt"
+
+
 def pip_resolves(url, roots, constraints, target, tmp_path):
     """pip's own answer (``pip install --dry-run --report``, pip on a CPython of the target's
-    version) for ``target``: name -> (version, file)."""
-    (tmp_path / "constraints.txt").write_text("".join(f"{n}==={v}\n" for n, v in constraints.items()))
+    version) for ``target`` under the constraints file: name -> (version, file)."""
     version = f"{target.version[0]}.{target.version[1]}"
     platforms = [arg for platform in dict.fromkeys(t.platform for t in target.tags if t.platform != "any")
                  for arg in ("--platform", platform)]  # every one the target accepts, best first
@@ -203,7 +210,7 @@ def pip_resolves(url, roots, constraints, target, tmp_path):
         [interpreter(target), "-m", "pip", "--isolated", "install", "--dry-run", "--quiet", "--report", "-",
          "--ignore-installed",
          "--no-cache-dir", "--disable-pip-version-check", "--target", str(tmp_path / "target"),
-         "--index-url", url, "-c", str(tmp_path / "constraints.txt"),
+         "--index-url", url, "-c", str(constraints),
          "--python-version", version, "--implementation", "cp", "--abi", f"cp{version.replace('.', '')}",
          *platforms, "--only-binary", ":all:",
          *roots], capture_output=True, text=True, timeout=120)
@@ -218,7 +225,23 @@ def test_closures_are_the_ones_pips_resolver_installs(whole_index, tmp_path, tar
     """The same index, roots, constraints and target: every name, version and file agree with pip."""
     resolver = WheelResolver(PyPI(tmp_path / "cache", whole_index), target, WHOLE_CONSTRAINTS, "digest")
     ours = {d.name: (d.version, d.file.filename) for d in resolver.closure([Release("service", "1.0")])}
-    assert ours == pip_resolves(whole_index, ["service==1.0"], WHOLE_CONSTRAINTS, target, tmp_path)
+    assert ours == pip_resolves(whole_index, ["service==1.0"], constraints_file(WHOLE_CONSTRAINTS, tmp_path), target,
+                                tmp_path)
+
+
+def test_a_shipped_images_venv_is_the_one_pip_installs_from_pypi(tmp_path):
+    """The shipped placement-api (openstack-placement 13.0.1, 82 wheels) under upper-constraints
+    2025.1 for CPython 3.9 on glibc 2.34, on pypi.org itself: every name, version and file is the
+    one pip's resolver installs (both download what they read: a few minutes cold)."""
+    tree, profiles = load_images(ROOT / "images"), load_profiles(ROOT / "profiles")
+    roots = python_roots(tree, profiles)
+    wanted = [r for image in [*tree.ancestors("placement-api"), "placement-api"] for r in roots.get(image, ())]
+    constraints = CONSTRAINTS_DIR / "upper-constraints-2025.1.txt"
+    resolver = WheelResolver(PyPI(tmp_path / "cache"), CP39, read_constraints("2025.1", CP39), "digest")
+    ours = {d.name: (d.version, d.file.filename) for d in resolver.closure(wanted)}
+    pip = pip_resolves(SIMPLE_URL, [r.requirement if isinstance(r, PipRequirement) else str(r) for r in wanted],
+                       constraints, CP39, tmp_path)
+    assert len(ours) > 50 and ours == pip
 
 
 def test_a_cpython_39_target_never_gets_a_release_that_requires_a_newer_python(whole_index, tmp_path):
