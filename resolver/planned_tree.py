@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from .files import default_cache_dir
 from .lock import Lock, lock_from_plan
 from .planning.tree import EXACT_LIMIT
-from .planning.treeplan import TreePlan, pareto_of, plan_tree
+from .planning.treeplan import PARETO_COUNTS, TreePlan, pareto_of, plan_tree
 from .planning.whole import WholeFigures, whole_figures
 from .progress import Reporter
 from .resolving.resolution import TreeResolver
@@ -52,6 +52,7 @@ class PlannedTree:
         data["overrides"] = overrides
         if self.pareto is not None:
             data["pareto"] = [point.to_json() for point in self.pareto]
+            data["pareto_counts"] = PARETO_COUNTS[self.result.other is not None]
         return data
 
 

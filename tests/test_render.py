@@ -57,7 +57,7 @@ def module_cache(session_cache, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def planned(module_cache):
-    done = run_here("plan", *SHIPPED, "--python", "--format", "json", "--cache-dir", str(module_cache))
+    done = run_here("plan", *SHIPPED, "--python", "--pareto", "--format", "json", "--cache-dir", str(module_cache))
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout)
 
@@ -204,6 +204,18 @@ def test_one_tree_over_rpms_and_wheels_counts_the_whole_set(planned, module_cach
                              python_layers(rpm_tree.plan.shape, items.needs, items.sizes))
     assert baseline.objective_lower_bound == whole["objective_lower_bound"]
     assert whole["objective"] <= 0.6 * baseline.objective
+
+
+def test_the_pareto_curve_of_the_whole_set_is_proven_point_by_point(planned):
+    """`plan --python --pareto`: the curve places RPMs and wheels on the one tree, each point within
+    0.1 % of its proven bound, the objective falling as the bloat budget grows."""
+    assert planned["pareto_counts"].startswith("RPMs and wheels")
+    points = planned["pareto"]
+    assert points[0]["budget"] == 0 and points[0]["bloat"] == 0 and points[-1]["budget"] is None
+    assert all(p["proven"] and p["gap"] <= 0.001 for p in points)
+    assert all(a["objective"] >= b["objective"] for a, b in zip(points, points[1:]))
+    # the zero-bloat point is the plan's placement, counted with the curve's overhead model
+    assert points[0]["objective"] >= planned["whole"]["objective"]
 
 
 def test_plan_text_leads_with_the_whole_figures_or_says_they_are_rpm_only(module_cache):

@@ -242,6 +242,8 @@ def plan_text(data: dict, unresolved: Mapping[str, Sequence[UnresolvedRequest]] 
         lines.append(f"Provider splits (one requirement, several providers across images): "
                      f"{len(data['provider_splits'])}, e.g. {data['provider_splits'][0]['description']}")
     lines += [f"Suggestion: {s['description']}" for s in data["suggestions"]]
+    if data.get("pareto"):
+        lines.append(f"Pareto curve on this tree, each point solved; it counts {data['pareto_counts']}:")
     for point in data.get("pareto", []):
         # the curve's last point has no budget (None): the cheapest placement at any bloat
         limit = f"<= {point['budget'] / 1e6:8.1f} MB" if point["budget"] is not None else f"{'unlimited':>14}"

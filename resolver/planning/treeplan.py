@@ -255,13 +255,26 @@ def _build_only(resolver: TreeResolver, name: str, kept: set[str]) -> tuple[str,
 
 
 def pareto_of(result: TreePlan) -> list[ParetoPoint]:
-    """The Pareto curve of objective against total bloat on the plan's tree (each point solved)."""
+    """The Pareto curve of objective against total bloat on the plan's tree (each point solved),
+    over the RPMs and the other items when the tree was computed with them (the placement's
+    overhead model is the RPMs': every non-empty layer rewrites the rpm database, a layer of
+    wheels alone too; ``PARETO_COUNTS``)."""
     from .budget import pareto_curve
 
-    inputs = result.inputs
-    zero_bloat = plan_layers(result.plan.shape, inputs.needs, inputs.sizes, inputs.headers, inputs.requires)
-    return pareto_curve(result.plan.shape, inputs.needs, inputs.sizes, LAYER_BASE_BYTES, inputs.headers,
+    inputs, other = result.inputs, result.other
+    needs, sizes = inputs.needs, inputs.sizes
+    if other is not None:
+        needs = {n: need | other.needs.get(n, frozenset()) for n, need in needs.items()}
+        sizes = {**sizes, **other.sizes}
+    zero_bloat = plan_layers(result.plan.shape, needs, sizes, inputs.headers, inputs.requires)
+    return pareto_curve(result.plan.shape, needs, sizes, LAYER_BASE_BYTES, inputs.headers,
                         inputs.requires, zero_bloat.total_set_size)
+
+
+#: what the Pareto points count, by whether the tree was computed with other items
+PARETO_COUNTS = {False: "RPMs (installed bytes, rpm database and dnf state per layer)",
+                 True: "RPMs and wheels (installed bytes; the rpm database and dnf state per non-empty layer, "
+                       "a layer of wheels alone too: a model above the whole objective's)"}
 
 
 def tree_problem(resolver: TreeResolver, inputs: PlanInputs, other: OtherItems | None = None) -> TreeProblem:

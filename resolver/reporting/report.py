@@ -112,7 +112,8 @@ def markdown(plan: dict, baselines: Sequence[BaselineResult], pictures: Sequence
     if plan.get("pareto"):
         lines += ["", "## Objective against bloat (Pareto curve, this tree)", "",
                   "Each point is the cheapest placement of the packages on this tree whose total bloat fits the",
-                  "budget, solved exactly (HiGHS); proven means the gap to HiGHS's bound is at most 0.1 %.", "",
+                  "budget, solved exactly (HiGHS); proven means the gap to HiGHS's bound is at most 0.1 %. "
+                  f"It counts {plan.get('pareto_counts', 'RPMs')}.", "",
                   "| bloat budget MB | bloat MB | objective MB | packages + overhead bound MB | gap | proven |",
                   "|---|---|---|---|---|---|"]
         for point in plan["pareto"]:
@@ -174,7 +175,8 @@ def comparison_lines(plan: dict, baselines: Sequence[BaselineResult]) -> list[st
              "Total sets over the deployed images both sides have (each side's layers once). Only images whose "
              "requests all resolved are compared: an incomplete set is smaller than the real image, which would "
              "flatter ours. The baselines' own unresolvable names (listed at the end) can only make their figure "
-             "smaller, which understates our gain; they are kept.", "",
+             "smaller, which understates our gain; they are kept. **RPM packages only**: the venvs (Python) are not "
+             "in these figures on either side.", "",
              "| baseline | images | ours MB | theirs MB | ours / theirs |", "|---|---|---|---|---|"]
     for baseline in baselines:
         for complete in (True, False):
