@@ -256,6 +256,9 @@ def carry_step(report: ImportReport, checks: PackageChecks, command: str, image:
                reason: str, when: str) -> None:
     """A shell command for an image: a step, its packages, or listed with why (and the RPM names of
     what it installs, as a suggestion)."""
+    if CONTROL_CHARACTER.search(command):
+        report.not_imported.append(Left(command, file, line, "holds a control character", image))
+        return
     verdict = judge_step(command)
     if verdict.kind == "step":
         report.imported.append(Imported(image, OverrideKind.STEP, command, file, line, reason, when))
