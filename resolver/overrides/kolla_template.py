@@ -152,9 +152,10 @@ def _check_nesting(environment: jinja2.Environment, text: str, path: Path) -> No
         for line, kind, value in environment.lex(text):
             if kind == "whitespace":
                 continue
-            if kind == "operator" and value in "([{" or after_block_begin and kind == "name" and value in _NESTING_TAGS:
+            tag = value if after_block_begin and kind == "name" else ""
+            if kind == "operator" and value in "([{" or tag in _NESTING_TAGS:
                 depth += 1
-            elif kind == "operator" and value in ")]}" or after_block_begin and kind == "name" and value.startswith("end"):
+            elif kind == "operator" and value in ")]}" or tag.startswith("end"):
                 depth = max(depth - 1, 0)  # an unmatched end is the parser's to report
             after_block_begin = kind == "block_begin"
             unary = unary + 1 if kind == "name" and value == "not" or kind == "operator" and value in "-+" else 0

@@ -118,7 +118,7 @@ class BoundedSandbox(jinja2.sandbox.ImmutableSandboxedEnvironment):
 
     # ---- what the compiled template calls --------------------------------------------------------
 
-    def concat(self, pieces: Iterable[str]) -> str:  # type: ignore[override]
+    def concat(self, pieces: Iterable[str]) -> str:
         """A block's or macro's output (``environment.concat`` in the compiled code)."""
         pieces = list(pieces)
         self.budget.charge(sum(len(piece) for piece in pieces))
