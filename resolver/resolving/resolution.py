@@ -33,7 +33,7 @@ from ..overrides.override_effects import (
 from ..progress import Reporter, SilentReporter
 from ..selection import Origin, Request, Selection, select_extras, select_project, unique_requests
 from .image_packages import ImagePackages
-from .unresolved import UNINSTALLABLE, Diagnosis, UnresolvedRequest, diagnose, unresolvable_message
+from .unresolved import REPLACED, UNINSTALLABLE, Diagnosis, UnresolvedRequest, diagnose, unresolvable_message
 
 
 class TreeResolver:
@@ -243,12 +243,16 @@ class TreeResolver:
                 for c in self.providers if (c.instead_of, c.use) in saves or c.where != "automatic"]
 
     def unresolved_of(self, name: str) -> tuple[UnresolvedRequest, ...]:
-        """The image's requests the repositories could not give (its solve's, and the runtime
-        libraries of its build-only -devel packages that cannot be named), each diagnosed."""
+        """The image's requests the repositories could not give (its solve's, the requests dnf
+        replaces with a package obsoleting them, and the runtime libraries of its build-only -devel
+        packages that cannot be named), each diagnosed."""
         requests, _, resolution = self._resolve(name)
         origins = {r.name: r.origin for r in requests}
-        return tuple(UnresolvedRequest(u.name, u.problem, origins[u.name], self.diagnosis(u.name))
-                     for u in resolution.unresolved) + self._no_library[name]
+        return (tuple(UnresolvedRequest(u.name, u.problem, origins[u.name], self.diagnosis(u.name))
+                      for u in resolution.unresolved)
+                + tuple(UnresolvedRequest(request, text, origins[request], Diagnosis(REPLACED))
+                        for request, _, text in resolution.replaced)
+                + self._no_library[name])
 
     def diagnosis(self, name: str) -> Diagnosis:
         if name not in self._diagnoses:
@@ -285,11 +289,12 @@ class TreeResolver:
             closure=resolution.closure,
             layer=tuple(p for p in resolution.closure if p.name not in parent_names),
             build_only=selection.build_only,
-            excluded=selection.excluded,
+            excluded=tuple(e for e in selection.excluded if e.name not in {r.name for r in requests}),
             unresolved=self.unresolved_of(name),
             resolution=resolution,
             inherited=parent_names,
             lines=selection.lines,
+            overruled=tuple(e for e in selection.excluded if e.name in {r.name for r in requests}),
         )
         self._images[name] = result
         return result
