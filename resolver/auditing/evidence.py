@@ -148,6 +148,8 @@ def image_evidence(context: EvidenceContext, image: str) -> ImageEvidence:
         venv.update({script: code.release for script in code.console_scripts})
         active = set(chosen)
         for command in code.uses.commands:
+            if command.via.startswith("mount -t ") and not context.command_providers(command.command):
+                continue  # mount -t ext4 runs no helper program: the kernel mounts it
             scopes = scopes_of_command(profile, command) & active
             if scopes:
                 need("command", command.command, project, sorted(scopes), command.where)

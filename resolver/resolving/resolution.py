@@ -66,7 +66,7 @@ class TreeResolver:
         self.withdrawn: dict[tuple[str, str], str] = {}
         self._bindep: dict[str, BindepFile] = {}
         self._selections: dict[str, Selection] = {}
-        self._libraries: dict[str, tuple[list[Request], list[UnresolvedRequest]]] = {}
+        self._libraries: dict[tuple[str, str], tuple[list[Request], list[UnresolvedRequest]]] = {}
         #: runtime libraries an image's build-only -devel packages would link that cannot be named
         self._no_library: dict[str, tuple[UnresolvedRequest, ...]] = {}
         self._resolved: dict[str, tuple[list[Request], Selection, Resolution]] = {}
@@ -91,6 +91,10 @@ class TreeResolver:
         if image not in self._selections:
             spec = self.tree.spec(image)
             selection = select_extras(image, spec.packages, spec.where)
+            program = Path(spec.command[0]).name if spec.command else ""
+            selection = selection.merged(Selection(tuple(
+                Request(c.name, Origin("add", c.where, None, None, c.reason))
+                for c in self.profiles.defaults.command_packages.get(program, ())), (), ()))
             for project, chosen in spec.projects.items():
                 profile = self.profiles.project(project, spec.where)
                 selection = selection.merged(credit_profiles(select_project(
@@ -308,9 +312,11 @@ class TreeResolver:
         for request in build_only:
             if not request.name.endswith("-devel"):
                 continue
-            if request.name not in self._libraries:
-                self._libraries[request.name] = self._libraries_of(request)
-            libraries, unnamed = self._libraries[request.name]
+            # keyed by the origin too: each image's library names its own -devel line
+            key = (request.name, str(request.origin))
+            if key not in self._libraries:
+                self._libraries[key] = self._libraries_of(request)
+            libraries, unnamed = self._libraries[key]
             kept.extend(libraries)
             missing.extend(unnamed)
         return kept, missing
