@@ -50,8 +50,11 @@ def test_default_profile_is_evaluated_when_no_profile_is_named():
     conductor = select_project(ironic, bindep, CENTOS9, ["conductor"], PROFILES.defaults)
     runtime = {r.name for r in conductor.runtime}
     assert {"ipmitool", "socat"} <= runtime
-    # upstream's boot-loader names are dropped for the EL9 packages the conductor group names
-    assert {"shim-x64", "grub2-efi-x64", "ipxe-bootimgs-x86"} <= runtime and not runtime & {"shim", "grub2-efi"}
+    # upstream's boot-loader names are dropped for the EL9 packages of the pxe-loaders profile,
+    # which is off by default ([pxe]loader_file_paths is empty)
+    assert not runtime & {"shim-x64", "grub2-efi-x64", "ipxe-bootimgs-x86", "shim", "grub2-efi"}
+    loaders = select_project(ironic, bindep, CENTOS9, ["conductor", "pxe-loaders"], PROFILES.defaults)
+    assert {"shim-x64", "grub2-efi-x64", "ipxe-bootimgs-x86"} <= {r.name for r in loaders.runtime}
     # the API's apache profile drops them, each with its reason
     api = select_project(ironic, bindep, CENTOS9, ["apache"], PROFILES.defaults)
     dropped = {e.name: e.reason for e in api.excluded}

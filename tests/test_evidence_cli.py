@@ -38,8 +38,9 @@ def evidence_json(*args):
 
 def test_image_needs_say_what_the_code_runs_and_which_package_gives_it(images):
     done, data = evidence_json("--images", str(images))
-    # an entry point no package provides is a warning: the exit code stays 0
-    assert done.returncode == 0, done.stderr
+    # an entry point no package provides leaves the image unable to start: an error, exit 1 (as
+    # /lib/udev/scsi_id is: systemd-udev is replaced through Obsoletes on the bundled pair)
+    assert done.returncode == 1, done.stderr
     [brick] = data["images"]
     assert brick["image"] == "brick" and brick["releases"] == ["os-brick==6.11.1"]
     assert brick["profiles"]["os-brick"][:2] == ["default", "iscsi"]
@@ -64,13 +65,13 @@ def test_image_needs_say_what_the_code_runs_and_which_package_gives_it(images):
 
 def test_image_text_lists_needs_requests_and_findings(images):
     done = run_here("evidence", "--images", str(images), "brick")
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr
     text = done.stdout
     assert text.startswith("brick: os-brick==6.11.1")
     assert re.search(r"command +iscsiadm +has +iscsi-initiator-utils", text)
     assert re.search(r"entrypoint +no-such-entry-point +NO PACKAGE", text)
     assert "Runtime requests (this image and its parents):" in text
-    assert "Findings:\n  warning: unprovided-command:" in text
+    assert "Findings:\n  error: unprovided-command: brick: brick [command] runs no-such-entry-point" in text
 
 
 def test_project_view_lists_every_use_by_profile_and_is_read_back_from_the_cache(images, own_cache):
@@ -98,7 +99,7 @@ def test_a_project_without_release_says_so(images, tmp_path):
     brick = profiles / "os-brick.yaml"
     brick.write_text(re.sub(r"(?m)^release:.*\n", "", brick.read_text()))
     done = run_here("evidence", "--images", str(images), "--profiles", str(profiles), "os-brick", "brick")
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr  # the entry point no package provides
     assert f"os-brick: no release in {brick}" in done.stdout
     assert "not read (no release in profiles/): os-brick" in done.stdout
 

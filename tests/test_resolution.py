@@ -23,7 +23,8 @@ def test_nova_compute_runtime_set(tree_resolver):
     # the libvirt driver's packages come from the backend profile, each with its evidence
     libvirt = {r.name: r.origin for r in image.requests if r.origin.kind == "group" and r.origin.profile == "libvirt"}
     # (openssh-clients too: nova.yaml drops upstream's default line, which every nova image got)
-    assert set(libvirt) == {"python3-libvirt", "qemu-img", "e2fsprogs", "openssh-clients"}
+    # (dosfstools: mkfs -t vfat, nova/privsep/fs.py:338, the default ephemeral format)
+    assert set(libvirt) == {"python3-libvirt", "qemu-img", "e2fsprogs", "openssh-clients", "dosfstools"}
     assert "nova/utils.py:109" in libvirt["openssh-clients"].evidence
     assert "nova/privsep/qemu.py:219" in libvirt["qemu-img"].evidence
     assert "qemu-img" in closure

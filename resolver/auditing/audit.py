@@ -46,6 +46,7 @@ class FindingKind(TextEnum):
     MISSING_COMMAND = "missing-command"
     MISSING_BINDING = "missing-binding"
     UNPROVIDED_COMMAND = "unprovided-command"
+    UNRESOLVED_NEED = "unresolved-need"
     NO_EVIDENCE = "no-evidence"
     STALE_EVIDENCE = "stale-evidence"
 
@@ -61,7 +62,9 @@ SEVERITY = {
     FindingKind.REDUNDANT: "info",
     FindingKind.MISSING_COMMAND: "error",
     FindingKind.MISSING_BINDING: "error",
-    FindingKind.UNPROVIDED_COMMAND: "warning",
+    # an image whose code runs a program no configured repository provides is incomplete
+    FindingKind.UNPROVIDED_COMMAND: "error",
+    FindingKind.UNRESOLVED_NEED: "error",
     FindingKind.NO_EVIDENCE: "warning",
     FindingKind.STALE_EVIDENCE: "warning",
 }

@@ -35,9 +35,20 @@ def _dotted(node: ast.AST) -> str:
 
 
 class CallScan(ast.NodeVisitor):
-    def __init__(self, path: str, tree: ast.Module, wrappers: Mapping[str, int]):
+    def __init__(self, path: str, tree: ast.Module, wrappers: Mapping[str, int],
+                 dispatching: frozenset[str] = frozenset()):
         self.path = path
         self.wrappers = wrappers
+        #: names of the project's functions that run a dispatcher with a type they are given
+        self.dispatching = dispatching
+        #: a dispatcher run with a parameter as its type: (program, function, parameter, its index, line)
+        self.dispatches: list[tuple[str, str, str, int, int]] = []
+        #: calls of dispatching functions: (callee as written, site, the caller's parameters,
+        #: the literal values of each positional argument, of each keyword argument)
+        self.call_values: list[tuple[str, str, tuple[str, ...], tuple[frozenset[str], ...],
+                                     dict[str, frozenset[str]]]] = []
+        #: the parameters of the functions being read, innermost last
+        self.params: list[tuple[str, ...]] = []
         self.commands: list[CommandUse] = []
         self.dynamic: list[DynamicUse] = []
         self.imports: list[ImportUse] = []
@@ -99,6 +110,7 @@ class CallScan(ast.NodeVisitor):
 
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         self.scopes.append(_LazyBindings(node))
+        self.params.append(parameters(node))
         self.qualname.append(node.name)
         if node.name.lower().endswith("callback"):
             for line, value in _returns(node):
@@ -106,6 +118,7 @@ class CallScan(ast.NodeVisitor):
                     self._command(line, "process callback", [value], report_dynamic=False)
         self.generic_visit(node)
         self.qualname.pop()
+        self.params.pop()
         self.scopes.pop()
 
     visit_AsyncFunctionDef = visit_FunctionDef
@@ -127,6 +140,10 @@ class CallScan(ast.NodeVisitor):
             self.calls.append((f"{self.module}.{name}", self._site(node.lineno)))
         elif head != "?" and tail:  # nova.privsep.fs.mount(...) after `import nova.privsep.fs`
             self.calls.append((callee, self._site(node.lineno)))
+        if name in self.dispatching and self.scopes:
+            self.call_values.append((callee, self._site(node.lineno), self.params[-1],
+                                     tuple(self._values(a) for a in node.args),
+                                     {k.arg: self._values(k.value) for k in node.keywords if k.arg}))
         imported = _text(node.args[0]) if node.args else None
         if name in _IMPORT_CALLS and imported is not None:
             self.imports.append(ImportUse(imported.partition(".")[0], self.path, node.lineno))
@@ -181,6 +198,13 @@ class CallScan(ast.NodeVisitor):
                 options.add(name.removeprefix(_OPTION))
             elif name:
                 names.add(name)
+                kind = _dispatched_type(name, argv)
+                if kind and kind.startswith(PARAM) and self.params:
+                    parameter = kind.removeprefix(PARAM)
+                    self.dispatches.append((name, ".".join(self.qualname), parameter,
+                                            self.params[-1].index(parameter), line))
+                elif kind and command_name(f"{name}.{kind}"):
+                    names.add(f"{name}.{kind}")
         for name in sorted(names):
             self.commands.append(CommandUse(name, self.path, line, via, ".".join(self.qualname)))
         if not names and (report_dynamic or options):
@@ -218,6 +242,10 @@ class CallScan(ast.NodeVisitor):
         if option:
             return [(_OPTION + option,)]
         values: list[tuple[ast.AST, list]] = []
+        if (isinstance(first, ast.Name) and self.params and scopes and scopes[-1] is self.scopes[-1]
+                and first.id in self.params[-1] and first.id not in scopes[-1]):
+            # a parameter of the function being read: what its callers pass (a dispatcher's type)
+            return [(PARAM + first.id,)]
         if isinstance(first, ast.Name):
             bound = next((scope[first.id] for scope in reversed(scopes) if first.id in scope), None)
             values = [(v, scopes) for v in (self.module_names.get(first.id, []) if bound is None else bound)]
@@ -237,8 +265,64 @@ class CallScan(ast.NodeVisitor):
                 for argv in self._argvs([value, *rest], where, depth + 1)] or [()]
 
 
+    def _values(self, node: ast.AST, depth: int = 0) -> frozenset[str]:
+        """The literal strings an argument can be, read in the caller's function: a string, a name
+        bound to one (here or at module level), a conditional or ``or`` of those, ``d.get(k, default)``
+        (the default: the value when no entry applies); a parameter of the caller stays a marker,
+        followed to its own callers."""
+        if depth > 6:
+            return frozenset()
+        text = _text(node)
+        if text is not None:
+            return frozenset([text])
+        if isinstance(node, ast.IfExp):
+            return self._values(node.body, depth + 1) | self._values(node.orelse, depth + 1)
+        if isinstance(node, ast.BoolOp):
+            return frozenset().union(*(self._values(v, depth + 1) for v in node.values))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" \
+                and len(node.args) == 2:
+            return self._values(node.args[1], depth + 1)
+        if isinstance(node, ast.Name):
+            local = self.scopes[-1] if self.scopes and node.id in self.scopes[-1] else None
+            bound = local[node.id] if local is not None else self.module_names.get(node.id, [])
+            found = frozenset().union(*(self._values(v, depth + 1) for v in bound[:6])) if bound else frozenset()
+            if self.params and node.id in self.params[-1]:
+                found |= {PARAM + node.id}
+            return found
+        return frozenset()
+
+
 #: marks a word read from a configuration option (the option's name follows)
 _OPTION = "\x00option:"
+#: marks a word that is a parameter of the function (its name follows)
+PARAM = "\x00param:"
+#: programs that run another by the type they are given: ``mkfs -t vfat`` runs mkfs.vfat
+DISPATCHERS = frozenset({"mkfs", "fsck", "mount"})
+
+
+def _dispatched_type(program: str, argv: tuple[str, ...]) -> str | None:
+    """The type word after ``-t`` of a dispatcher's argument vector (a literal or a parameter marker)."""
+    if program not in DISPATCHERS or "-t" not in argv[:-1]:
+        return None
+    return argv[argv.index("-t") + 1]
+
+
+def parameters(function: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str, ...]:
+    """Positional parameter names as a caller counts them (``self``/``cls`` not counted)."""
+    names = [a.arg for a in (*function.args.posonlyargs, *function.args.args)]
+    return tuple(names[1:] if names[:1] in (["self"], ["cls"]) else names)
+
+
+def dispatching_functions(tree: ast.Module) -> set[str]:
+    """Names of functions that hold a dispatcher's literal name and ``-t`` (cheap: a first pass, so
+    that only calls of these have their argument values read)."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            words = {n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+            if "-t" in words and words & DISPATCHERS:
+                found.add(node.name)
+    return found
 
 #: programs that run the program named after their own options and assignments
 _WRAPPERS = frozenset({"env", "sudo", "nice", "ionice", "taskset", "stdbuf", "timeout"})

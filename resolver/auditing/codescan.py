@@ -14,7 +14,11 @@ listed as *dynamic*, never guessed):
 - the list returned by a process callback (a function whose name ends in ``callback``: neutron's
   ``ProcessManager`` runs what ``default_cmd_callback`` returns);
 - the executable of each filter in a rootwrap ``*.filters`` file (``EnvFilter``: the program after
-  the environment assignments).
+  the environment assignments);
+- the program a dispatcher runs by type: ``mkfs -t vfat`` runs ``mkfs.vfat``, ``mount -t nfs``
+  ``mount.nfs``, ``fsck -t ext4`` ``fsck.ext4``; a type given as a parameter is taken from what the
+  project's calls pass for it (literals, names bound to them, ``d.get(k, default)``'s default),
+  followed through callers that pass their own parameter on.
 
 A **module import** is ``import x``/``from x import y`` (not under ``if TYPE_CHECKING``) or
 ``importutils.import_module('x')``/``try_import``/``importlib.import_module`` with a literal name;
@@ -28,7 +32,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
-from .code_calls import CallScan, wrapper_functions
+from .code_calls import PARAM, CallScan, dispatching_functions, wrapper_functions
 from .code_uses import CommandUse, DynamicUse, ImportUse, ProjectUses, command_name, module_of
 
 _FILTER_LINE = re.compile(r"^(?P<name>[A-Za-z0-9_.-]+)\s*[:=]\s*(?P<kind>\w+)\s*,\s*(?P<rest>.*)$")
@@ -52,16 +56,22 @@ def scan_sources(files: Iterable[tuple[str, str]]) -> ProjectUses:
         except (SyntaxError, ValueError):
             unparsed.append(path)  # a template named .py, or Python 2
     wrappers: dict[str, int] = {}
+    dispatching: set[str] = set()
     for _, tree in trees:
         wrappers.update(wrapper_functions(tree))
+        dispatching |= dispatching_functions(tree)
     dynamic: list[DynamicUse] = []
     imports: list[ImportUse] = []
     options: dict[str, str] = {}
     calls: dict[str, list[str]] = {}
+    dispatches: list[tuple[str, tuple[str, str, str, int, int]]] = []
+    call_values: list[tuple[str, str, tuple[str, ...], tuple[frozenset[str], ...], dict[str, frozenset[str]]]] = []
     for path, tree in trees:
-        scan = CallScan(path, tree, wrappers)
+        scan = CallScan(path, tree, wrappers, frozenset(dispatching))
         scan.visit(tree)
         commands.extend(scan.commands)
+        dispatches.extend((path, d) for d in scan.dispatches)
+        call_values.extend(scan.call_values)
         dynamic.extend(scan.dynamic)
         imports.extend(scan.imports)
         options.update(scan.options)
@@ -75,10 +85,44 @@ def scan_sources(files: Iterable[tuple[str, str]]) -> ProjectUses:
                                        _function_at(trees, use.path, use.line)))
         else:
             resolved.append(use)
+    for path, (program, function, parameter, index, line) in dispatches:
+        # swap is never a type of mkfs: the callers branch to mkswap for it (nova, ironic)
+        for kind in sorted(_passed(path, function, parameter, index, call_values) - {"swap"}):
+            name = command_name(f"{program}.{kind}")
+            if name:
+                commands.append(CommandUse(name, path, line, f"{program} -t {kind} (runs {name})", function))
     commands = [replace(use, callers=_callers(use.path, use.function, calls)) for use in commands]
     key = lambda use: (use.path, use.line)  # noqa: E731 - one sort key for three lists
     return ProjectUses(tuple(sorted(commands, key=key)), tuple(sorted(resolved, key=key)),
                        tuple(sorted(imports, key=key)), tuple(sorted(unparsed)))
+
+
+def _passed(path: str, function: str, parameter: str, index: int,
+            call_values: Iterable[tuple[str, str, tuple[str, ...], tuple[frozenset[str], ...],
+                                        dict[str, frozenset[str]]]], depth: int = 3) -> set[str]:
+    """The literal values the project's calls pass for a function's parameter: a dispatcher's type
+    (``unprivileged_mkfs('vfat', ...)`` in nova/virt/configdrive.py), followed through callers that
+    pass their own parameter on (``mkfs(fs, path)`` -> ``unprivileged_mkfs(fs, path)``), ``depth``
+    levels up. A module-level function is matched by its dotted name, a method by ``self.NAME`` in
+    its own file."""
+    name = function.rpartition(".")[2]
+    dotted = f"{module_of(path)}.{function}"
+    found: set[str] = set()
+    calls = list(call_values)
+    for callee, site, caller_params, args, kwargs in calls:
+        caller_path, _, caller_function = site.split(":", 2)
+        same_file = caller_path == path and callee in (name, f"self.{name}", f"cls.{name}")
+        if not (callee == dotted or callee.endswith(f".{dotted}") or same_file
+                or (callee.rpartition(".")[2] == name and dotted.endswith(callee))):
+            continue
+        values = kwargs.get(parameter) or (args[index] if index < len(args) else frozenset())
+        for value in values:
+            if not value.startswith(PARAM):
+                found.add(value)
+            elif depth and value.removeprefix(PARAM) in caller_params:
+                outer = value.removeprefix(PARAM)
+                found |= _passed(caller_path, caller_function, outer, caller_params.index(outer), calls, depth - 1)
+    return found
 
 
 def _callers(path: str, function: str, calls: Mapping[str, list[str]], depth: int = 3) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..inputs.profiles import Defaults
 from ..resolving.image_packages import ImagePackages
+from ..resolving.not_bundled import command_elsewhere
 from ..resolving.resolution import TreeResolver
 from ..selection import Request
 from .project_code import DEFAULT_SCOPE, ProjectCode, claimed_by, scopes_of_command
@@ -28,9 +29,11 @@ COMMAND_SCOPE = "command"
 class Need:
     """Something an image's code needs: a command it runs, a module it imports, or the image's
     own command. ``status``: ``has`` (a provider is in the image), ``venv`` (a console script of
-    the service's Python packages), ``missing`` (packages provide it; none is in the image) or
-    ``unprovided`` (no package in the metadata provides it) or ``unresolved`` (the image asks for
-    a provider the metadata cannot install: see `resolver packages`)."""
+    the service's Python packages), ``missing`` (packages provide it; none is in the image),
+    ``unprovided`` (no configured repository provides it; ``providers`` names the package of a
+    repository that is not configured, when ``not-bundled.yaml`` knows one) or ``unresolved`` (the
+    image asks for a provider the metadata cannot install: see `resolver packages`). All but
+    ``has`` and ``venv`` leave the image incomplete."""
 
     kind: str  # "command", "module", "entrypoint"
     name: str
@@ -145,6 +148,8 @@ def image_evidence(context: EvidenceContext, image: str) -> ImageEvidence:
         venv.update({script: code.release for script in code.console_scripts})
         active = set(chosen)
         for command in code.uses.commands:
+            if command.via.startswith("mount -t ") and not context.command_providers(command.command):
+                continue  # mount -t ext4 runs no helper program: the kernel mounts it
             scopes = scopes_of_command(profile, command) & active
             if scopes:
                 need("command", command.command, project, sorted(scopes), command.where)
@@ -165,9 +170,10 @@ def image_evidence(context: EvidenceContext, image: str) -> ImageEvidence:
         item = _status(context, defaults, kind, name, project, tuple(entry["profiles"]),
                        tuple(entry["sites"]), closure, build_only, venv)
         asked = [p for p in (*item.providers, *item.build) if p in unresolved]
-        if item.status == "missing" and asked:
+        if item.status in ("missing", "unprovided") and asked:
             # the image asks for it; the metadata cannot give it (listed by `resolver packages`)
-            item = replace(item, status="unresolved", detail=f"requested, unresolved: {', '.join(asked)}")
+            where = f" ({item.detail})" if item.detail else ""
+            item = replace(item, status="unresolved", detail=f"requested, unresolved: {', '.join(asked)}{where}")
         needs.append(item)
     return ImageEvidence(image, tuple(releases), profiles, tuple(needs),
                          tuple(_justify(context, image, chain, needs)), tuple(dynamic), tuple(unread))
@@ -195,7 +201,13 @@ def _status(context: EvidenceContext, defaults: Defaults, kind: str, name: str, 
         return Need(kind, name, project, profiles, sites, providers, "has", present)
     if name in venv:
         return Need(kind, name, project, profiles, sites, providers, "venv", detail=f"console script of {venv[name]}")
-    return Need(kind, name, project, profiles, sites, providers, "missing" if providers else "unprovided")
+    if providers:
+        return Need(kind, name, project, profiles, sites, providers, "missing")
+    elsewhere = command_elsewhere(name)
+    if elsewhere is not None:  # a repository the configured ones lack ships it
+        return Need(kind, name, project, profiles, sites, (elsewhere.name,), "unprovided",
+                    detail=f"{elsewhere.name} in {elsewhere.where}, not configured")
+    return Need(kind, name, project, profiles, sites, providers, "unprovided")
 
 
 def _justify(context: EvidenceContext, image: str, chain: Sequence[ImagePackages],

@@ -52,15 +52,24 @@ def evidence_findings(evidence: Sequence[ImageEvidence]) -> list[Finding]:
     findings: list[Finding] = []
     for item in evidence:
         for need in item.needs:
-            if need.status not in ("missing", "unprovided"):
+            if need.status not in ("missing", "unprovided", "unresolved"):
                 continue
             path, _, line = need.sites[0].rpartition(":") if need.kind != "entrypoint" else (need.sites[0], "", "0")
             profiles = ", ".join(need.profiles)
-            if need.status == "unprovided":
+            if need.status == "unresolved":
+                kind = FindingKind.UNRESOLVED_NEED
+                verb = "imports" if need.kind == "module" else "runs"
+                message = (f"{item.image}: {need.project} [{profiles}] {verb} {need.name}; the image asks for its "
+                           f"provider but it is not installed ({need.detail})")
+                suggestion = "`resolver packages IMAGE` gives the reason; configure the repository that has it"
+            elif need.status == "unprovided":
                 kind = FindingKind.UNPROVIDED_COMMAND
+                where = f": {need.detail}" if need.detail else ""
                 message = (f"{item.image}: {need.project} [{profiles}] runs {need.name}, "
-                           "which no package in the metadata provides")
-                suggestion = "check the name on the target, or provide it from the service's venv"
+                           f"which no configured repository provides{where}")
+                suggestion = (f"request {need.providers[0]} (with this evidence) and configure its repository"
+                              if need.providers else "check the name on the target, or provide it from the "
+                              "service's venv, or put the code that runs it in a profile that is off")
             elif need.kind == "module":
                 kind = FindingKind.MISSING_BINDING
                 message = (f"{item.image}: {need.project} [{profiles}] imports {need.name}; the image lacks "

@@ -34,7 +34,8 @@ EPILOG = """examples:
 Each project's code is its pinned release (`release:` in profiles/), read from the PyPI sdist,
 downloaded once into the cache (keyed by the sdist's sha256) and reused offline.
 
-exit: 0 nothing missing, 1 an image lacks a command or module its code needs, 2 bad input"""
+exit: 0 nothing missing, 1 an image lacks a command or module its code needs (missing, requested but
+unresolved, or in no configured repository), 2 bad input"""
 
 
 def register(sub, common: argparse.ArgumentParser) -> None:
@@ -95,9 +96,12 @@ def image_text(item: ImageEvidence) -> str:
         status = {"evidence": "evidence", "reason": "reason", "none": "NO EVIDENCE"}[request.status]
         because = request.because[0] if request.because else str(request.origin.origin.reason or "")
         lines.append(f"  {request.name:28} {status:11} {because}")
-    missing = sum(1 for n in item.needs if n.status == "missing")
-    lines.append(f"\n{len(item.needs)} needs: {missing} missing, "
-                 f"{sum(1 for n in item.needs if n.status == 'unprovided')} provided by no package, "
+    counts = {status: sum(1 for n in item.needs if n.status == status) for status in ("missing", "unresolved",
+                                                                                      "unprovided")}
+    lacking = sum(counts.values())
+    lines.append(f"\n{len(item.needs)} needs: {lacking} not in the image ({counts['missing']} missing, "
+                 f"{counts['unresolved']} requested but unresolved, {counts['unprovided']} in no configured "
+                 f"repository){'; the image is incomplete' if lacking else ''}; "
                  f"{sum(1 for r in item.requests if r.status == 'none')} request(s) without evidence; "
                  f"{len(item.dynamic)} execution call(s) in scope with a computed command (--format json)")
     if item.unread:

@@ -119,8 +119,10 @@ def packages_text(result: ImagePackages, resolver: TreeResolver, site: Site) -> 
     lines += [f"  {r.name:32} <- {r.origin}" for r in result.build_only] or ["  (none)"]
     lines += ["", "Excluded:"]
     lines += [f"  {e.name:32} {e.reason} ({e.origin.detail})" for e in result.excluded] or ["  (none)"]
-    for request, package, text in result.replaced:
-        lines.append(f"  replaced: {request} -> {package}: {text}")
+    if result.overruled:
+        lines += ["", "Dropped from one line, requested by another (so requested, not excluded):"]
+        lines += [f"  {e.name:32} dropped by {e.origin.detail}; requested by {result.request_of(e.name).origin.detail}"
+                  for e in result.overruled]
     upstream = result.upstream_lines()
     if upstream:
         counts = {fate: sum(1 for line in upstream if line.fate == fate)

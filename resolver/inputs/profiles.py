@@ -135,6 +135,8 @@ class Defaults:
     #: commands the service's venv provides (console scripts of its Python requirements):
     #: command -> the distribution that installs it
     venv_commands: Mapping[str, str] = field(default_factory=dict)
+    #: packages every image whose command runs this program carries (httpd: mod_ssl, one TLS rule)
+    command_packages: Mapping[str, tuple[Correction, ...]] = field(default_factory=dict)
 
     def is_build_tool(self, name: str) -> bool:
         return any(re.fullmatch(pattern, name) for pattern in self.build_tool_patterns)
@@ -220,7 +222,7 @@ def load_profiles(directory: Path) -> Profiles:
     raw_defaults = load_yaml(defaults_path, "profile defaults file") if defaults_path.exists() else {}
     raw_defaults = expect(raw_defaults or {}, dict, str(defaults_path), "the file")
     check_keys(raw_defaults, ("build_tool_patterns", "drop", "providers", "constraints", "python_modules",
-                               "venv_commands"), str(defaults_path))
+                               "venv_commands", "command_packages"), str(defaults_path))
     pins = []
     listed = raw_defaults.get("providers") or []
     for index, pin in enumerate(expect(listed, list, str(defaults_path), "'providers'")):
@@ -241,6 +243,7 @@ def load_profiles(directory: Path) -> Profiles:
         constraints=constraints,
         python_modules=_python_modules(raw_defaults.get("python_modules"), f"{defaults_path}: python_modules"),
         venv_commands=_venv_commands(raw_defaults.get("venv_commands"), f"{defaults_path}: venv_commands"),
+        command_packages=_command_packages(raw_defaults, defaults_path),
     )
     projects: dict[str, ProjectProfile] = {}
     for path in sorted(directory.glob("*.yaml")):
@@ -266,6 +269,13 @@ def _python_modules(value: Any, where: str) -> dict[str, PythonModule]:
             package_name(entry["rpm"], at) if entry.get("rpm") else None,
             tuple(package_name(n, at) for n in expect(entry.get("build") or [], list, at, "'build'")))
     return result
+
+
+def _command_packages(raw: Mapping, path: Path) -> dict[str, tuple[Correction, ...]]:
+    listed = expect(raw.get("command_packages") or {}, dict, str(path), "'command_packages'")
+    return {package_name(program, f"{path}: command_packages"):
+            _corrections(items, entry_where(path, listed, program, f"command_packages.{program}"))
+            for program, items in listed.items()}
 
 
 def _venv_commands(value: Any, where: str) -> dict[str, str]:

@@ -207,7 +207,8 @@ class RepoSet:
         (and the streams enabled), kept between runs."""
         if pinned:
             return problem_text(self._base, pinned, name, wanted)
-        key = hashlib.sha256("\0".join([name, *sorted(wanted), "|", *self._modules]).encode()).hexdigest()
+        # "root-cause": texts kept before the root cause led them are not reused
+        key = hashlib.sha256("\0".join(["root-cause", name, *sorted(wanted), "|", *self._modules]).encode()).hexdigest()
         return self._facts.get("problems", key, lambda: problem_text(self._base, pinned, name, wanted))
 
     def _use_modules(self, streams: tuple[str, ...]) -> None:

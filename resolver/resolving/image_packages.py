@@ -27,6 +27,7 @@ class ImagePackages:
     #: what the image holds beyond its declared parent's set
     layer: tuple[PackageInfo, ...]
     build_only: tuple[Request, ...]
+    #: names a rule keeps out of the image (none of them is requested by another line)
     excluded: tuple[Exclusion, ...]
     unresolved: tuple[UnresolvedRequest, ...]
     resolution: Resolution = field(compare=False, repr=False)
@@ -34,6 +35,8 @@ class ImagePackages:
     inherited: frozenset[str] = frozenset()
     #: what became of each upstream bindep line of this image's projects
     lines: tuple[LineFate, ...] = ()
+    #: drops of one project's line for a name another line or group requests (it is in the image)
+    overruled: tuple[Exclusion, ...] = ()
 
     @property
     def replaced(self) -> tuple[tuple[str, str, str], ...]:
@@ -64,6 +67,9 @@ class ImagePackages:
     def layer_installsize(self) -> int:
         return sum(p.installsize for p in self.layer)
 
+    def request_of(self, name: str) -> Request:
+        return next(r for r in self.requests if r.name == name)
+
     def package(self, name: str) -> PackageInfo | None:
         return next((p for p in self.closure if p.name == name), None)
 
@@ -80,6 +86,8 @@ class ImagePackages:
             "layer_installsize": self.layer_installsize,
             "build_only": [r.name for r in self.build_only],
             "excluded": [{"name": e.name, "reason": e.reason, "origin": e.origin.detail} for e in self.excluded],
+            "overruled": [{"name": e.name, "reason": e.reason, "origin": e.origin.detail,
+                           "requested_by": str(self.request_of(e.name).origin)} for e in self.overruled],
             "unresolved": [u.to_json() for u in self.unresolved],
             "replaced": [{"request": r, "package": p, "reason": t} for r, p, t in self.replaced],
             "lines": [line.to_json() for line in self.upstream_lines()],

@@ -33,7 +33,7 @@ from ..overrides.override_effects import (
 from ..progress import Reporter, SilentReporter
 from ..selection import Origin, Request, Selection, select_extras, select_project, unique_requests
 from .image_packages import ImagePackages
-from .unresolved import UNINSTALLABLE, Diagnosis, UnresolvedRequest, diagnose, unresolvable_message
+from .unresolved import REPLACED, UNINSTALLABLE, Diagnosis, UnresolvedRequest, diagnose, unresolvable_message
 
 
 class TreeResolver:
@@ -66,7 +66,7 @@ class TreeResolver:
         self.withdrawn: dict[tuple[str, str], str] = {}
         self._bindep: dict[str, BindepFile] = {}
         self._selections: dict[str, Selection] = {}
-        self._libraries: dict[str, tuple[list[Request], list[UnresolvedRequest]]] = {}
+        self._libraries: dict[tuple[str, str], tuple[list[Request], list[UnresolvedRequest]]] = {}
         #: runtime libraries an image's build-only -devel packages would link that cannot be named
         self._no_library: dict[str, tuple[UnresolvedRequest, ...]] = {}
         self._resolved: dict[str, tuple[list[Request], Selection, Resolution]] = {}
@@ -91,6 +91,10 @@ class TreeResolver:
         if image not in self._selections:
             spec = self.tree.spec(image)
             selection = select_extras(image, spec.packages, spec.where)
+            program = Path(spec.command[0]).name if spec.command else ""
+            selection = selection.merged(Selection(tuple(
+                Request(c.name, Origin("add", c.where, None, None, c.reason))
+                for c in self.profiles.defaults.command_packages.get(program, ())), (), ()))
             for project, chosen in spec.projects.items():
                 profile = self.profiles.project(project, spec.where)
                 selection = selection.merged(credit_profiles(select_project(
@@ -243,12 +247,16 @@ class TreeResolver:
                 for c in self.providers if (c.instead_of, c.use) in saves or c.where != "automatic"]
 
     def unresolved_of(self, name: str) -> tuple[UnresolvedRequest, ...]:
-        """The image's requests the repositories could not give (its solve's, and the runtime
-        libraries of its build-only -devel packages that cannot be named), each diagnosed."""
+        """The image's requests the repositories could not give (its solve's, the requests dnf
+        replaces with a package obsoleting them, and the runtime libraries of its build-only -devel
+        packages that cannot be named), each diagnosed."""
         requests, _, resolution = self._resolve(name)
         origins = {r.name: r.origin for r in requests}
-        return tuple(UnresolvedRequest(u.name, u.problem, origins[u.name], self.diagnosis(u.name))
-                     for u in resolution.unresolved) + self._no_library[name]
+        return (tuple(UnresolvedRequest(u.name, u.problem, origins[u.name], self.diagnosis(u.name))
+                      for u in resolution.unresolved)
+                + tuple(UnresolvedRequest(request, text, origins[request], Diagnosis(REPLACED))
+                        for request, _, text in resolution.replaced)
+                + self._no_library[name])
 
     def diagnosis(self, name: str) -> Diagnosis:
         if name not in self._diagnoses:
@@ -285,11 +293,12 @@ class TreeResolver:
             closure=resolution.closure,
             layer=tuple(p for p in resolution.closure if p.name not in parent_names),
             build_only=selection.build_only,
-            excluded=selection.excluded,
+            excluded=tuple(e for e in selection.excluded if e.name not in {r.name for r in requests}),
             unresolved=self.unresolved_of(name),
             resolution=resolution,
             inherited=parent_names,
             lines=selection.lines,
+            overruled=tuple(e for e in selection.excluded if e.name in {r.name for r in requests}),
         )
         self._images[name] = result
         return result
@@ -303,9 +312,11 @@ class TreeResolver:
         for request in build_only:
             if not request.name.endswith("-devel"):
                 continue
-            if request.name not in self._libraries:
-                self._libraries[request.name] = self._libraries_of(request)
-            libraries, unnamed = self._libraries[request.name]
+            # keyed by the origin too: each image's library names its own -devel line
+            key = (request.name, str(request.origin))
+            if key not in self._libraries:
+                self._libraries[key] = self._libraries_of(request)
+            libraries, unnamed = self._libraries[key]
             kept.extend(libraries)
             missing.extend(unnamed)
         return kept, missing

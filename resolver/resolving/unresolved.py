@@ -3,7 +3,7 @@ but cannot install, what it has never seen (a typo gets a "did you mean"), what 
 in a repository that is not configured; the warning a best-effort run ends with and the error a
 strict run stops with, both over every image at once.
 
-Two kinds, decided by the metadata itself:
+Three kinds, decided by the metadata itself:
 
 - ``uninstallable``: a package of the repositories has the name (as its name, a provide or a
   file), or requires it, and libsolv cannot install it; libsolv's problem text says why (on the
@@ -13,6 +13,10 @@ Two kinds, decided by the metadata itself:
   metadata: on EL, a ``NAME-devel`` that is absent while the source package ``NAME`` has binary
   packages in the repositories is shipped in CodeReady Builder (CRB), the repository EL keeps
   most -devel packages in (mariadb-devel, libyaml-devel, libvirt-devel).
+- ``replaced``: a package of the repositories obsoletes the request, so dnf installs that one
+  instead (on the bundled pair systemd-boot-unsigned obsoletes systemd-udev); what only the request
+  ships (``udevadm``, ``scsi_id``) is not in the image, so the image is as incomplete as with the
+  other two kinds.
 """
 
 from __future__ import annotations
@@ -24,9 +28,12 @@ from typing import Protocol
 
 from ..metadata.closure import Unresolved
 from ..selection import Origin
+from .not_bundled import REPO_FILE, package_elsewhere
 
 UNINSTALLABLE = "uninstallable"
 UNKNOWN = "unknown"
+#: dnf installs another package that obsoletes the request: what the request alone ships is absent
+REPLACED = "replaced"
 #: a suggestion must be this close (difflib's ratio): ``lsscssi`` -> lsscsi (0.92) is offered,
 #: ``ceph-comon`` -> php-common (0.80) is not
 _CLOSE = 0.85
@@ -59,9 +66,12 @@ class Diagnosis:
         """What to check, as a phrase (``short``: for the one-line warning)."""
         if self.elsewhere:
             return f"in {self.elsewhere} on EL, not configured" if short else \
-                f"{self.because}: on EL it is in {self.elsewhere}, which is not configured (add it with --repos)"
+                f"{self.because}: on EL it is in {self.elsewhere}, not configured here (add it with --repos)"
         if self.did_you_mean:
             return f"did you mean {' or '.join(self.did_you_mean)}?"
+        if self.kind == REPLACED:
+            return "obsoleted: dnf installs the obsoleting package, without what only this one ships" if short \
+                else "dnf installs the obsoleting package instead; what only this package ships is not in the image"
         if self.kind == UNKNOWN:
             return "a typo?" if short else "no package has or provides this name: check it, or add the " \
                                            "repository that has it"
@@ -88,6 +98,10 @@ def diagnose(name: str, metadata: NameCatalogue) -> Diagnosis:
     """Tell a name the metadata has from one it has never seen (with where it may live instead)."""
     if metadata.names_providing(name):
         return Diagnosis(UNINSTALLABLE)
+    elsewhere = package_elsewhere(name)
+    if elsewhere is not None:
+        return Diagnosis(UNKNOWN, elsewhere=elsewhere.where, because=f"{elsewhere.because}; {REPO_FILE} defines "
+                                                                      "these repositories")
     stem = name.removesuffix("-devel")
     if stem != name and stem in metadata.source_names():
         return Diagnosis(UNKNOWN, elsewhere=CRB, because=f"the repositories have binary packages of its source "
@@ -136,17 +150,21 @@ def warning_lines(per_image: Mapping[str, Sequence[UnresolvedRequest]]) -> list[
     for item, images in by_name(per_image):
         if item.diagnosis.kind == UNKNOWN:
             unknown.setdefault(item.name, (item.diagnosis, []))[1].extend(i for i in images if i)
-    if unknown:
-        lines.append("resolver: warning: names these repositories have never seen: " + "; ".join(
-            f"{name} ({_images(images) + '; ' if images else ''}{diagnosis.hint(short=True)})"
-            for name, (diagnosis, images) in unknown.items()))
+    for title, elsewhere in (("names that live in repositories that are not configured", True),
+                             ("names these repositories have never seen", False)):
+        named = [(name, d, images) for name, (d, images) in unknown.items() if bool(d.elsewhere) == elsewhere]
+        if named:
+            lines.append(f"resolver: warning: {title}: " + "; ".join(
+                f"{name} ({_images(images) + '; ' if images else ''}{diagnosis.hint(short=True)})"
+                for name, diagnosis, images in named))
     return lines
 
 
 def first_cause(problem: str) -> str:
-    """The first line of libsolv's text that names a package (skips 'Problem: conflicting requests')."""
+    """The root cause when the text leads with one, else the first line of libsolv's text that names
+    a package (skips 'Problem: conflicting requests')."""
     causes = [line.strip(" -") for line in problem.splitlines()]
-    return next((c for c in causes if c.startswith(("nothing", "package", "no package"))), causes[0])
+    return next((c for c in causes if c.startswith(("root cause", "nothing", "package", "no package"))), causes[0])
 
 
 def grouped_lines(per_image: Mapping[str, Sequence[UnresolvedRequest]], indent: str = "  ",
@@ -157,8 +175,10 @@ def grouped_lines(per_image: Mapping[str, Sequence[UnresolvedRequest]], indent: 
     lines: list[str] = []
     names = by_name(per_image)
     for kind, title in ((UNINSTALLABLE, "the repositories have these but cannot install them (libsolv's reason):"),
+                        (REPLACED, "the repositories replace these through Obsoletes (what only they ship is absent):"),
+                        (ELSEWHERE, "repositories that are not configured ship these:"),
                         (UNKNOWN, "the repositories have never seen these:")):
-        group = [(item, lacking) for item, lacking in names if item.diagnosis.kind == kind]
+        group = [(item, lacking) for item, lacking in names if _group(item.diagnosis) == kind]
         if not group:
             continue
         lines.append(f"{indent}{title}")
@@ -166,12 +186,22 @@ def grouped_lines(per_image: Mapping[str, Sequence[UnresolvedRequest]], indent: 
         for item, lacking in group:
             where = f" ({_images(lacking)})" if images else ""
             lines.append(f"{indent}  {item.name:{width}}{where} <- {item.origin}")
-            if kind == UNKNOWN:
+            if kind in (UNKNOWN, ELSEWHERE):
                 lines.append(f"{indent}      {item.diagnosis.hint()}")
+            elif kind == REPLACED:
+                lines.append(f"{indent}      {item.problem}")
             else:
                 causes = item.problem.splitlines()[:6] if full else [first_cause(item.problem)]
                 lines.extend(f"{indent}      {line}" for line in causes)
     return lines
+
+
+#: the group of unknown names a repository that is not configured is known to ship
+ELSEWHERE = "elsewhere"
+
+
+def _group(diagnosis: Diagnosis) -> str:
+    return ELSEWHERE if diagnosis.kind == UNKNOWN and diagnosis.elsewhere else diagnosis.kind
 
 
 def unresolvable_message(per_image: Mapping[str, Sequence[UnresolvedRequest]], repositories: Sequence[str]) -> str:

@@ -111,13 +111,10 @@ def explain(resolver: TreeResolver, image: str, package: str) -> Why:
             continue
         if best is None or len(path) < len(best):
             best = path
-    dropped = next((e.origin for e in result.excluded if e.name == package), None)
+    dropped = next((e.origin for e in result.overruled if e.name == package), None)
     common = {"image": image, "package": package, "layer": holder.image, "inherited_through": tuple(through),
               "dropped": dropped, **_stream(resolver, holder.image, held)}
     extra = []
-    if dropped is not None:
-        extra.append(f"a request for {package} in {image} was dropped by {dropped.detail}: {dropped.reason}; "
-                     "the chain above still brings it in")
     if common["stream"]:
         by = f", enabled by {common['stream_enabled_by']}" if common["stream_enabled_by"] else ""
         extra.append(f"{held.nevra} is from module stream {common['stream']}{by}")
@@ -131,6 +128,11 @@ def explain(resolver: TreeResolver, image: str, package: str) -> Why:
     asked = request.name if request.name == best[0] else f"{request.name} (provided by {best[0]})"
     text += [f"{package} is in {holder.image}'s own layer", f"requested: {asked} <- {request.origin}"]
     text += [f"  {s.package} requires {s.requires} -> {s.provider}" for s in chain]
+    if dropped is not None:
+        # the drop corrects one project's line; the request above is another line or group
+        brings = "the chain above from that request" if chain else "the request above"
+        extra.append(f"another line's request for {package} was dropped by {dropped.detail}: {dropped.reason}; "
+                     f"{brings} still brings it in")
     return Why(status=status, request=request.name, provided_by=best[0], origin=request.origin, chain=chain,
                text=tuple(text + extra), **common)
 
