@@ -40,6 +40,21 @@ class RepoSpec:
         return self.local_dir is None if self.gpgcheck is None else self.gpgcheck
 
 
+def locked_location(baseurl: str, base: Path) -> dict[str, str]:
+    """How a lock names where a repository is, without a path of this machine: ``path``, a local
+    directory under the lock's directory ``base``, relative to it; ``name``, any other local
+    directory (a bundled repository, the demo distribution in the cache, a mirror elsewhere) by
+    its directory name; ``url``, a remote repository. The repomd digest beside it says which
+    metadata, wherever the directory is found."""
+    local = RepoSpec("", baseurl).local_dir
+    if local is None:
+        return {"url": baseurl}
+    try:
+        return {"path": local.resolve().relative_to(base.resolve()).as_posix()}
+    except ValueError:
+        return {"name": local.resolve().name}
+
+
 def repo_specs(arguments: Sequence[str]) -> tuple[RepoSpec, ...]:
     """``--repos`` values: directories holding repodata/, repodata/ dirs, or .repo files."""
     if not arguments:
