@@ -44,7 +44,22 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     build.add_argument("--prune", action="store_true",
                        help="after a build where every image is done, remove the older content tags of the built "
                             "images (what another tag points at stays; see `resolver prune`)")
+    build.add_argument("--sbom", type=Path, default=None, metavar="DIR",
+                       help="write DIR/IMAGE.spdx.json for every image built or found: an SPDX 2.3 SBOM from the "
+                            "lock (docs/supply-chain.md)")
     build.set_defaults(run=run_build)
+    sbom = sub.add_parser(
+        "sbom", parents=[common], help="an SPDX 2.3 SBOM per image of the planned tree, without building",
+        epilog="examples:\n  resolver sbom --output sbom/\n  resolver sbom memcached --output sbom/\n"
+               "  SOURCE_DATE_EPOCH=1700000000 resolver sbom --output sbom/   # the same documents every run\n\n"
+               "Each IMAGE.spdx.json: a package per RPM (purl, the metadata's checksum) and per wheel (purl, "
+               "sha256), each CONTAINED_BY the layer that installs it; the builder stages' packages "
+               "BUILD_DEPENDENCY_OF the layer they built (docs/supply-chain.md)",
+        formatter_class=FORMATTER)
+    sbom.add_argument("build_images", nargs="*", metavar="IMAGE", help="images (default: every image of the tree)")
+    sbom.add_argument("--output", type=Path, default=Path("sbom"), metavar="DIR",
+                      help="the directory of the documents (replaced as a whole; default sbom)")
+    sbom.set_defaults(run=run_sbom)
     render = sub.add_parser(
         "render", parents=[common], help="write multi-stage Containerfiles (and a buildx bake file) for the tree",
         epilog="examples:\n  resolver render --output containerfiles/\n  resolver render --bake   "
@@ -139,15 +154,45 @@ def run_build(args: argparse.Namespace) -> int:
     check_build_setup()  # no root, no buildah: said before any planning
     if args.logs_dir is not None:
         check_writable(args.logs_dir, directory=True)
+    if args.sbom is not None:
+        from ..containers.image_sboms import sbom_file
+
+        check_set_directory(args.sbom, sbom_file, "sbom")
     with _staged(args) as staged:
         checks = {}
         if args.smoke:
             checks = load_smoke(DEMO_DATA / "smoke.yaml" if args.smoke is True else Path(args.smoke))
         built = build_tree(staged, _BuildProgress(args), BuildOptions(
             args.build_images, args.jobs, args.rebuild, args.tag_prefix, args.tag, args.logs_dir, checks, args.prune))
+        if args.sbom is not None:
+            _write_sboms(args.sbom, staged, built)
     emit(args, built.to_json(), build_text(built))
     warn_unresolved(args, staged.unresolved)
     return 1 if built.failed else 0
+
+
+def _write_sboms(directory: Path, staged: StagedTree, built: TreeBuild) -> None:
+    """The documents of the images built or found (with their layers' digests), as one set."""
+    from ..containers.buildah import image_layers
+    from ..containers.image_sboms import sbom_file, tree_sboms
+
+    done = {r.name: r for r in built.results if r.status in ("built", "skipped")}
+    digests = {name: image_layers(result.reference)[-1] for name, result in done.items()}
+    replace_directory(directory, tree_sboms(staged, list(done), done, digests), sbom_file, "sbom")
+
+
+def run_sbom(args: argparse.Namespace) -> int:
+    from ..containers.image_sboms import sbom_file, tree_sboms
+
+    check_set_directory(args.output, sbom_file, "sbom")
+    with _staged(args) as staged:
+        names = args.build_images or list(staged.stages)
+        files = tree_sboms(staged, names)
+    replace_directory(args.output, files, sbom_file, "sbom")
+    written = [str(args.output / name) for name in files]
+    emit(args, {"written": written}, "wrote " + ", ".join(written))
+    warn_unresolved(args, staged.unresolved)
+    return 0
 
 
 def run_prune(args: argparse.Namespace) -> int:

@@ -261,6 +261,15 @@ class Buildah:
         self._home.cleanup()
 
 
+def image_layers(ref: str) -> list[str]:
+    """The diff ids of an image's layers, root first: the last is the one its own build made."""
+    done = subprocess.run(["podman", "image", "inspect", "--format", "{{json .RootFS.Layers}}", ref],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise BuildError(f"podman image inspect {ref}: {done.stderr.strip()[-300:]}")
+    return list(json.loads(done.stdout) or [])
+
+
 def _run_options(volumes: Mapping[str, str] | None, env: Mapping[str, str] | None) -> list[str]:
     options = []
     for host, target in (volumes or {}).items():

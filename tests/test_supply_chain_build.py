@@ -1,0 +1,120 @@
+"""Supply chain on a real build of one branch of the demo tree (base, openstack-base, placement-api,
+memcached; built once for the module under its own tag prefix, removed afterwards): the SBOM of
+every image is valid for the SPDX project's own validator and complete against the image (every
+name in its rpm database, every dist-info in its venv)."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+from resolver.containers.buildah import DBPATH
+from resolver.containers.python_target import VENV
+
+from .conftest import run_cli
+from .test_sbom import spdx_problems
+
+pytestmark = pytest.mark.skipif(
+    not (shutil.which("buildah") and shutil.which("podman") and os.geteuid() == 0),
+    reason="real builds need buildah and podman as root (./bootstrap installs them)")
+
+IMAGES = ("memcached", "placement-api")
+BUILT = ("base", "memcached", "openstack-base", "placement-api")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def module_cache(session_cache, tmp_path_factory):
+    """One cache for the module's builds (the demo repository, the downloads), never the user's."""
+    cache = tmp_path_factory.mktemp("supply-chain-cache") / "xdg"
+    shutil.copytree(session_cache, cache, copy_function=os.link)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(cache))
+        yield cache
+
+
+@pytest.fixture(autouse=True)
+def own_cache(module_cache):
+    return module_cache
+
+
+@pytest.fixture(scope="module")
+def prefix():
+    name = f"localhost/supply-chain-test-{uuid.uuid4().hex[:8]}"
+    yield name
+    listed = subprocess.run(["podman", "images", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True,
+                            text=True).stdout.split()
+    mine = [ref for ref in listed if ref.startswith(name + "/")]
+    if mine:
+        subprocess.run(["podman", "rmi", "-f", *mine], capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def built(prefix, tmp_path_factory):
+    """The branch built with --sbom: the build's JSON by image, and the SBOM directory."""
+    sboms = tmp_path_factory.mktemp("built") / "sbom"
+    done = run_cli("build", *IMAGES, "--tag-prefix", prefix, "--sbom", str(sboms), "--format", "json", timeout=2400)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return {i["name"]: i for i in json.loads(done.stdout)["images"]}, sboms
+
+
+def in_image(ref):
+    """The names in an image's rpm database and the name==version of every dist-info of its venv."""
+    root = Path(subprocess.run(["podman", "image", "mount", ref], capture_output=True, text=True,
+                               check=True).stdout.strip())
+    try:
+        rpms = subprocess.run(["rpm", "--root", str(root), "--dbpath", DBPATH, "-qa", "--qf", "%{NAME}\\n"],
+                              capture_output=True, text=True, check=True).stdout.split()
+        dists = [entry.name[:-len(".dist-info")].split("-", 1)
+                 for entry in (root / VENV.lstrip("/")).glob("lib/python3*/site-packages/*.dist-info")]
+    finally:
+        subprocess.run(["podman", "image", "unmount", ref], capture_output=True)
+    return set(rpms), {f"{re.sub(r'[-_.]+', '-', name).lower()}=={version}" for name, version in dists}
+
+
+def described(document):
+    """The document's RPM names and wheels (name==version) that some layer of the image holds."""
+    by_id = {p["SPDXID"]: p for p in document["packages"]}
+    contained = {r["spdxElementId"] for r in document["relationships"] if r["relationshipType"] == "CONTAINED_BY"
+                 and r["relatedSpdxElement"].startswith("SPDXRef-Layer-")}
+    purls = [by_id[i]["externalRefs"][0]["referenceLocator"] for i in contained if "externalRefs" in by_id[i]]
+    rpms = {p.split("/")[2].split("@")[0] for p in purls if p.startswith("pkg:rpm/")}
+    wheels = {p.removeprefix("pkg:pypi/").replace("@", "==") for p in purls if p.startswith("pkg:pypi/")}
+    return rpms, wheels
+
+
+def test_every_built_image_has_a_valid_spdx_document(built):
+    images, sboms = built
+    assert sorted(p.name for p in sboms.iterdir()) == [f"{name}.spdx.json" for name in BUILT]
+    for name in BUILT:
+        assert spdx_problems(sboms / f"{name}.spdx.json") == "", name
+
+
+def test_the_sbom_names_every_rpm_and_every_dist_info_of_the_image(built):
+    images, sboms = built
+    for name in BUILT:
+        rpms, dists = in_image(images[name]["reference"])
+        document = json.loads((sboms / f"{name}.spdx.json").read_text())
+        said_rpms, said_wheels = described(document)
+        assert rpms == said_rpms, name
+        assert dists == said_wheels, name
+        assert bool(dists) == (name in ("openstack-base", "placement-api")), name
+
+
+def test_each_layer_is_named_by_its_digest_and_the_image_by_its_reference(built):
+    images, sboms = built
+    document = json.loads((sboms / "placement-api.spdx.json").read_text())
+    layers = json.loads(subprocess.run(["podman", "image", "inspect", "--format", "{{json .RootFS.Layers}}",
+                                        images["placement-api"]["reference"]], capture_output=True, text=True,
+                                       check=True).stdout)
+    by_id = {p["SPDXID"]: p for p in document["packages"]}
+    assert [by_id[f"SPDXRef-Layer-{n}"]["versionInfo"] for n in ("base", "openstack-base", "placement-api")] == layers
+    (image,) = [r["relatedSpdxElement"] for r in document["relationships"] if r["relationshipType"] == "DESCRIBES"]
+    assert by_id[image]["versionInfo"] == images["placement-api"]["reference"].rsplit(":", 1)[1]
+    # the runtime libraries the build found the venv's compiled wheels need (not in the plan's layer)
+    added = {a["package"] for a in images["openstack-base"]["elf_added"]}
+    assert added and added <= described(json.loads((sboms / "openstack-base.spdx.json").read_text()))[0]
