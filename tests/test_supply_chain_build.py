@@ -1,13 +1,17 @@
 """Supply chain on a real build of one branch of the demo tree (base, openstack-base, placement-api,
 memcached; built once for the module under its own tag prefix, removed afterwards): the SBOM of
 every image is valid for the SPDX project's own validator and complete against the image (every
-name in its rpm database, every dist-info in its venv)."""
+name in its rpm database, every dist-info in its venv); the images pushed to a real registry
+(Debian's docker-registry on the loopback), read back with skopeo, each blob sent once."""
 
 import json
 import os
 import re
 import shutil
+import socket
 import subprocess
+import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -118,3 +122,78 @@ def test_each_layer_is_named_by_its_digest_and_the_image_by_its_reference(built)
     # the runtime libraries the build found the venv's compiled wheels need (not in the plan's layer)
     added = {a["package"] for a in images["openstack-base"]["elf_added"]}
     assert added and added <= described(json.loads((sboms / "openstack-base.spdx.json").read_text()))[0]
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    """Debian's docker-registry on the loopback, a free port, its own storage and config; its
+    access log (one line per HTTP request) is where the test sees which blobs were sent."""
+    if not (shutil.which("docker-registry") and shutil.which("skopeo")):
+        pytest.skip("needs docker-registry and skopeo (./bootstrap installs them)")
+    place = tmp_path_factory.mktemp("registry")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (place / "config.yml").write_text(f"version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n"
+                                      f"    rootdirectory: {place / 'data'}\nhttp:\n  addr: 127.0.0.1:{port}\n")
+    log = (place / "access.log").open("w")
+    server = subprocess.Popen(["docker-registry", "serve", str(place / "config.yml")], stdout=log,
+                              stderr=subprocess.STDOUT)
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield f"127.0.0.1:{port}", place / "access.log"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+def uploads(log: Path) -> list[str]:
+    """The blob uploads the registry took (PATCH: a blob's bytes sent)."""
+    return [line for line in log.read_text().splitlines() if '"PATCH /v2/' in line]
+
+
+def test_push_sends_each_blob_once_and_the_registry_serves_the_images(built, prefix, registry):
+    images, _ = built
+    address, log = registry
+    done = run_cli("build", *IMAGES, "--tag-prefix", prefix, "--push", f"{address}/openstack", "--no-tls-verify",
+                   "--tag", "2025.1", "--format", "json", timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    pushed = {p["image"]: p for p in json.loads(done.stdout)["pushed"]}
+    assert sorted(pushed) == sorted(BUILT)
+    layers = {}
+    for name in BUILT:
+        key = images[name]["reference"].rsplit(":", 1)[1]
+        assert pushed[name]["references"] == [f"{address}/openstack/{name}:{key}", f"{address}/openstack/{name}:2025.1"]
+        for reference in pushed[name]["references"]:
+            inspected = json.loads(subprocess.run(["skopeo", "inspect", "--tls-verify=false", f"docker://{reference}"],
+                                                  capture_output=True, text=True, check=True).stdout)
+            assert inspected["Digest"] == pushed[name]["digest"]
+        config = json.loads(subprocess.run(["skopeo", "inspect", "--config", "--tls-verify=false",
+                                            f"docker://{pushed[name]['references'][0]}"],
+                                           capture_output=True, text=True, check=True).stdout)
+        local = json.loads(subprocess.run(["podman", "image", "inspect", "--format", "{{json .RootFS.Layers}}",
+                                           images[name]["reference"]], capture_output=True, text=True,
+                                          check=True).stdout)
+        assert config["rootfs"]["diff_ids"] == local
+        layers.update(dict.fromkeys(local))
+    # every layer once (a child's parent layers are mounted from the parent's repository), and each
+    # image's config: nothing sent twice
+    assert len(uploads(log)) == len(layers) + len(BUILT)
+    again = run_cli("build", *IMAGES, "--tag-prefix", prefix, "--push", f"{address}/openstack", "--no-tls-verify",
+                    "--quiet", timeout=900)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert len(uploads(log)) == len(layers) + len(BUILT)
+
+
+def test_push_to_a_plain_http_registry_without_no_tls_verify_fails_saying_so(built, prefix, registry):
+    address, _ = registry
+    done = run_cli("build", "memcached", "--tag-prefix", prefix, "--push", f"{address}/openstack", "--quiet",
+                   timeout=900)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"pushing {prefix}/base:" in done.stderr

@@ -28,7 +28,9 @@ def register(sub, common: argparse.ArgumentParser) -> None:
                "  resolver build keystone --format json\n  resolver build --jobs 1 --rebuild\n"
                "  resolver build --smoke              # then run the services: memcached answers stats...\n"
                "  resolver build --repos centos.repo --images images --profiles profiles   # real mirrors\n"
-               "  resolver build --logs-dir logs/ --tag 2025.1 --prune   # kolla-build's habits\n\n"
+               "  resolver build --logs-dir logs/ --tag 2025.1 --prune   # kolla-build's habits\n"
+               "  resolver build --push registry.example:5000/openstack --tag 2025.1   # + IMAGE:KEY, IMAGE:2025.1\n"
+               "  resolver build --sbom sbom/         # + sbom/IMAGE.spdx.json\n\n"
                "exit: 0 every image built or skipped (and its smoke checks passed), 1 an image or a check failed, "
                "2 bad input (or a compiled requirement whose build packages no bindep declares, or no root), "
                "130 interrupted (SIGINT), 143 terminated (SIGTERM)",
@@ -47,6 +49,12 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     build.add_argument("--sbom", type=Path, default=None, metavar="DIR",
                        help="write DIR/IMAGE.spdx.json for every image built or found: an SPDX 2.3 SBOM from the "
                             "lock (docs/supply-chain.md)")
+    build.add_argument("--push", default=None, metavar="DEST",
+                       type=_option(TAG_PREFIX, "a registry and repository path (registry.example:5000/openstack)"),
+                       help="then push every image done to DEST/IMAGE:KEY and DEST/IMAGE:TAG with skopeo, parents "
+                            "first; blobs the registry has are not sent again")
+    build.add_argument("--no-tls-verify", dest="tls_verify", action="store_false",
+                       help="push over plain HTTP or to a self-signed registry (a local one)")
     build.set_defaults(run=run_build)
     sbom = sub.add_parser(
         "sbom", parents=[common], help="an SPDX 2.3 SBOM per image of the planned tree, without building",
@@ -151,7 +159,7 @@ def run_build(args: argparse.Namespace) -> int:
     from ..containers.tree_build import BuildOptions, build_tree
     from ..demo.distribution import DEMO_DATA
 
-    check_build_setup()  # no root, no buildah: said before any planning
+    check_build_setup(args.push is not None)  # no root, no buildah: said before any planning
     if args.logs_dir is not None:
         check_writable(args.logs_dir, directory=True)
     if args.sbom is not None:
@@ -163,7 +171,8 @@ def run_build(args: argparse.Namespace) -> int:
         if args.smoke:
             checks = load_smoke(DEMO_DATA / "smoke.yaml" if args.smoke is True else Path(args.smoke))
         built = build_tree(staged, _BuildProgress(args), BuildOptions(
-            args.build_images, args.jobs, args.rebuild, args.tag_prefix, args.tag, args.logs_dir, checks, args.prune))
+            args.build_images, args.jobs, args.rebuild, args.tag_prefix, args.tag, args.logs_dir, checks, args.prune,
+            args.push, args.tls_verify))
         if args.sbom is not None:
             _write_sboms(args.sbom, staged, built)
     emit(args, built.to_json(), build_text(built))
@@ -282,6 +291,7 @@ def build_text(built: TreeBuild) -> str:
                  f"{totals['python_bytes'] / 1e6:.1f} MB)")
     if wheels is not None:
         lines.append(f"Python target {wheels.target.name}, upper-constraints {wheels.constraints}, {wheels.pip.key}")
+    lines += [f"pushed {p.image}: {', '.join(p.references)} ({p.digest})" for p in built.pushed]
     if built.prune:
         pruned = built.pruned
         lines.append(f"pruned {len(pruned.remove)} older content tags" + "".join(f"\n  {r}" for r in pruned.remove)

@@ -37,12 +37,13 @@ DBPATH = "/var/lib/rpm"
 TAIL_LINES = 15
 
 
-def check_build_setup() -> None:
-    """Refuse, before any planning, a run that cannot build: the tools, and root or a rootless
-    user namespace (``buildah mount`` and ``dnf --installroot`` write the image roots directly)."""
-    for tool in ("buildah", "podman", "dnf", "rpm"):
+def check_build_setup(push: bool = False) -> None:
+    """Refuse, before any planning, a run that cannot build (or push): the tools, and root or a
+    rootless user namespace (``buildah mount`` and ``dnf --installroot`` write the image roots directly)."""
+    for tool in ("buildah", "podman", "dnf", "rpm", *(["skopeo"] if push else [])):
         if shutil.which(tool) is None:
-            raise BuildSetupError(f"{tool} is not installed; run ./bootstrap (it installs buildah, podman, dnf, rpm)")
+            raise BuildSetupError(f"{tool} is not installed; run ./bootstrap (it installs buildah, podman, dnf, rpm, "
+                                  "skopeo)")
     # buildah unshare sets this in the user namespace it starts (rootless storage is usable there)
     if os.geteuid() != 0 and not os.environ.get("_CONTAINERS_USERNS_CONFIGURED"):
         raise BuildSetupError(
@@ -230,6 +231,17 @@ class Buildah:
 
     def commit(self, container: str, ref: str) -> None:
         self._run(["buildah", "commit", "--quiet", container, ref], f"committing {ref}")
+
+    def push(self, ref: str, destination: str, tls_verify: bool = True) -> str:
+        """Copy the local image ``ref`` to ``destination`` (``HOST[:PORT]/PATH:TAG``) with skopeo,
+        which asks the registry for each blob first and sends only those it lacks; the digest of
+        the manifest the registry now holds."""
+        with scratch_directory("resolver-push-") as work:
+            digest_file = Path(work) / "digest"
+            self._run(["skopeo", "copy", "--quiet", f"--dest-tls-verify={'true' if tls_verify else 'false'}",
+                       "--digestfile", str(digest_file), f"containers-storage:{ref}", f"docker://{destination}"],
+                      f"pushing {ref} to {destination}")
+            return digest_file.read_text().strip()
 
     def tag(self, ref: str, name: str) -> None:
         """Point the name ``name`` (a readable tag) at the image ``ref``, moving it from any other."""
