@@ -197,3 +197,53 @@ def test_push_to_a_plain_http_registry_without_no_tls_verify_fails_saying_so(bui
                    timeout=900)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert f"pushing {prefix}/base:" in done.stderr
+
+
+@pytest.fixture(scope="module")
+def rebuilt(built, prefix):
+    """The same lock built again under another prefix: none of the first build's images reused."""
+    other = f"{prefix}-again"
+    done = run_cli("build", *IMAGES, "--tag-prefix", other, "--format", "json", timeout=2400)
+    try:
+        assert done.returncode == 0, done.stderr[-3000:]
+        yield {i["name"]: i for i in json.loads(done.stdout)["images"]}
+    finally:
+        listed = subprocess.run(["podman", "images", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True,
+                                text=True).stdout.split()
+        mine = [ref for ref in listed if ref.startswith(other + "/")]
+        if mine:
+            subprocess.run(["podman", "rmi", "-f", *mine], capture_output=True)
+
+
+def inspected(reference, field):
+    return subprocess.run(["podman", "image", "inspect", "--format", field, reference], capture_output=True,
+                          text=True, check=True).stdout.strip()
+
+
+def test_the_same_lock_built_twice_gives_byte_identical_layers(built, rebuilt):
+    images, _ = built
+    for name in BUILT:
+        assert rebuilt[name]["status"] == "built"
+        assert rebuilt[name]["key"] == images[name]["key"]
+        assert inspected(rebuilt[name]["reference"], "{{json .RootFS.Layers}}") == \
+            inspected(images[name]["reference"], "{{json .RootFS.Layers}}"), name
+    # the root image has no FROM naming its prefix: the same image, config and all
+    assert inspected(rebuilt["base"]["reference"], "{{.Id}}") == inspected(images["base"]["reference"], "{{.Id}}")
+
+
+def test_the_rpm_database_and_the_byte_code_hold_no_time_of_the_build(built):
+    images, _ = built
+    root = Path(subprocess.run(["podman", "image", "mount", images["placement-api"]["reference"]],
+                               capture_output=True, text=True, check=True).stdout.strip())
+    try:
+        times = subprocess.run(["rpm", "--root", str(root), "--dbpath", DBPATH, "-qa", "--qf",
+                                "%{INSTALLTIME} %{INSTALLTID}\\n"], capture_output=True, text=True,
+                               check=True).stdout.split()
+        byte_code = sorted((root / VENV.lstrip("/")).glob("lib/python3*/site-packages/**/*.pyc"))
+        flags = {int.from_bytes(path.read_bytes()[4:8], "little") for path in byte_code}
+    finally:
+        subprocess.run(["podman", "image", "unmount", images["placement-api"]["reference"]], capture_output=True)
+    assert len(set(times)) == 1  # every package installed "at" the build's one time
+    created = inspected(images["placement-api"]["reference"], "{{.Created.Unix}}")
+    assert times[0] == created
+    assert byte_code and flags == {1}  # hash-based, unchecked: no source time in any .pyc

@@ -26,6 +26,7 @@ from ..errors import BuildError, BuildSetupError, Interrupted, RepoError
 from ..files import run_ended, scratch_directory
 from ..metadata.repo_config import RepoSpec
 from .logs import ImageLog
+from .reproducible import normalize_databases
 
 #: every working container this tool makes is named PREFIX<pid>-... (leftovers are found by it;
 #: the pid keeps another build running on the host from taking this run's containers for them)
@@ -55,7 +56,7 @@ def check_build_setup(push: bool = False) -> None:
 
 class Buildah:
     def __init__(self, repos: Sequence[RepoSpec], releasever: str = "9", arch: str = "x86_64",
-                 platform_id: str | None = None):
+                 platform_id: str | None = None, epoch: int = 0):
         check_build_setup()
         self.repos = tuple(repos)
         for repo in self.repos:
@@ -68,6 +69,8 @@ class Buildah:
         #: the target's PLATFORM_ID (``platform:el9``): what module streams require; dnf reads it from
         #: the root's os-release, which an empty root does not have yet
         self.platform_id = platform_id
+        #: the one time the build stamps (``reproducible.source_date_epoch``): files, rpmdb, dnf history
+        self.epoch = epoch
         self._home = scratch_directory("resolver-rpm-")
         Path(self._home.name, ".rpmmacros").write_text(f"%_dbpath {DBPATH}\n")
         self._running: set[subprocess.Popen] = set()
@@ -173,6 +176,7 @@ class Buildah:
         if subprocess.run([*rpm, "-q", "gpg-pubkey"], capture_output=True, env=env, check=False).returncode == 0:
             self._run([*rpm, "-e", "--allmatches", "gpg-pubkey"], f"{what}: removing the signing keys", env=env)
         _checkpoint(root / "var/lib/rpm" / "rpmdb.sqlite", root / "var/lib/dnf" / "history.sqlite")
+        normalize_databases(root, self.epoch)
         for leftover in ("var/cache/dnf", "var/log/dnf.log", "var/log/dnf.rpm.log", "var/log/dnf.librepo.log",
                          "var/log/hawkey.log"):
             target = root / leftover
@@ -230,7 +234,10 @@ class Buildah:
         return json.loads(output) or {}
 
     def commit(self, container: str, ref: str) -> None:
-        self._run(["buildah", "commit", "--quiet", container, ref], f"committing {ref}")
+        # every file of the layer and the image's times at the build's one time: the same lock, the
+        # same layer digests
+        self._run(["buildah", "commit", "--quiet", "--timestamp", str(self.epoch), container, ref],
+                  f"committing {ref}")
 
     def push(self, ref: str, destination: str, tls_verify: bool = True) -> str:
         """Copy the local image ``ref`` to ``destination`` (``HOST[:PORT]/PATH:TAG``) with skopeo,

@@ -17,6 +17,7 @@ from typing import Any
 from ..errors import Interrupted
 from ..inputs.platforms import platform_id
 from .buildah import Buildah
+from .reproducible import source_date_epoch
 from .runner import BuildReporter, BuiltImage, TreeBuilder
 from .smoke import Check, SmokeResult, smoke_image
 from .stages import DEFAULT_TAG_PREFIX
@@ -92,7 +93,7 @@ class TreeBuild:
 def build_tree(staged: StagedTree, reporter: BuildReporter, options: BuildOptions) -> TreeBuild:
     checks = options.smoke or {}
     engine = Buildah(staged.specs, releasever=staged.target.name.rsplit("-", 1)[-1],
-                     platform_id=platform_id(staged.target.name))
+                     platform_id=platform_id(staged.target.name), epoch=source_date_epoch(staged.specs))
     builder = TreeBuilder(staged.stages, staged.keys, engine, staged.repos, staged.inputs.packages, reporter,
                           options.jobs, options.rebuild, options.tag_prefix, staged.index,
                           staged.wheels.pip if staged.wheels else None, options.tag, options.logs_dir)
