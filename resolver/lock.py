@@ -2,13 +2,17 @@
 
 JSON, written atomically (a reader never sees half a lock). Reading checks the shape and says
 what is wrong; ``compare`` says what changed between a lock and a fresh plan. A lock is committed
-and shared: paths under the lock's own directory (the checkout, by default) are stored relative to
-it, so the same plan locked in two checkouts gives the same file.
+and shared, so it holds no path of the machine it was made on: a repository is named by its id and
+repomd digest and, for where it is, ``repo_config.locked_location`` (a directory under the lock's,
+relative to it, else the directory's name, or the URL); a file an origin or an override names is
+written relative to the lock's directory, the current one or the checkout, else by its name. The
+same plan locked in two checkouts gives the same file.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +21,7 @@ from typing import Any
 from .errors import InputError
 from .files import write_atomically
 from .metadata.closure import PackageInfo
+from .metadata.repo_config import locked_location
 from .planning.plan import LayerPlan
 from .resolving.unresolved import UnresolvedRequest
 
@@ -48,16 +53,40 @@ class Lock:
     python: Mapping | None = None
 
 
-def relative_paths(value: Any, base: Path) -> Any:
-    """``value`` (JSON data) with every path under ``base`` written relative to it."""
-    prefix = str(base.resolve()).rstrip("/") + "/"
+#: an absolute path that starts a ``file:line`` origin (a path elsewhere in a text is left alone)
+_ORIGIN_PATH = re.compile(r"(?<![\w./:-])/[^\s:]+(?=:\d)")
+#: where the project's own files are (images/, profiles/ of the shipped tree)
+_CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+def portable_paths(value: Any, roots: Sequence[Path]) -> Any:
+    """``value`` (JSON data) with every path under one of ``roots`` (the lock's directory first)
+    written relative to the first that holds it, and any other file that starts an origin by its
+    name: nothing of the machine's layout is left."""
     if isinstance(value, str):
-        return value.replace(prefix, "")
+        for root in roots:
+            value = value.replace(str(root.resolve()).rstrip("/") + "/", "")
+        return _ORIGIN_PATH.sub(lambda match: Path(match.group(0)).name, value)
     if isinstance(value, Mapping):
-        return {key: relative_paths(item, base) for key, item in value.items()}
+        return {key: portable_paths(item, roots) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(relative_paths(item, base) for item in value)
+        return type(value)(portable_paths(item, roots) for item in value)
     return value
+
+
+def locked_repos(repos: Sequence[Mapping], base: Path) -> tuple[dict, ...]:
+    """Each repository (``RepoSet.digests()``) as a lock names it: id, repomd digest and where."""
+    return tuple({"id": repo["id"], "repomd_sha256": repo["repomd_sha256"], **locked_location(repo["baseurl"], base)}
+                 for repo in repos)
+
+
+def _portable_overrides(overrides: Mapping, roots: Sequence[Path]) -> dict:
+    """The overrides' record, each file outside ``roots`` named by its file name (its sha256 says
+    which content)."""
+    data = portable_paths(dict(overrides), roots)
+    data["files"] = [{**f, "path": Path(f["path"]).name if Path(f["path"]).is_absolute() else f["path"]}
+                     for f in data.get("files", [])]
+    return data
 
 
 def lock_from_plan(plan: LayerPlan, packages: Mapping[str, PackageInfo], platform: str,
@@ -68,15 +97,16 @@ def lock_from_plan(plan: LayerPlan, packages: Mapping[str, PackageInfo], platfor
     packages came from (``RepoSet.digests()``); ``base``: the lock's directory (paths under it
     are kept relative); ``python``: the venv layers' wheel pins (``--python``)."""
     unresolved = unresolved or {}
+    roots = (base, Path.cwd(), _CHECKOUT)
     layers = {
         name: LockedLayer(name, image.parent, image.deployed,
                           tuple(sorted((packages[p] for p in image.layer_packages), key=lambda p: p.name)),
-                          relative_paths(tuple({"name": u.name, "kind": u.diagnosis.kind, "origin": str(u.origin)}
-                                               for u in unresolved.get(name, ())), base))
+                          portable_paths(tuple({"name": u.name, "kind": u.diagnosis.kind, "origin": str(u.origin)}
+                                               for u in unresolved.get(name, ())), roots))
         for name, image in plan.images.items()
     }
-    return Lock(platform, tree, budget, relative_paths(tuple(repos), base), layers,
-                relative_paths(overrides or {}, base), python)
+    return Lock(platform, tree, budget, locked_repos(repos, base), layers,
+                _portable_overrides(overrides or {}, roots), python)
 
 
 def write_lock(lock: Lock, path: Path) -> None:

@@ -69,6 +69,13 @@ CASES = [
     ("lock", 0, lambda p: ["lock", "--lock", str(p / "resolver.lock"), *tree(p)]),
     ("lock", 1, lambda p: ["lock", "--lock", str(p / "missing.lock"), *tree(p, "missing")]),
     ("lock", 2, lambda p: ["lock", "--lock", str(p / "a-file" / "resolver.lock"), *tree(p)]),
+    # (the lock the ("lock", 0) case above writes)
+    ("update", 0, lambda p: ["update", "--lock", str(p / "resolver.lock"), *tree(p)]),
+    ("update", 1, lambda p: ["update", "--lock", str(p / "resolver.lock"), *tree(p, "missing")]),
+    ("update", 2, lambda p: ["update", "--lock", str(p / "a-file"), *tree(p)]),
+    ("sbom", 0, lambda p: ["sbom", "--output", str(p / "sbom"), *tree(p)]),
+    ("sbom", 1, lambda p: ["sbom", "--output", str(p / "sbom-missing"), *tree(p, "missing")]),
+    ("sbom", 2, lambda p: ["sbom", "--output", str(p / "a-file"), *tree(p)]),
     ("report", 0, lambda p: ["report", "--output", str(p / "report"), *tree(p)]),
     ("report", 1, lambda p: ["report", "--output", str(p / "report-missing"), *tree(p, "missing")]),
     ("report", 2, lambda p: ["report", "--output", str(p / "a-file"), *tree(p)]),

@@ -198,7 +198,7 @@ def test_a_lock_holds_no_path_of_the_checkout_and_verifies_in_another(tmp_path):
     text = (first / "resolver.lock").read_text()
     assert str(tmp_path) not in text
     data = json.loads(text)
-    assert [r["baseurl"] for r in data["repos"]] == ["repos/baseos"]
+    assert [r["path"] for r in data["repos"]] == ["repos/baseos"]
     (missing,) = data["images"]["shell"]["unresolved"]
     assert missing["name"] == "no-such-package" and missing["kind"] == UNKNOWN
     assert missing["origin"].startswith("images/tree.yaml:")

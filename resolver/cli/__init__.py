@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import ResolverError, Terminated
-from . import audit, containers, evidence, images, imports, overrides, packages, planning
+from . import audit, containers, evidence, images, imports, overrides, packages, planning, update
 from .common import FORMATTER, common_options
 
 EPILOG = """examples:
@@ -36,7 +36,7 @@ inconsistent, so skipped requests are listed). Named repositories are strict unl
 70 internal error, 130 interrupted (SIGINT), 141 output pipe closed, 143 terminated (SIGTERM)."""
 
 #: one module per command group, in the order `resolver --help` lists them
-COMMANDS = (packages, evidence, audit, planning, containers, images, overrides, imports)
+COMMANDS = (packages, evidence, audit, planning, update, containers, images, overrides, imports)
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug, not bad input
 EXIT_INTERRUPTED = 130

@@ -28,7 +28,9 @@ def register(sub, common: argparse.ArgumentParser) -> None:
                "  resolver build keystone --format json\n  resolver build --jobs 1 --rebuild\n"
                "  resolver build --smoke              # then run the services: memcached answers stats...\n"
                "  resolver build --repos centos.repo --images images --profiles profiles   # real mirrors\n"
-               "  resolver build --logs-dir logs/ --tag 2025.1 --prune   # kolla-build's habits\n\n"
+               "  resolver build --logs-dir logs/ --tag 2025.1 --prune   # kolla-build's habits\n"
+               "  resolver build --push registry.example:5000/openstack --tag 2025.1   # + IMAGE:KEY, IMAGE:2025.1\n"
+               "  resolver build --sbom sbom/         # + sbom/IMAGE.spdx.json\n\n"
                "exit: 0 every image built or skipped (and its smoke checks passed), 1 an image or a check failed, "
                "2 bad input (or a compiled requirement whose build packages no bindep declares, or no root), "
                "130 interrupted (SIGINT), 143 terminated (SIGTERM)",
@@ -44,7 +46,28 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     build.add_argument("--prune", action="store_true",
                        help="after a build where every image is done, remove the older content tags of the built "
                             "images (what another tag points at stays; see `resolver prune`)")
+    build.add_argument("--sbom", type=Path, default=None, metavar="DIR",
+                       help="write DIR/IMAGE.spdx.json for every image built or found: an SPDX 2.3 SBOM from the "
+                            "lock (docs/supply-chain.md)")
+    build.add_argument("--push", default=None, metavar="DEST",
+                       type=_option(TAG_PREFIX, "a registry and repository path (registry.example:5000/openstack)"),
+                       help="then push every image done to DEST/IMAGE:KEY and DEST/IMAGE:TAG with skopeo, parents "
+                            "first; blobs the registry has are not sent again")
+    build.add_argument("--no-tls-verify", dest="tls_verify", action="store_false",
+                       help="push over plain HTTP or to a self-signed registry (a local one)")
     build.set_defaults(run=run_build)
+    sbom = sub.add_parser(
+        "sbom", parents=[common], help="an SPDX 2.3 SBOM per image of the planned tree, without building",
+        epilog="examples:\n  resolver sbom --output sbom/\n  resolver sbom memcached --output sbom/\n"
+               "  SOURCE_DATE_EPOCH=1700000000 resolver sbom --output sbom/   # the same documents every run\n\n"
+               "Each IMAGE.spdx.json: a package per RPM (purl, the metadata's checksum) and per wheel (purl, "
+               "sha256), each CONTAINED_BY the layer that installs it; the builder stages' packages "
+               "BUILD_DEPENDENCY_OF the layer they built (docs/supply-chain.md)",
+        formatter_class=FORMATTER)
+    sbom.add_argument("build_images", nargs="*", metavar="IMAGE", help="images (default: every image of the tree)")
+    sbom.add_argument("--output", type=Path, default=Path("sbom"), metavar="DIR",
+                      help="the directory of the documents (replaced as a whole; default sbom)")
+    sbom.set_defaults(run=run_sbom)
     render = sub.add_parser(
         "render", parents=[common], help="write multi-stage Containerfiles (and a buildx bake file) for the tree",
         epilog="examples:\n  resolver render --output containerfiles/\n  resolver render --bake   "
@@ -136,18 +159,49 @@ def run_build(args: argparse.Namespace) -> int:
     from ..containers.tree_build import BuildOptions, build_tree
     from ..demo.distribution import DEMO_DATA
 
-    check_build_setup()  # no root, no buildah: said before any planning
+    check_build_setup(args.push is not None)  # no root, no buildah: said before any planning
     if args.logs_dir is not None:
         check_writable(args.logs_dir, directory=True)
+    if args.sbom is not None:
+        from ..containers.image_sboms import sbom_file
+
+        check_set_directory(args.sbom, sbom_file, "sbom")
     with _staged(args) as staged:
         checks = {}
         if args.smoke:
             checks = load_smoke(DEMO_DATA / "smoke.yaml" if args.smoke is True else Path(args.smoke))
         built = build_tree(staged, _BuildProgress(args), BuildOptions(
-            args.build_images, args.jobs, args.rebuild, args.tag_prefix, args.tag, args.logs_dir, checks, args.prune))
+            args.build_images, args.jobs, args.rebuild, args.tag_prefix, args.tag, args.logs_dir, checks, args.prune,
+            args.push, args.tls_verify))
+        if args.sbom is not None:
+            _write_sboms(args.sbom, staged, built)
     emit(args, built.to_json(), build_text(built))
     warn_unresolved(args, staged.unresolved)
     return 1 if built.failed else 0
+
+
+def _write_sboms(directory: Path, staged: StagedTree, built: TreeBuild) -> None:
+    """The documents of the images built or found (with their layers' digests), as one set."""
+    from ..containers.buildah import image_layers
+    from ..containers.image_sboms import sbom_file, tree_sboms
+
+    done = {r.name: r for r in built.results if r.status in ("built", "skipped")}
+    digests = {name: image_layers(result.reference)[-1] for name, result in done.items()}
+    replace_directory(directory, tree_sboms(staged, list(done), done, digests), sbom_file, "sbom")
+
+
+def run_sbom(args: argparse.Namespace) -> int:
+    from ..containers.image_sboms import sbom_file, tree_sboms
+
+    check_set_directory(args.output, sbom_file, "sbom")
+    with _staged(args) as staged:
+        names = args.build_images or list(staged.stages)
+        files = tree_sboms(staged, names)
+    replace_directory(args.output, files, sbom_file, "sbom")
+    written = [str(args.output / name) for name in files]
+    emit(args, {"written": written}, "wrote " + ", ".join(written))
+    warn_unresolved(args, staged.unresolved)
+    return 0
 
 
 def run_prune(args: argparse.Namespace) -> int:
@@ -237,6 +291,7 @@ def build_text(built: TreeBuild) -> str:
                  f"{totals['python_bytes'] / 1e6:.1f} MB)")
     if wheels is not None:
         lines.append(f"Python target {wheels.target.name}, upper-constraints {wheels.constraints}, {wheels.pip.key}")
+    lines += [f"pushed {p.image}: {', '.join(p.references)} ({p.digest})" for p in built.pushed]
     if built.prune:
         pruned = built.pruned
         lines.append(f"pruned {len(pruned.remove)} older content tags" + "".join(f"\n  {r}" for r in pruned.remove)

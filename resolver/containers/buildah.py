@@ -26,6 +26,7 @@ from ..errors import BuildError, BuildSetupError, Interrupted, RepoError
 from ..files import run_ended, scratch_directory
 from ..metadata.repo_config import RepoSpec
 from .logs import ImageLog
+from .reproducible import normalize_databases
 
 #: every working container this tool makes is named PREFIX<pid>-... (leftovers are found by it;
 #: the pid keeps another build running on the host from taking this run's containers for them)
@@ -37,12 +38,13 @@ DBPATH = "/var/lib/rpm"
 TAIL_LINES = 15
 
 
-def check_build_setup() -> None:
-    """Refuse, before any planning, a run that cannot build: the tools, and root or a rootless
-    user namespace (``buildah mount`` and ``dnf --installroot`` write the image roots directly)."""
-    for tool in ("buildah", "podman", "dnf", "rpm"):
+def check_build_setup(push: bool = False) -> None:
+    """Refuse, before any planning, a run that cannot build (or push): the tools, and root or a
+    rootless user namespace (``buildah mount`` and ``dnf --installroot`` write the image roots directly)."""
+    for tool in ("buildah", "podman", "dnf", "rpm", *(["skopeo"] if push else [])):
         if shutil.which(tool) is None:
-            raise BuildSetupError(f"{tool} is not installed; run ./bootstrap (it installs buildah, podman, dnf, rpm)")
+            raise BuildSetupError(f"{tool} is not installed; run ./bootstrap (it installs buildah, podman, dnf, rpm, "
+                                  "skopeo)")
     # buildah unshare sets this in the user namespace it starts (rootless storage is usable there)
     if os.geteuid() != 0 and not os.environ.get("_CONTAINERS_USERNS_CONFIGURED"):
         raise BuildSetupError(
@@ -54,7 +56,7 @@ def check_build_setup() -> None:
 
 class Buildah:
     def __init__(self, repos: Sequence[RepoSpec], releasever: str = "9", arch: str = "x86_64",
-                 platform_id: str | None = None):
+                 platform_id: str | None = None, epoch: int = 0):
         check_build_setup()
         self.repos = tuple(repos)
         for repo in self.repos:
@@ -67,6 +69,8 @@ class Buildah:
         #: the target's PLATFORM_ID (``platform:el9``): what module streams require; dnf reads it from
         #: the root's os-release, which an empty root does not have yet
         self.platform_id = platform_id
+        #: the one time the build stamps (``reproducible.source_date_epoch``): files, rpmdb, dnf history
+        self.epoch = epoch
         self._home = scratch_directory("resolver-rpm-")
         Path(self._home.name, ".rpmmacros").write_text(f"%_dbpath {DBPATH}\n")
         self._running: set[subprocess.Popen] = set()
@@ -172,6 +176,7 @@ class Buildah:
         if subprocess.run([*rpm, "-q", "gpg-pubkey"], capture_output=True, env=env, check=False).returncode == 0:
             self._run([*rpm, "-e", "--allmatches", "gpg-pubkey"], f"{what}: removing the signing keys", env=env)
         _checkpoint(root / "var/lib/rpm" / "rpmdb.sqlite", root / "var/lib/dnf" / "history.sqlite")
+        normalize_databases(root, self.epoch)
         for leftover in ("var/cache/dnf", "var/log/dnf.log", "var/log/dnf.rpm.log", "var/log/dnf.librepo.log",
                          "var/log/hawkey.log"):
             target = root / leftover
@@ -229,7 +234,21 @@ class Buildah:
         return json.loads(output) or {}
 
     def commit(self, container: str, ref: str) -> None:
-        self._run(["buildah", "commit", "--quiet", container, ref], f"committing {ref}")
+        # every file of the layer and the image's times at the build's one time: the same lock, the
+        # same layer digests
+        self._run(["buildah", "commit", "--quiet", "--timestamp", str(self.epoch), container, ref],
+                  f"committing {ref}")
+
+    def push(self, ref: str, destination: str, tls_verify: bool = True) -> str:
+        """Copy the local image ``ref`` to ``destination`` (``HOST[:PORT]/PATH:TAG``) with skopeo,
+        which asks the registry for each blob first and sends only those it lacks; the digest of
+        the manifest the registry now holds."""
+        with scratch_directory("resolver-push-") as work:
+            digest_file = Path(work) / "digest"
+            self._run(["skopeo", "copy", "--quiet", f"--dest-tls-verify={'true' if tls_verify else 'false'}",
+                       "--digestfile", str(digest_file), f"containers-storage:{ref}", f"docker://{destination}"],
+                      f"pushing {ref} to {destination}")
+            return digest_file.read_text().strip()
 
     def tag(self, ref: str, name: str) -> None:
         """Point the name ``name`` (a readable tag) at the image ``ref``, moving it from any other."""
@@ -259,6 +278,15 @@ class Buildah:
 
     def close(self) -> None:
         self._home.cleanup()
+
+
+def image_layers(ref: str) -> list[str]:
+    """The diff ids of an image's layers, root first: the last is the one its own build made."""
+    done = subprocess.run(["podman", "image", "inspect", "--format", "{{json .RootFS.Layers}}", ref],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise BuildError(f"podman image inspect {ref}: {done.stderr.strip()[-300:]}")
+    return list(json.loads(done.stdout) or [])
 
 
 def _run_options(volumes: Mapping[str, str] | None, env: Mapping[str, str] | None) -> list[str]:

@@ -35,6 +35,7 @@ from .elf import Needed, needed_in_tree, needed_in_wheel
 from .logs import ImageLog
 from .pypi import PyPI, file_version
 from .python_target import VENV, Dist, hashed_requirements
+from .reproducible import uncompiled_sources
 from .stages import DEFAULT_TAG_PREFIX, StagePlan, reference
 from .tags import DEFAULT_TAG, readable_reference
 
@@ -95,6 +96,8 @@ class BuiltImage:
 
 #: what a build measured, kept on the image so that a skipped image reports the same
 _LABEL = "io.resolver.build"
+#: the list of files compileall compiles, beside the wheels (mounted at /wheels)
+_COMPILE_LIST = ".compile-list"
 _WHEEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+!-]*\.whl$")
 
 
@@ -297,9 +300,20 @@ class TreeBuilder:
         mounts = {str(wheelhouse): "/wheels", str(requirements): "/requirements",
                   str(self.index.download(self.pip.file).parent): "/pip"}
         self.engine.run(final, [*pip, "install", "--no-index", "--no-deps", "--no-cache-dir", "--require-hashes",
-                                "--disable-pip-version-check", "--no-warn-script-location",
+                                "--disable-pip-version-check", "--no-warn-script-location", "--no-compile",
                                 "-r", "/requirements/install.txt"],
                         f"{stage.image}: pip install into {VENV}", volumes=mounts)
+        # byte code without the source's time (pip's holds the install's); only this layer's sources,
+        # or compileall rewrites the parent's hash-based .pyc files into this layer
+        sources = uncompiled_sources(root, VENV)
+        if sources:
+            (wheelhouse / _COMPILE_LIST).write_text("".join(f"{path}\n" for path in sources), encoding="utf-8")
+            # -B: the interpreter's own imports at start (setuptools' .pth imports _distutils_hack)
+            # write no timestamped .pyc; -f: compileall would keep such a one as up to date
+            self.engine.run(final, [f"{VENV}/bin/python3", "-B", "-m", "compileall", "-q", "-f",
+                                    "--invalidation-mode", "unchecked-hash", "-i", f"/wheels/{_COMPILE_LIST}"],
+                            f"{stage.image}: compiling the byte code of {len(sources)} files", volumes=mounts,
+                            env={"PYTHONHASHSEED": "0"})  # sets and frozensets in constants, in one order
         if stage.deployed:  # every requirement of every installed distribution is there, at a fitting version
             self.engine.run(final, [*pip, "check", "--disable-pip-version-check"], f"{stage.image}: pip check",
                             volumes=mounts)

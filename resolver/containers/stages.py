@@ -21,7 +21,7 @@ from .python_target import VENV, Dist
 from .wheels import ImageWheels
 
 #: bump when what a build does for the same inputs changes (a new key for every image)
-BUILD_FORMAT = 3
+BUILD_FORMAT = 4
 
 
 @dataclass(frozen=True)

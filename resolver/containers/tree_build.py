@@ -17,6 +17,7 @@ from typing import Any
 from ..errors import Interrupted
 from ..inputs.platforms import platform_id
 from .buildah import Buildah
+from .reproducible import source_date_epoch
 from .runner import BuildReporter, BuiltImage, TreeBuilder
 from .smoke import Check, SmokeResult, smoke_image
 from .stages import DEFAULT_TAG_PREFIX
@@ -36,6 +37,18 @@ class BuildOptions:
     #: image -> its smoke checks (run after the image is built or found)
     smoke: Mapping[str, Sequence[Check]] | None = None
     prune: bool = False
+    #: a registry prefix (``registry.example:5000/openstack``) to push every image done to
+    push: str | None = None
+    tls_verify: bool = True
+
+
+@dataclass(frozen=True)
+class Pushed:
+    image: str
+    #: the names it was pushed under: ``DEST/IMAGE:KEY`` (its content tag), ``DEST/IMAGE:TAG``
+    references: tuple[str, ...]
+    #: the manifest's digest in the registry
+    digest: str
 
 
 @dataclass(frozen=True)
@@ -51,6 +64,8 @@ class TreeBuild:
     #: --prune: the content tags removed, or None when an image failed (nothing pruned); absent without it
     pruned: Prune | None
     prune: bool
+    #: --push: what was pushed, image by image (the images done whose smoke checks passed)
+    pushed: tuple[Pushed, ...] = ()
 
     @property
     def failed(self) -> bool:
@@ -69,13 +84,16 @@ class TreeBuild:
                 "python": python_json(self.wheels) if self.wheels else None}
         if self.prune:
             data["pruned"] = list(self.pruned.remove) if self.pruned else None
+        if self.pushed:
+            data["pushed"] = [{"image": p.image, "references": list(p.references), "digest": p.digest}
+                              for p in self.pushed]
         return data
 
 
 def build_tree(staged: StagedTree, reporter: BuildReporter, options: BuildOptions) -> TreeBuild:
     checks = options.smoke or {}
     engine = Buildah(staged.specs, releasever=staged.target.name.rsplit("-", 1)[-1],
-                     platform_id=platform_id(staged.target.name))
+                     platform_id=platform_id(staged.target.name), epoch=source_date_epoch(staged.specs))
     builder = TreeBuilder(staged.stages, staged.keys, engine, staged.repos, staged.inputs.packages, reporter,
                           options.jobs, options.rebuild, options.tag_prefix, staged.index,
                           staged.wheels.pip if staged.wheels else None, options.tag, options.logs_dir)
@@ -97,6 +115,7 @@ def build_tree(staged: StagedTree, reporter: BuildReporter, options: BuildOption
                     smoke[result.name] = smoke_image(engine, result.name, result.reference, checks[result.name])
         if engine.cancelled.is_set():  # a signal after the last image: nothing to stop, still obeyed
             raise Interrupted(f"build stopped by {signal.Signals(engine.stop_signal).name}", engine.stop_signal)
+        pushed = _push(engine, builder, reporter, results, smoke, options) if options.push else ()
         if options.prune and all(r.status in ("built", "skipped") for r in results):
             pruned = stale_content_tags(stored_images(), options.tag_prefix, keep=0,
                                         current={r.reference for r in results}, images={r.name for r in results})
@@ -106,7 +125,24 @@ def build_tree(staged: StagedTree, reporter: BuildReporter, options: BuildOption
             signal.signal(sig, handler)
         engine.close()
     return TreeBuild(results, smoke, seconds, _totals(results, staged), staged.wheels, frozenset(checks), pruned,
-                     options.prune)
+                     options.prune, pushed)
+
+
+def _push(engine: Buildah, builder: TreeBuilder, reporter: BuildReporter, results: Sequence[BuiltImage],
+          smoke: Mapping[str, Sequence[SmokeResult]], options: BuildOptions) -> tuple[Pushed, ...]:
+    """Every image done whose smoke checks passed, parents first (a child then finds its parent's
+    layers in the registry), under its content tag and the readable tag."""
+    pushed = []
+    for result in results:
+        if result.status not in ("built", "skipped") or not all(s.ok for s in smoke.get(result.name, ())):
+            continue
+        reporter.state(result.name, "pushing", str(options.push))
+        names = tuple(f"{options.push}/{result.name}:{tag}" for tag in (result.reference.rsplit(":", 1)[1],
+                                                                         options.tag))
+        with builder.image_log(result.name, append=True) as log, engine.logging_to(log):
+            digests = {engine.push(result.reference, name, options.tls_verify) for name in names}
+        pushed.append(Pushed(result.name, names, min(digests)))
+    return tuple(pushed)
 
 
 def _totals(results: Sequence[BuiltImage], staged: StagedTree) -> dict[str, int]:

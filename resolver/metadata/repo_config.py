@@ -40,6 +40,21 @@ class RepoSpec:
         return self.local_dir is None if self.gpgcheck is None else self.gpgcheck
 
 
+def locked_location(baseurl: str, base: Path) -> dict[str, str]:
+    """How a lock names where a repository is, without a path of this machine: ``path``, a local
+    directory under the lock's directory ``base``, relative to it; ``name``, any other local
+    directory (a bundled repository, the demo distribution in the cache, a mirror elsewhere) by
+    its directory name; ``url``, a remote repository. The repomd digest beside it says which
+    metadata, wherever the directory is found."""
+    local = RepoSpec("", baseurl).local_dir
+    if local is None:
+        return {"url": baseurl}
+    try:
+        return {"path": local.resolve().relative_to(base.resolve()).as_posix()}
+    except ValueError:
+        return {"name": local.resolve().name}
+
+
 def repo_specs(arguments: Sequence[str]) -> tuple[RepoSpec, ...]:
     """``--repos`` values: directories holding repodata/, repodata/ dirs, or .repo files."""
     if not arguments:
@@ -92,3 +107,21 @@ def _repo_file(path: Path) -> list[RepoSpec]:
     if not specs:
         raise RepoError(f"{path}: no enabled repository")
     return specs
+
+
+def locked_specs(repos: Sequence[dict], lock_dir: Path, lock: Path) -> tuple[RepoSpec, ...]:
+    """The repositories a lock names (``locked_location``), found again: a ``path`` under the
+    lock's directory, a ``url``, a ``name`` of a bundled repository; any other name needs
+    ``--repos`` (the lock says which metadata, not where another machine keeps it)."""
+    specs = []
+    for repo in repos:
+        if "path" in repo:
+            specs.append(RepoSpec(str(repo["id"]), str(lock_dir / str(repo["path"]))))
+        elif "url" in repo:
+            specs.append(RepoSpec(str(repo["id"]), str(repo["url"])))
+        elif repo.get("name") in BUNDLED_REPOS:
+            specs.append(RepoSpec(str(repo["id"]), str(BUNDLED_REPOS_DIR / str(repo["name"]))))
+        else:
+            raise RepoError(f"{lock}: repository {repo.get('id')} is named {repo.get('name')!r}, a directory of the "
+                            "machine the lock was made on: name it with --repos DIR (each repository of the lock)")
+    return tuple(specs)
