@@ -119,7 +119,8 @@ def read_kolla_file(path: Path, target: Platform) -> KollaFile:
             template = jinja2.Environment().parse(text, filename=str(path))
     except jinja2.TemplateSyntaxError as error:
         raise InputError(f"{path}:{error.lineno}: Jinja syntax error: {error.message}") from None
-    found = KollaFile(path, text.splitlines())
+    # lines as Jinja numbers them (\n, \r\n, \r), not str.splitlines' (U+2028, U+0085, \x0c...)
+    found = KollaFile(path, re.split(r"\r\n|\r|\n", text))
     _Reader(found, kolla_variables(target)).statements(template.body, "active")
     return found
 
