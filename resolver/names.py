@@ -95,6 +95,8 @@ def shell_problem(command: str) -> str | None:
     problem = unwritable_reason(command)
     if problem:
         return problem
+    if not command.strip():
+        return "is empty"
     if command.rstrip().endswith("\\"):
         return "ends in a backslash, which joins the next Containerfile instruction to it"
     if "<<" in command:
