@@ -88,6 +88,7 @@ def test_a_comment_above_an_entry_is_written_as_its_reason_and_nothing_else(tmp_
     ("echo \u202eevil", "control character"),  # (TCIB joins its lines: a line break is a space)
     ("--mount=type=bind,source=/,target=/host cat /host/etc/shadow", "starts with"),
     ('["/bin/sh", "-c", "echo exec form"]', "starts with"),
+    ("", "is empty"),  # once written, it failed the file's own check: exit 2 for the whole import
 ])
 def test_a_tcib_action_that_would_not_be_one_instruction_is_not_imported(tmp_path, run, why):
     container = tmp_path / "memcached.yaml"
@@ -166,3 +167,9 @@ def test_the_one_rule():
     assert escaped("a\nb", keep="\n") == "a\nb"
     with pytest.raises(InputError, match="ends in a backslash"):
         shell_line("echo \\", "here", "'run'")
+
+
+@pytest.mark.parametrize("text", ['images:\n  nova-api: {reason: "\\U10010000"}\n',  # found by the fuzz test
+                                  "images:\n  nova-api: {reason: 2020-13-45}\n"])
+def test_a_yaml_value_python_cannot_hold_is_exit_2_naming_the_file(tmp_path, text):
+    assert "site.yaml" in error_of(tmp_path, text) and "invalid YAML" in error_of(tmp_path, text)
