@@ -12,7 +12,7 @@ import re
 import shutil
 import stat
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -118,9 +118,10 @@ def check_writable(path: Path, directory: bool = False) -> None:
         raise InputError(f"{path}: cannot write there (permission denied); choose another path")
 
 
-def write_atomically(path: Path, text: str | bytes) -> None:
+def write_atomically(path: Path, text: str | bytes | Iterable[bytes]) -> None:
     """Write ``path`` whole or not at all: a temporary file beside it (mode from the umask, as any
-    new file), fsynced, renamed over ``path``, then the directory fsynced.
+    new file), fsynced, renamed over ``path``, then the directory fsynced. ``text`` may be chunks
+    (a download streamed to disk): one that raises leaves nothing, as a failed write does.
 
     The temporary file is written unnamed (``O_TMPFILE``) and given its name ``.NAME.PID.tmp`` only
     just before the rename, so a writer killed while writing leaves nothing; one killed between
@@ -134,7 +135,8 @@ def write_atomically(path: Path, text: str | bytes) -> None:
     _remove_leftovers(path)
     temporary = _temporary_name(path)
     try:
-        _write_file(temporary, text.encode("utf-8") if isinstance(text, str) else text)
+        _write_file(temporary, [text.encode("utf-8")] if isinstance(text, str) else
+                    [text] if isinstance(text, bytes) else text)
         os.replace(temporary, path)
     except OSError as error:
         temporary.unlink(missing_ok=True)
@@ -145,8 +147,8 @@ def write_atomically(path: Path, text: str | bytes) -> None:
     _fsync_directory(path.parent)
 
 
-def _write_file(path: Path, data: bytes) -> None:
-    """``data`` at ``path`` (a new name), fsynced; unnamed until written where the file system allows."""
+def _write_file(path: Path, chunks: Iterable[bytes]) -> None:
+    """``chunks`` at ``path`` (a new name), fsynced; unnamed until written where the file system allows."""
     flags = os.O_WRONLY | os.O_CLOEXEC
     try:
         descriptor = os.open(path.parent, flags | os.O_TMPFILE, 0o666)
@@ -157,9 +159,10 @@ def _write_file(path: Path, data: bytes) -> None:
         descriptor = os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o666)
         unnamed = False
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(descriptor, view):]
+        for chunk in chunks:
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(descriptor, view):]
         os.fsync(descriptor)
         if unnamed:
             # linkat(AT_SYMLINK_FOLLOW) of /proc/self/fd/N names the file (plain link() would try
@@ -218,7 +221,7 @@ def replace_directory(directory: Path, files: Mapping[str, str | bytes], owned: 
                 raise InputError(f"{name!r} would be written outside {directory}")
             target = staged / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            _write_file(target, content.encode("utf-8") if isinstance(content, str) else content)
+            _write_file(target, [content.encode("utf-8") if isinstance(content, str) else content])
         for sub in sorted({staged / n for name in files for n in Path(name).parents}, reverse=True):
             _fsync_directory(sub)
         if directory.is_dir():

@@ -4,6 +4,7 @@ start an instruction of its own; each is refused with the value named, before an
 
 import gzip
 import hashlib
+import json
 import re
 import shutil
 from dataclasses import replace
@@ -11,7 +12,7 @@ from dataclasses import replace
 import pytest
 
 from resolver.containers.containerfile import bake_file, containerfile
-from resolver.containers.pypi import FileMetadata, IndexFile, _by_version
+from resolver.containers.pypi import FileMetadata, IndexFile, parse_listing
 from resolver.containers.python_target import Dist
 from resolver.containers.stages import StagePlan
 from resolver.containers.wheels import ImageWheels
@@ -145,5 +146,5 @@ def test_index_files_whose_names_hold_a_newline_are_not_listed():
         {"filename": "pbr-6.1.0-py2.py3-none-any.whl\n", "url": "https://x/a", "hashes": {"sha256": sha}},
         {"filename": "pbr-6.1.0.tar.gz\nRUN touch /pwned.tar.gz", "url": "https://x/b", "hashes": {"sha256": sha}},
     ]}
-    assert _by_version(listing, "pbr", "https://x/simple/pbr/") == {
+    assert parse_listing(json.dumps(listing).encode(), "pbr", "https://x/simple/pbr/") == {
         "6.1.1": [IndexFile("pbr-6.1.1-py2.py3-none-any.whl", "https://x/pbr.whl", sha)]}

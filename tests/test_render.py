@@ -8,6 +8,7 @@ wheels and sdists (about 200 MB) into the user's cache (``XDG_CACHE_HOME``), as 
 does; later runs read the cache. CI reaches PyPI."""
 
 import json
+import re
 
 import pytest
 import yaml
@@ -71,6 +72,27 @@ def test_ovs_without_a_cp39_wheel_is_built_without_a_compiler(rendered, planned)
         assert "AS builder" in builder and "pip wheel" in builder
         assert "gcc" not in builder and "-devel" not in builder, name
         assert "ovs==3.5.0 --hash=sha256:" in (output / name / "requirements.txt").read_text()
+
+
+def test_the_final_stage_installs_the_indexs_wheels_with_the_locks_hashes(rendered, planned):
+    """Each venv layer's wheels from the index are installed with --require-hashes from
+    install.txt (the lock's sha256 of each); only what the builder made from an sdist is named
+    without one, and together they are exactly the layer's pins."""
+    output, images = rendered
+    with_venv = [name for name in images if (output / name / "requirements.txt").exists()]
+    assert with_venv
+    for name in with_venv:
+        pins = {line.split(" ")[0] for line in (output / name / "requirements.txt").read_text().splitlines()}
+        hashed = (output / name / "install.txt").read_text().splitlines()
+        assert all(re.fullmatch(r"\S+==\S+ --hash=sha256:[0-9a-f]{64}", line) for line in hashed), name
+        final = (output / name / "Containerfile").read_text().split("\n# Final stage")[1]
+        install = final[final.index("pip install"):]
+        built = set(re.findall(r"--find-links /wheels ((?:\S+==\S+ ?)+)$", install, re.M)[0].split()) \
+            if re.search(r"--find-links /wheels \S+==", install) else set()
+        assert ("--require-hashes -r /install.txt" in install) == bool(hashed), name
+        assert {line.split(" ")[0] for line in hashed} | built == pins, name
+        assert not built & {line.split(" ")[0] for line in hashed}, name
+        assert built == set(planned["python"]["sdists"]) & pins, name
 
 
 def test_plan_reports_python_bytes_per_layer_and_totals_with_them(rendered, planned):

@@ -10,7 +10,8 @@ An image with a venv layer gets a builder that fetches exactly the planned files
 (``requirements.txt`` beside the Containerfile: every pin with its sha256, ``--require-hashes``)
 and runs ``pip wheel`` with the build-only packages installed; the final stage mounts the builder's
 wheels and pip (``RUN --mount=type=bind,from=builder``, podman and BuildKit) and installs exactly
-those into the venv, so no wheel, pip or cache is left in a layer. Build from the output directory
+those into the venv (the index's wheels again with ``--require-hashes``, ``install.txt``), so no
+wheel, pip or cache is left in a layer. Build from the output directory
 (it is the context: ``podman build -f keystone/Containerfile .``).
 
 Every value on a line comes checked: the stage plans' (``StagePlan``: NEVRAs from the metadata,
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from ..inputs.platforms import platform_id as platform_id_of
 from ..names import COMMAND, TAG, TAG_PREFIX, build_value, escaped
-from .python_target import VENV, Dist
+from .python_target import VENV, Dist, hashed_requirements
 from .stages import DEFAULT_TAG_PREFIX, StagePlan, check_dist
 from .tags import DEFAULT_TAG, readable_reference
 
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 DEFAULT_TOOLS_IMAGE = "quay.io/centos/centos:stream9"
 _DNF_OPTIONS = "--setopt=install_weak_deps=False --setopt=tsflags=nodocs"
 #: what `render` writes: IMAGE/ directories with these files, and the bake file
-RENDERED = ("Containerfile", "requirements.txt", "tools.txt")
+RENDERED = ("Containerfile", "requirements.txt", "tools.txt", "install.txt")
 BAKE_FILE = "docker-bake.json"
 
 
@@ -82,9 +83,11 @@ def containerfile(stage: StagePlan, key: str, package_manager: str = "dnf", pip:
             lines.append("RUN " + _dnf(pm, [*tools, *stage.build_only], stage.modules, platform_id))
         if wheels:
             assert pip is not None
-            files["requirements.txt"] = "".join(f"{d.key} --hash=sha256:{d.file.sha256}\n" for d in wheels.layer)
-            files["tools.txt"] = f"{pip.key} --hash=sha256:{pip.file.sha256}\n"
-            lines += [f"COPY {stage.image}/requirements.txt {stage.image}/tools.txt /",
+            files["requirements.txt"] = hashed_requirements((d.key, d.file.sha256) for d in wheels.layer)
+            files["tools.txt"] = hashed_requirements([(pip.key, pip.file.sha256)])
+            # what the final stage installs with the lock's hashes: the wheels as the index serves them
+            files["install.txt"] = hashed_requirements((d.key, d.file.sha256) for d in wheels.layer if d.binary)
+            lines += [f"COPY {stage.image}/requirements.txt {stage.image}/tools.txt {stage.image}/install.txt /",
                       "RUN python3 -m pip wheel --no-deps --require-hashes --no-cache-dir --wheel-dir /wheels "
                       "-r /requirements.txt && python3 -m pip download --no-deps --require-hashes --no-cache-dir "
                       "--dest /tools -r /tools.txt"]
@@ -102,11 +105,18 @@ def containerfile(stage: StagePlan, key: str, package_manager: str = "dnf", pip:
             lines.append("RUN " + _dnf(pm, stage.layer, stage.modules, platform_id))
     if wheels:
         assert pip is not None
+        install = f"{VENV}/bin/python3 /tools/{pip.file.filename}/pip install --no-index --no-deps --no-cache-dir " \
+                  "--find-links /wheels"
+        # the index's wheels with the lock's sha256; those the builder made from the lock's
+        # sdists (checked there) have no sha256 in the lock
+        commands = [f"{install} --require-hashes -r /install.txt"] if any(d.binary for d in wheels.layer) else []
+        if wheels.built:
+            commands.append(f"{install} {shlex.join(d.key for d in wheels.built)}")
         lines.append("RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels "
-                     "--mount=type=bind,from=builder,source=/tools,target=/tools \\\n"
+                     "--mount=type=bind,from=builder,source=/tools,target=/tools "
+                     "--mount=type=bind,from=builder,source=/install.txt,target=/install.txt \\\n"
                      f"    {{ test -x {VENV}/bin/python3 || python3 -m venv --without-pip {VENV}; }} && \\\n"
-                     f"    {VENV}/bin/python3 /tools/{pip.file.filename}/pip install --no-index --no-deps "
-                     f"--no-cache-dir --find-links /wheels {shlex.join(d.key for d in wheels.layer)}")
+                     + " && \\\n".join(f"    {command}" for command in commands))
     if stage.step:
         lines.append(f"COPY --from=builder {stage.step.artifacts.rstrip('/')}/ /")
     lines += _steps(stage, "after-packages")

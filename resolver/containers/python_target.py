@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -110,6 +110,12 @@ class Dist:
     def installed_size(self) -> int:
         """The plan's estimate of what installing it writes: its files and their bytecode."""
         return self.metadata.unpacked + round(PYC_BYTES_PER_PY_BYTE * self.metadata.py_bytes)
+
+
+def hashed_requirements(pins: Iterable[tuple[str, str]]) -> str:
+    """A requirements file for pip's ``--require-hashes``: each requirement (a pin, or a wheel's
+    path) with the sha256 its file must have."""
+    return "".join(f"{requirement} --hash=sha256:{sha256}\n" for requirement, sha256 in pins)
 
 
 def read_constraints(series: str, target: TargetPython) -> dict[str, str]:

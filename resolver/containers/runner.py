@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from ..downloads import file_sha256
 from ..errors import BuildError, Interrupted
-from ..files import scratch_directory
+from ..files import scratch_directory, write_atomically
 from ..inputs.image_tree import parents_first
 from ..metadata.closure import PackageInfo
 from ..metadata.repos import RepoSet
@@ -33,7 +34,7 @@ from .buildah import Buildah
 from .elf import Needed, needed_in_tree, needed_in_wheel
 from .logs import ImageLog
 from .pypi import PyPI, file_version
-from .python_target import VENV, Dist
+from .python_target import VENV, Dist, hashed_requirements
 from .stages import DEFAULT_TAG_PREFIX, StagePlan, reference
 from .tags import DEFAULT_TAG, readable_reference
 
@@ -256,14 +257,19 @@ class TreeBuilder:
         assert wheels is not None and self.index is not None and self.pip is not None
         sources = work / "sources"
         _link_files(sources, [self.index.download(d.file) for d in (*wheels.built, *wheels.build_requires)])
+        # pip checks each sdist against the lock's sha256 as it takes it (the cache was checked
+        # when the files were linked; this holds for what pip reads, after)
+        requirements = work / "requirements"
+        write_atomically(requirements / "built.txt", hashed_requirements((d.key, d.file.sha256) for d in wheels.built))
         out = work / "built"
         out.mkdir()
         self.engine.run(builder, ["python3", f"/sources/{self.pip.file.filename}/pip", "wheel", "--no-index",
-                                  "--find-links", "/sources", "--no-deps", "--no-cache-dir",
+                                  "--find-links", "/sources", "--no-deps", "--no-cache-dir", "--require-hashes",
                                   "--disable-pip-version-check", "--wheel-dir", "/wheels",
-                                  *[d.key for d in wheels.built]],
+                                  "-r", "/requirements/built.txt"],
                         f"{stage.image}: pip wheel {' '.join(d.key for d in wheels.built)}",
-                        volumes={str(sources): "/sources", str(out): "/wheels:rw"})
+                        volumes={str(sources): "/sources", str(requirements): "/requirements",
+                                 str(out): "/wheels:rw"})
         made = sorted(out.iterdir())
         for dist in wheels.built:
             if not [p for p in made if _WHEEL_NAME.match(p.name) and file_version(p.name, dist.name) == dist.version]:
@@ -282,14 +288,17 @@ class TreeBuilder:
                         wheels: Mapping[str, Path]) -> None:
         """The venv (made by the first image that has one) gets exactly the layer's wheels, with pip
         run from its wheel on a read-only mount: no pip, cache or wheel file stays in the image."""
-        assert self.pip is not None and self.index is not None
+        assert self.pip is not None and self.index is not None and stage.wheels is not None
         if not (root / VENV.lstrip("/") / "bin" / "python3").exists():
             self.engine.run(final, ["python3", "-m", "venv", "--without-pip", VENV], f"{stage.image}: making {VENV}")
         pip = [f"{VENV}/bin/python3", f"/pip/{self.pip.file.filename}/pip"]
-        mounts = {str(wheelhouse): "/wheels", str(self.index.download(self.pip.file).parent): "/pip"}
-        self.engine.run(final, [*pip, "install", "--no-index", "--no-deps", "--no-cache-dir",
+        requirements = wheelhouse.parent / "requirements"
+        write_atomically(requirements / "install.txt", install_requirements(stage.wheels.layer, wheels))
+        mounts = {str(wheelhouse): "/wheels", str(requirements): "/requirements",
+                  str(self.index.download(self.pip.file).parent): "/pip"}
+        self.engine.run(final, [*pip, "install", "--no-index", "--no-deps", "--no-cache-dir", "--require-hashes",
                                 "--disable-pip-version-check", "--no-warn-script-location",
-                                *[f"/wheels/{n}" for n in sorted(wheels)]],
+                                "-r", "/requirements/install.txt"],
                         f"{stage.image}: pip install into {VENV}", volumes=mounts)
         if stage.deployed:  # every requirement of every installed distribution is there, at a fitting version
             self.engine.run(final, [*pip, "check", "--disable-pip-version-check"], f"{stage.image}: pip check",
@@ -359,6 +368,15 @@ class TreeBuilder:
         size = self.engine.size(result.reference)
         layer = size - (parent.size or 0) if parent else size
         return BuiltImage(**{**result.__dict__, "size": size, "layer_size": layer})
+
+
+def install_requirements(layer: Sequence[Dist], wheels: Mapping[str, Path]) -> str:
+    """What pip installs into the venv, as ``--require-hashes`` reads it: each wheel (by its path
+    on the /wheels mount) with the lock's sha256; a wheel this run's builder made with its own
+    (the lock pins the sdist it was made from, which ``pip wheel`` checked)."""
+    locked = {d.file.filename: d.file.sha256 for d in layer if d.binary}
+    return hashed_requirements((f"/wheels/{name}", locked.get(name) or file_sha256(path) or "")
+                               for name, path in sorted(wheels.items()))
 
 
 def _link_files(directory: Path, files: Sequence[Path]) -> None:

@@ -16,11 +16,11 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from ..downloads import read_recorded, write_recorded
 from ..errors import WheelPlanError
-from ..files import write_atomically
 from ..inputs.image_tree import PipRequirement
 from ..inputs.profiles import Release
-from .pypi import FileMetadata, IndexFile, PyPI, read_metadata
+from .pypi import IndexFile, PyPI, file_metadata_from_json, index_file_from_json, read_metadata
 from .python_target import Dist, TargetPython
 
 #: bump when a closure's answer for the same inputs changes (kept closures are keyed by it)
@@ -148,28 +148,61 @@ class WheelResolver:
     # ---- closures kept between runs ---------------------------------------------------------------
 
     def _load_memo(self) -> dict:
+        """The kept closures, when the file is the one written (its recorded digest) and holds
+        only closures of sound distributions; else none (they are made again, the file rewritten)."""
         empty: dict = {"closures": {}, "dists": {}}
+        raw = read_recorded(self._memo_path, MAX_MEMO_BYTES)
         try:
-            memo = json.loads(self._memo_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            memo = json.loads(raw) if raw is not None else empty
+            _check_memo(memo)
+        except (ValueError, RecursionError, TypeError, KeyError):
             return empty
-        return memo if isinstance(memo, dict) and all(isinstance(memo.get(k), dict) for k in empty) else empty
+        return memo
 
     def _kept_dist(self, key: str) -> Dist:
         data = self._memo["dists"][key]
         dist = self._dists.get((data["name"], data["version"]))
         if dist is None:
-            metadata: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data["metadata"].items()}
-            dist = Dist(data["name"], data["version"], IndexFile(**data["file"]), FileMetadata(**metadata),
-                        data["pinned_by"])
+            dist = _dist_from_json(data)
             self._dists[(dist.name, dist.version)] = dist
         return dist
 
     def save(self) -> None:
         """Keep this run's new closures."""
         if self._memo_changed:
-            write_atomically(self._memo_path, json.dumps(self._memo, sort_keys=True))
+            write_recorded(self._memo_path, json.dumps(self._memo, sort_keys=True).encode())
             self._memo_changed = False
+
+
+#: kept closures of a whole tree: a few MiB
+MAX_MEMO_BYTES = 64 * 1024 * 1024
+
+
+def _dist_from_json(data: Any) -> Dist:
+    if not isinstance(data, dict) or set(data) != {"name", "version", "pinned_by", "file", "metadata"} \
+            or not all(isinstance(data[k], str) for k in ("name", "version")) \
+            or data["pinned_by"] not in ("constraints", "release", "newest"):
+        raise ValueError("not a kept distribution")
+    return Dist(data["name"], data["version"], index_file_from_json(data["file"]),
+                file_metadata_from_json(data["metadata"]), data["pinned_by"])
+
+
+def _check_memo(memo: Any) -> None:
+    """ValueError unless ``memo`` is kept closures as ``save`` writes them: each closure's
+    distributions kept, each distribution sound (names, sha256, requirements, sizes)."""
+    if not isinstance(memo, dict) or set(memo) != {"closures", "dists"} \
+            or not all(isinstance(memo[k], dict) for k in memo):
+        raise ValueError("not kept closures")
+    for key, data in memo["dists"].items():
+        dist = _dist_from_json(data)
+        if key != dist.key:
+            raise ValueError(f"{key} holds {dist.key}")
+    for closure in memo["closures"].values():
+        if not isinstance(closure, dict) or set(closure) != {"dists", "listings"} \
+                or not isinstance(closure["dists"], list) or not isinstance(closure["listings"], dict) \
+                or not all(isinstance(k, str) and k in memo["dists"] for k in closure["dists"]) \
+                or not all(isinstance(d, (str, type(None))) for d in closure["listings"].values()):
+            raise ValueError("not a kept closure")
 
 
 def _dist_json(dist: Dist) -> dict:

@@ -14,24 +14,22 @@ from __future__ import annotations
 
 import configparser
 import hashlib
-import http.client
 import json
 import os
 import re
 import shutil
 import subprocess
-import tarfile
 import tempfile
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import SourceError
+from ..archives import Archive
+from ..downloads import MAX_INDEX_BYTES, cached_file, fetch, is_intact
+from ..errors import InputError, SourceError
 from ..files import MAX_INPUT_BYTES, decode_text, default_cache_dir, read_text, write_atomically
 from ..names import confined
-from ..network import network_timeout, open_url, seconds_from_env
+from ..network import network_timeout, seconds_from_env
 from .bindepfile import BindepFile, parse_bindep
 
 PYPI_JSON_URL = os.environ.get("RESOLVER_PYPI_URL", "https://pypi.org/pypi")
@@ -84,31 +82,10 @@ def read_bindep(source: Source, cache_dir: Path | None = None) -> BindepFile:
 
 
 def _download(url: str, into: Path, sha256: str | None = None, filename: str | None = None) -> Path:
-    """Download once into the cache; atomic so an interrupted download is never reused, and a
-    failed one leaves nothing behind."""
+    """The cached download of ``url`` in ``into`` (checked against ``sha256``, the index's, or
+    the digest recorded when it was downloaded), fetched again when it is not that file."""
     name = filename or urllib.parse.unquote(urllib.parse.urlsplit(url).path.rstrip("/").rpartition("/")[2])
-    target = confined(into, name)
-    if target.exists():
-        return target
-    into.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkstemp(dir=into, prefix=".download-")[1])
-    try:
-        digest = hashlib.sha256()
-        with open_url(url) as response, partial.open("wb") as stream:
-            while chunk := response.read(1 << 20):
-                digest.update(chunk)
-                stream.write(chunk)
-        if sha256 and digest.hexdigest() != sha256:
-            raise SourceError(f"{url}: sha256 does not match the index; not cached")
-        umask = os.umask(0)
-        os.umask(umask)
-        partial.chmod(0o666 & ~umask)  # mkstemp's 0600 would hide the cache from other users
-        os.replace(partial, target)
-    except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
-        raise SourceError(f"cannot download {url}: {error}; a cached copy would be used offline") from None
-    finally:
-        partial.unlink(missing_ok=True)
-    return target
+    return cached_file(confined(into, name), url, "sdist", SourceError, sha256)
 
 
 def _fetch_file(location: str, into: Path) -> Path:
@@ -128,31 +105,44 @@ def release_sdist(name: str, version: str, cache_dir: Path | None = None) -> Pat
     and file name), so two releases never share a stale file and a changed file is never reused."""
     root = (cache_dir or default_cache_dir()) / "sdists"
     record = root / "releases" / f"{_normal(name)}=={version}"
-    if record.is_file():
-        digest, _, filename = record.read_text(encoding="utf-8").strip().partition(" ")
-        cached = root / "sha256" / digest / filename
-        if cached.is_file() and _sha256(cached) == digest:
-            return cached
+    try:
+        digest, _, filename = read_text(record, "release record", 1024).strip().partition(" ")
+    except InputError:
+        digest = filename = ""
+    if re.fullmatch(r"[0-9a-f]{64}", digest) and _SDIST_FILE.match(filename) \
+            and is_intact(cached := root / "sha256" / digest / filename, digest):
+        return cached
     index = f"{PYPI_JSON_URL}/{name}/json"  # the per-release endpoint is not served by every mirror
     try:
-        with open_url(index) as response:
-            project = json.load(response)
-    except (urllib.error.URLError, OSError, ValueError) as error:
-        raise SourceError(f"cannot look up {name}=={version} at {index}: {error}") from None
-    files = project.get("releases", {}).get(version)
+        body = fetch(index, "project's JSON", MAX_INDEX_BYTES, SourceError,
+                     missing=f"{name}: no such project at {index}")
+    except SourceError as error:
+        raise SourceError(f"cannot look up {name}=={version}: {error}") from None
+    try:
+        project = json.loads(body)
+    except (ValueError, RecursionError) as error:
+        raise SourceError(f"{index}: not PyPI's JSON for a project ({str(error)[:200]}); check RESOLVER_PYPI_URL") \
+            from None
+    releases = project.get("releases") if isinstance(project, dict) else None
+    if not isinstance(releases, dict):
+        raise SourceError(f"{index}: not PyPI's JSON for a project (no 'releases' object); check RESOLVER_PYPI_URL")
+    files = releases.get(version)
     if files is None:
         raise SourceError(f"{name} has no release {version} on the index; fix 'release:' in profiles/")
-    sdists = [f for f in files if f.get("packagetype") == "sdist" and f.get("digests", {}).get("sha256")]
+    if not isinstance(files, list):
+        raise SourceError(f"{index}: the files of {version} are not a list; check RESOLVER_PYPI_URL")
+    sdists = [f for f in files if isinstance(f, dict) and f.get("packagetype") == "sdist"
+              and isinstance(f.get("digests"), dict) and f["digests"].get("sha256")]
     if not sdists:
         raise SourceError(f"{name}=={version} has no sdist on the index; use a git: or path: source")
     chosen = sdists[0]
-    digest = chosen["digests"]["sha256"]
-    if not re.fullmatch(r"[0-9a-f]{64}", digest) or not _SDIST_FILE.match(chosen.get("filename", "")):
+    sha256, sdist_name, url = chosen["digests"]["sha256"], chosen.get("filename"), chosen.get("url")
+    if not (isinstance(sha256, str) and re.fullmatch(r"[0-9a-f]{64}", sha256) and isinstance(sdist_name, str)
+            and _SDIST_FILE.match(sdist_name) and isinstance(url, str)):
         raise SourceError(f"{index}: unexpected sdist entry for {version}; not downloaded")
     # a mirror may answer with addresses relative to the index page
-    archive = _download(urllib.parse.urljoin(index, chosen["url"]), root / "sha256" / digest, digest,
-                        chosen["filename"])
-    write_atomically(record, f"{digest} {chosen['filename']}\n")
+    archive = _download(urllib.parse.urljoin(index, url), root / "sha256" / sha256, sha256, sdist_name)
+    write_atomically(record, f"{sha256} {sdist_name}\n")
     return archive
 
 
@@ -163,14 +153,8 @@ def _normal(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
+#: the service code of one sdist the evidence scan holds in memory at once
+MAX_CODE_BYTES = 256 * 1024 * 1024
 #: top-level directories of an sdist that hold no code a service runs
 _NOT_SERVICE_CODE = frozenset({"doc", "docs", "releasenotes", "api-ref", "api-guide", "devstack", "playbooks",
                                "tools", "rally-jobs", "roles", "zuul.d", "contrib", "install-guide"})
@@ -180,32 +164,33 @@ def sdist_code(archive: Path) -> list[tuple[str, str]]:
     """The files of an sdist that say what the service runs: its Python modules and rootwrap
     ``*.filters``, as (path inside the project, text); tests, docs and tools are left out."""
     found = []
-    try:
-        with tarfile.open(archive) as tar:
-            for member in tar.getmembers():
-                top, _, path = member.name.partition("/")
-                parts = path.split("/")
-                if (not member.isfile() or not path.endswith((".py", ".filters")) or parts[0] in _NOT_SERVICE_CODE
-                        or "tests" in parts or "test" in parts or path == "setup.py"):
-                    continue
-                stream = tar.extractfile(member)
-                assert stream is not None
-                found.append((path, stream.read().decode("utf-8", errors="replace")))
-    except (tarfile.TarError, OSError, EOFError) as error:
-        raise SourceError(f"{archive}: not a readable sdist ({error})") from None
+    with Archive(archive, SourceError, "sdist") as opened:
+        chosen = []
+        for name in opened.members:
+            top, _, path = name.partition("/")
+            parts = path.split("/")
+            if (path.endswith((".py", ".filters")) and parts[0] not in _NOT_SERVICE_CODE
+                    and "tests" not in parts and "test" not in parts and path != "setup.py"):
+                chosen.append((name, path))
+        claimed = sum(opened.members[name] for name, _ in chosen)
+        if claimed > MAX_CODE_BYTES:
+            raise SourceError(f"{archive}: its service code claims {claimed} bytes, more than "
+                              f"{MAX_CODE_BYTES // 1024 ** 2} MiB (nova 31.3.1: 7.8 MiB); not scanned")
+        for name, path in chosen:
+            found.append((path, opened.read(name).decode("utf-8", errors="replace")))
     return sorted(found)
+
+
+def _top_level(archive: Archive, filename: str) -> str | None:
+    """``<name>-<version>/FILENAME`` of an sdist, when it has one."""
+    return next((n for n in archive.members if n.count("/") == 1 and n.endswith(f"/{filename}")), None)
 
 
 def sdist_console_scripts(archive: Path) -> tuple[str, ...]:
     """Console scripts the project installs (``[entry_points] console_scripts`` of setup.cfg)."""
-    try:
-        with tarfile.open(archive) as tar:
-            member = next((m for m in tar.getmembers() if m.name.count("/") == 1 and m.name.endswith("/setup.cfg")),
-                          None)
-            stream = tar.extractfile(member) if member else None
-            text = stream.read().decode("utf-8", errors="replace") if stream else ""
-    except (tarfile.TarError, OSError, EOFError) as error:
-        raise SourceError(f"{archive}: not a readable sdist ({error})") from None
+    with Archive(archive, SourceError, "sdist") as opened:
+        member = _top_level(opened, "setup.cfg")
+        text = opened.read(member).decode("utf-8", errors="replace") if member else ""
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read_string(text)
@@ -217,17 +202,11 @@ def sdist_console_scripts(archive: Path) -> tuple[str, ...]:
 
 def _bindep_from_sdist(archive: Path) -> str:
     """The top-level bindep.txt of an sdist (``<name>-<version>/bindep.txt``)."""
-    try:
-        with tarfile.open(archive) as tar:
-            for member in tar.getmembers():
-                parts = member.name.split("/")
-                if len(parts) == 2 and parts[1] == "bindep.txt" and member.isfile():
-                    stream = tar.extractfile(member)
-                    assert stream is not None
-                    return decode_text(stream.read(MAX_INPUT_BYTES), f"{archive.name}:bindep.txt")
-    except (tarfile.TarError, OSError) as error:
-        raise SourceError(f"{archive}: not a readable sdist ({error})") from None
-    raise SourceError(f"{archive}: the sdist has no top-level bindep.txt")
+    with Archive(archive, SourceError, "sdist") as opened:
+        member = _top_level(opened, "bindep.txt")
+        if member is None:
+            raise SourceError(f"{archive}: the sdist has no top-level bindep.txt")
+        return decode_text(opened.read(member, MAX_INPUT_BYTES), f"{archive.name}:bindep.txt")
 
 
 def _git_show(url: str, ref: str, into: Path) -> str:

@@ -18,16 +18,14 @@ import io
 import lzma
 import os
 import re
-import urllib.error
-import urllib.request
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..downloads import fetch
 from ..errors import RepoError
 from ..files import read_bytes
-from ..network import open_url
 
 _NS = "{http://linux.duke.edu/metadata/repo}"
 #: metadata types dnf 4 reads (librepo's download list in libdnf); the comps file is group_gz,
@@ -168,14 +166,10 @@ def check_remote(baseurl: str) -> None:
     """Fetch a remote repository's repomd.xml and check its locations before dnf fetches it."""
     url = f"{baseurl.rstrip('/')}/repodata/repomd.xml"
     try:
-        with open_url(url) as response:
-            data = response.read(MAX_REPOMD_BYTES + 1)
-    except (urllib.error.URLError, OSError, ValueError) as error:
-        reason = getattr(error, "reason", error)
-        raise RepoError(f"{url}: cannot load repository metadata ({reason}); check the URL and the network "
+        data = fetch(url, "repomd.xml", MAX_REPOMD_BYTES, RepoError)
+    except RepoError as error:
+        raise RepoError(f"{url}: cannot load repository metadata ({error}); check the URL and the network "
                         "(with a copy in the cache, --metadata-expire never works offline)") from None
-    if len(data) > MAX_REPOMD_BYTES:
-        raise RepoError(f"{url}: larger than {MAX_REPOMD_BYTES // 1024} KiB; not a repomd.xml")
     parse_repomd(data, url)
 
 
