@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 from .files import default_cache_dir
 from .lock import Lock, lock_from_plan
 from .planning.tree import EXACT_LIMIT
-from .planning.treeplan import TreePlan, pareto_of, plan_tree
+from .planning.treeplan import PARETO_COUNTS, TreePlan, pareto_of, plan_tree
+from .planning.whole import WholeFigures, whole_figures
 from .progress import Reporter
 from .resolving.resolution import TreeResolver
 
@@ -30,13 +31,28 @@ class PlannedTree:
     pareto: list[ParetoPoint] | None
     #: the lock this plan gives
     lock: Lock
+    #: why the figures are the RPMs' alone though the tree installs Python (None: they are not,
+    #: or the tree installs none)
+    rpm_only: str | None = None
+
+    def whole(self) -> WholeFigures:
+        """The whole set's figures: RPMs and venv layers on the one tree."""
+        result = self.result
+        return whole_figures(result.plan, result.objective_lower_bound, self.wheels.layers if self.wheels else None,
+                             result.optimum if result.other is None else None)
 
     def to_json(self, overrides: dict[str, Any]) -> dict[str, Any]:
-        """The plan's JSON (``resolver plan --format json``, the report's input)."""
+        """The plan's JSON (``resolver plan --format json``, the report's input): ``whole`` (the
+        whole set's figures, a contract) and per image ``whole_image_size``."""
         data = with_python(self.result.to_json(), self.wheels)
+        whole = self.whole()
+        data["whole"] = {**whole.to_json(), "rpm_only": self.rpm_only}
+        for name, image in data["images"].items():
+            image["whole_image_size"] = whole.image_sizes[name]
         data["overrides"] = overrides
         if self.pareto is not None:
             data["pareto"] = [point.to_json() for point in self.pareto]
+            data["pareto_counts"] = PARETO_COUNTS[self.result.other is not None]
         return data
 
 
@@ -46,16 +62,22 @@ def plan_whole_tree(resolver: TreeResolver, reporter: Reporter, writing: str, lo
                     cache_dir: Path | None = None) -> PlannedTree:
     """The plan (``budget``: None for zero bloat) and its lock (paths relative to ``lock_path``'s
     directory); ``writing``: what the command then writes, said as the last stage."""
-    from .containers.wheels import python_lock
+    from .containers.wheels import python_lock, python_roots
 
-    result = plan_tree(resolver, tree, exact_limit, budget)
-    wheels = None
-    if python:
+    wheels, rpm_only = None, None
+    if python:  # one tree over RPMs and wheels
         from .containers.pypi import PyPI
-        from .containers.wheels import plan_tree_wheels
+        from .containers.wheels import plan_tree_with_wheels
 
-        reporter.stage("planning the venv layers (PyPI, cached)")
-        wheels = plan_tree_wheels(resolver, result, PyPI(cache_dir or default_cache_dir()))
+        whole = plan_tree_with_wheels(resolver, PyPI(cache_dir or default_cache_dir()), tree, exact_limit, budget,
+                                      required=False)
+        result, wheels = whole.result, whole.wheels
+        if whole.unavailable:
+            rpm_only = f"the wheel metadata cannot be had ({whole.unavailable})"
+    else:
+        result = plan_tree(resolver, tree, exact_limit, budget)
+        if python_roots(resolver.tree, resolver.profiles):
+            rpm_only = "the venvs were not planned (--python plans them)"
     curve = None
     if pareto:
         from .planning.budget import PARETO_SHARES
@@ -67,7 +89,7 @@ def plan_whole_tree(resolver: TreeResolver, reporter: Reporter, writing: str, lo
     lock = lock_from_plan(result.plan, result.inputs.packages, resolver.target.name, resolver.repos.digests(),
                           result.tree, budget.describe() if budget else "none", overrides, result.unresolved,
                           lock_path.parent, python_lock(wheels) if wheels else None)
-    return PlannedTree(result, wheels, curve, lock)
+    return PlannedTree(result, wheels, curve, lock, rpm_only)
 
 
 def with_python(data: dict[str, Any], wheels: WheelPlan | None) -> dict[str, Any]:

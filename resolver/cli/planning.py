@@ -177,23 +177,39 @@ def _plan(args: argparse.Namespace, resolver: TreeResolver, progress: Progress, 
     return 0
 
 
+def whole_text(data: dict) -> list[str]:
+    """The whole set's figures, first: RPMs and venv layers together, or saying they are RPM only."""
+    whole = data["whole"]
+    what = "RPMs + venv layers" if "python" in whole["includes"] else f"RPM only: {whole['rpm_only']}" \
+        if whole.get("rpm_only") else "RPMs; the tree installs no Python"
+    ratio = whole["objective"] / whole["objective_lower_bound"] if whole["objective_lower_bound"] else 1.0
+    return [f"whole set ({what}): objective {whole['objective'] / 1e6:.1f} MB, lower bound "
+            f"{whole['objective_lower_bound'] / 1e6:.1f} MB (ratio {ratio:.3f}"
+            + (f", proven optimum {whole['optimum'] / 1e6:.1f} MB" if whole["optimum"] is not None else "")
+            + f"); total set {whole['total_set_size'] / 1e6:.1f} MB (each item once: "
+            f"{whole['lower_bound'] / 1e6:.1f} MB); bloat {whole['bloat'] / 1e6:.1f} MB", ""]
+
+
 def plan_text(data: dict, unresolved: Mapping[str, Sequence[UnresolvedRequest]] | None = None) -> str:
     python = data.get("python") is not None
-    lines = [f"{'image':40} {'parent':40} {'layer':>5} {'layer MB':>9} {'image MB':>9}"
-             + (f" {'Python MB':>9}" if python else "") + "  request"]
+    lines = whole_text(data)
+    lines += [f"{'image':40} {'parent':40} {'layer':>5} {'RPM MB':>9} {'image MB':>9}"
+              + (f" {'Python MB':>9} {'whole MB':>9}" if python else "") + "  request"]
     for name, image in data["images"].items():
         role = (" !" if image["unresolved"] else "") + ("" if image["deployed"] else " (i)")
         lines.append(f"{name + role:40} {image['parent'] or '-':40} {len(image['layer_packages']):5} "
                      f"{image['layer_size'] / 1e6:9.1f} {image['image_size'] / 1e6:9.1f}"
-                     + (f" {image['python_bytes'] / 1e6:9.1f}" if python else "")
+                     + (f" {image['python_bytes'] / 1e6:9.1f} {image['whole_image_size'] / 1e6:9.1f}" if python else "")
                      + f"  {' '.join(image['layer_request'])}")
-    lines += ["", f"{data['tree']} tree ({data['method'] or 'as written in images/'}), budget {data['budget']}: "
+    lines += ["", f"RPMs: {data['tree']} tree ({data['method'] or 'as written in images/'}), budget {data['budget']}: "
                   f"objective {data['objective'] / 1e6:.1f} MB = packages {data['total_set_size'] / 1e6:.1f} MB "
                   f"+ rpmdb/dnf overhead {data['overhead'] / 1e6:.1f} MB; bloat {data['bloat'] / 1e6:.1f} MB",
               f"lower bounds: packages {data['lower_bound'] / 1e6:.1f} MB (ratio {data['ratio']:.3f}), "
               f"objective {data['objective_lower_bound'] / 1e6:.1f} MB",
-              "(i) intermediate. image MB: the image's packages in this plan, with the tree's provider choices "
-              "(`resolver packages IMAGE` solves one image with the pins only, so it can say more)"]
+              "(i) intermediate. RPM MB: the layer's packages; image MB: the image's packages in this plan, with the "
+              "tree's provider choices (`resolver packages IMAGE` solves one image with the pins only, so it can say "
+              "more)" + ("; Python MB: the venv layer; whole MB: the image as `podman images` gives it (every layer, "
+                         "RPMs, venv, overhead)" if python else "")]
     if data["incomplete"]:
         deployed = sum(1 for image in data["images"].values() if image["deployed"])
         lines.append(f"! incomplete: {len(data['incomplete'])} of {deployed} deployed images have requests that did "
@@ -211,8 +227,7 @@ def plan_text(data: dict, unresolved: Mapping[str, Sequence[UnresolvedRequest]] 
         py = data["python"]
         lines.append(f"Python ({py['target']}, upper-constraints {py['constraints']}): venv layers "
                      f"{data['python_total'] / 1e6:.1f} MB, each once (lower bound {py['lower_bound'] / 1e6:.1f} MB); "
-                     f"packages + Python {data['total_with_python'] / 1e6:.1f} MB, objective with Python "
-                     f"{data['objective_with_python'] / 1e6:.1f} MB")
+                     "the tree is computed over RPMs and wheels together")
     if data.get("solver"):
         solver = data["solver"]
         lines.append(f"budget solve: objective {solver['objective'] / 1e6:.1f} MB, proven bound "
@@ -227,6 +242,8 @@ def plan_text(data: dict, unresolved: Mapping[str, Sequence[UnresolvedRequest]] 
         lines.append(f"Provider splits (one requirement, several providers across images): "
                      f"{len(data['provider_splits'])}, e.g. {data['provider_splits'][0]['description']}")
     lines += [f"Suggestion: {s['description']}" for s in data["suggestions"]]
+    if data.get("pareto"):
+        lines.append(f"Pareto curve on this tree, each point solved; it counts {data['pareto_counts']}:")
     for point in data.get("pareto", []):
         # the curve's last point has no budget (None): the cheapest placement at any bloat
         limit = f"<= {point['budget'] / 1e6:8.1f} MB" if point["budget"] is not None else f"{'unlimited':>14}"

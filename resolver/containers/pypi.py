@@ -3,7 +3,7 @@ a cache keyed by their sha256, and the metadata read from the downloaded files t
 (``*.dist-info/METADATA`` of a wheel; ``PKG-INFO``, ``*.egg-info/requires.txt`` and
 ``pyproject.toml`` of an sdist).
 
-Nothing here decides anything: `wheels.py` chooses versions and files.
+Nothing here decides anything: `wheel_provider.py` chooses versions and files.
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ class IndexFile:
     url: str
     sha256: str
     yanked: bool = False
+    #: the index's ``requires-python`` for the file (PEP 503/691), None when it gives none
+    requires_python: str | None = None
 
     @property
     def is_wheel(self) -> bool:
@@ -137,8 +139,10 @@ def parse_listing(raw: bytes, canonical: str, page: str) -> dict[str, list[Index
             if version is not None:
                 # urljoin only for a relative URL: a listing holds thousands of absolute ones
                 absolute = url if url.startswith(("https://", "http://")) else urljoin(page, url)
-                releases.setdefault(version, []).append(IndexFile(filename, absolute, sha256,
-                                                                  bool(entry.get("yanked"))))
+                requires_python = entry.get("requires-python")
+                releases.setdefault(version, []).append(IndexFile(
+                    filename, absolute, sha256, bool(entry.get("yanked")),
+                    requires_python if isinstance(requires_python, str) and requires_python.strip() else None))
     return releases
 
 
@@ -160,12 +164,13 @@ def file_version(filename: str, canonical: str) -> str | None:
 
 def index_file_from_json(data: object) -> IndexFile:
     """An IndexFile as a kept closure holds it; ValueError when it is not one."""
-    if not isinstance(data, dict) or set(data) != {"filename", "url", "sha256", "yanked"}:
-        raise ValueError("a file needs exactly filename, url, sha256 and yanked")
+    if not isinstance(data, dict) or set(data) != {"filename", "url", "sha256", "yanked", "requires_python"}:
+        raise ValueError("a file needs exactly filename, url, sha256, yanked and requires_python")
     file = IndexFile(**data)
     if not (isinstance(file.filename, str) and FILENAME.match(file.filename) and isinstance(file.url, str)
             and file.url.startswith(("https://", "http://")) and isinstance(file.sha256, str)
-            and _SHA256.match(file.sha256) and isinstance(file.yanked, bool)):
+            and _SHA256.match(file.sha256) and isinstance(file.yanked, bool)
+            and isinstance(file.requires_python, (str, type(None)))):
         raise ValueError(f"not a file of the index: {str(data)[:200]}")
     return file
 

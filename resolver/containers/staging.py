@@ -1,6 +1,6 @@
 """What `resolver build` and `resolver render` share: the tree planned as `resolver plan` plans it
-(computed tree, zero bloat, the tree's provider choices), the wheel plan (PyPI, cached), every
-image's stage plan (with the site overrides' steps and module streams) and content key.
+(one tree computed over RPMs and wheels, zero bloat, the tree's provider choices), the wheel plan
+(PyPI, cached), every image's stage plan (with the site overrides' steps and module streams) and content key.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from ..metadata.repo_config import RepoSpec
 from ..metadata.repos import RepoSet
 from ..overrides.override_effects import inherited_streams
 from ..planning.plan import LayerPlan
-from ..planning.treeplan import PlanInputs, plan_tree
+from ..planning.treeplan import PlanInputs
 from ..resolving.resolution import TreeResolver
 from ..resolving.unresolved import UnresolvedRequest
 from .pypi import PyPI
 from .stages import StagePlan, content_keys, module_layers, stage_plans
-from .wheels import WheelPlan, plan_tree_wheels
+from .wheels import WheelPlan, plan_tree_with_wheels
 
 
 @dataclass(frozen=True)
@@ -45,9 +45,9 @@ def stage_tree(tree: ImageTree, profiles: Profiles, target: Platform, repos: Rep
                cache_dir: Path | None) -> StagedTree:
     """The tree's stage plans and content keys, on open repositories."""
     resolver = TreeResolver(tree, profiles, target, repos, strict, cache_dir, None, choose_providers=True)
-    result = plan_tree(resolver)
     index = PyPI(cache_dir or default_cache_dir())
-    wheels = plan_tree_wheels(resolver, result, index)
+    whole = plan_tree_with_wheels(resolver, index)
+    result, wheels = whole.result, whole.wheels
     declared = set(tree.names())
     shape = result.plan.shape
     modules = module_layers(shape, {n: [str(s) for s in inherited_streams(tree, n)] for n in shape.deployed})

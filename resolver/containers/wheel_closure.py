@@ -1,6 +1,6 @@
-"""Requirement closures on the index: each requirement pinned by the constraints (or a project's
-release, or the newest fitting version), the file the target installs for it chosen, its metadata
-read from that file; closures kept between runs.
+"""Requirement closures on the index as pip resolves them: resolvelib (the engine pip uses) on
+``wheel_provider.IndexProvider`` (Requires-Python on every candidate, upper-constraints as hard
+pins, backtracking on conflicts); closures kept between runs.
 """
 
 from __future__ import annotations
@@ -8,142 +8,91 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from packaging.requirements import Requirement
-from packaging.specifiers import SpecifierSet
-from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from resolvelib import ResolutionImpossible, ResolutionTooDeep, Resolver
 
 from ..downloads import read_recorded, write_recorded
 from ..errors import WheelPlanError
 from ..inputs.image_tree import PipRequirement
 from ..inputs.profiles import Release
-from .pypi import IndexFile, PyPI, file_metadata_from_json, index_file_from_json, read_metadata
+from ..progress import Reporter, SilentReporter
+from .pypi import PyPI, file_metadata_from_json, index_file_from_json
 from .python_target import Dist, TargetPython
+from .wheel_provider import PYTHON, IndexProvider, ResolutionProgress, Wanted
 
 #: bump when a closure's answer for the same inputs changes (kept closures are keyed by it)
-_CLOSURE_FORMAT = 1
+_CLOSURE_FORMAT = 2
+#: resolvelib's rounds (a round pins one project or backtracks once); pip's own limit
+_MAX_ROUNDS = 200_000
 
 
 class WheelResolver:
-    """Requirement closures on the index, pinned by the constraints; each (name, version) once.
+    """Requirement closures on the index, pinned by the constraints; each (name, version) read once.
 
     Closures are kept between runs (``CACHE/pypi/closures``) under the digest of the target, the
     constraints file and the index; a kept closure is used again only while the listing of every
-    project in it is byte for byte the one it was made from (``PyPI.releases`` fetches a listing
-    again when a pin is missing from it), so a warm plan reads no archive and reaches no index."""
+    project the resolution read is byte for byte the one it was made from (``PyPI.releases``
+    fetches a listing again when a pin is missing from it), so a warm plan reads no archive and
+    reaches no index."""
 
-    def __init__(self, index: PyPI, target: TargetPython, constraints: Mapping[str, str], constraints_digest: str = ""):
+    def __init__(self, index: PyPI, target: TargetPython, constraints: Mapping[str, str], constraints_digest: str = "",
+                 reporter: Reporter | None = None):
         self.index = index
         self.target = target
         self.constraints = constraints
+        self.reporter = reporter or SilentReporter()
         self._dists: dict[tuple[str, str], Dist] = {}
-        self._requires: dict[tuple[str, str], list[Requirement]] = {}
         inputs = json.dumps([_CLOSURE_FORMAT, target.name, constraints_digest, index.simple_url])
         self._memo_path = index.cache / "closures" / f"{hashlib.sha256(inputs.encode()).hexdigest()}.json"
         self._memo = self._load_memo()
         self._memo_changed = False
 
-    def closure(self, roots: Sequence[Requirement | Release | PipRequirement], build: bool = False) -> list[Dist]:
-        """Every distribution ``roots`` need at run time (``build``: prefer wheels, for a build
-        environment). A pin the constraints and a requirement disagree on is an error; a root
-        whose marker the target does not meet is left out."""
-        queue: list[tuple[Requirement, str, str]] = []
+    def closure(self, roots: Sequence[Requirement | Release | PipRequirement], build: bool = False,
+                what: str = "a Python closure") -> list[Dist]:
+        """Every distribution ``roots`` need at run time (``build``: wheels only, for a build
+        environment), as pip would install them under the constraints. A conflict no choice of
+        versions solves (a pinned release or a requirement against the constraints, a Requires-
+        Python the target does not meet) is an error naming each side; a root whose marker the
+        target does not meet is left out."""
+        wanted, releases = [], []
         for root in roots:
             if isinstance(root, Release):
-                queue.append((Requirement(str(root)), "release", str(root)))
+                wanted.append(Wanted.of(Requirement(str(root)), "the project's pinned release"))
+                releases.append(root.name)
             elif isinstance(root, PipRequirement):
-                queue.append((Requirement(root.requirement), "", f"{root.where} (pip_packages)"))
+                wanted.append(Wanted.of(Requirement(root.requirement), f"{root.where} (pip_packages)"))
             else:
-                queue.append((root, "", "build requirement"))
-        queue = [item for item in queue if item[0].marker is None
-                 or item[0].marker.evaluate(self.target.environment())]
-        key = json.dumps([build, sorted(f"{how}:{requirement}" for requirement, how, _ in queue)])
+                wanted.append(Wanted.of(root, "a build requirement"))
+        environment = self.target.environment()
+        kept_roots = [r for r, given in zip(wanted, roots) if _marker_holds(given, environment)]
+        key = json.dumps([build, sorted(f"{w.wanted_by}:{w}" for w in kept_roots)])
         kept = self._memo["closures"].get(key)
         if kept is not None and all(self.index.listing_digest(n) == d for n, d in kept["listings"].items()):
             return [self._kept_dist(k) for k in kept["dists"]]
-        result = self._closure(queue, build)
-        # every listing the closure read is one of its projects' (a pin's file, a newest version)
+        provider = IndexProvider(self.index, self.target, self.constraints, self._dists, releases, build)
+        result = self._resolve(provider, kept_roots, what)
         self._memo["closures"][key] = {"dists": [d.key for d in result],
-                                       "listings": {d.name: self.index.listing_digest(d.name) for d in result}}
+                                       "listings": {n: self.index.listing_digest(n) for n in sorted(provider.listed)}}
         self._memo["dists"].update({d.key: _dist_json(d) for d in result})
         self._memo_changed = True
         return result
 
-    def _closure(self, queue: list[tuple[Requirement, str, str]], build: bool) -> list[Dist]:
-        chosen: dict[str, Dist] = {}
-        extras_done: dict[str, set[str]] = {}
-        while queue:
-            requirement, how, wanted_by = queue.pop(0)
-            name = canonicalize_name(requirement.name)
-            if name not in chosen:
-                dist = self._pin(requirement, name, how, wanted_by, build)
-                chosen[name] = dist
-                extras_done[name] = set()
-                new_extras = {""} | set(requirement.extras)
-            else:
-                dist = chosen[name]
-                if not requirement.specifier.contains(dist.version, prereleases=True):
-                    raise WheelPlanError(f"{wanted_by} requires {requirement} but {dist.key} is pinned "
-                                         f"(by {dist.pinned_by})")
-                new_extras = set(requirement.extras) - extras_done[name]
-            for extra in sorted(new_extras - extras_done[name]):
-                extras_done[name].add(extra)
-                queue += [(needed, "", dist.key) for needed in self._requirements(dist, extra)]
-        return sorted(chosen.values(), key=lambda d: d.name)
-
-    def _requirements(self, dist: Dist, extra: str) -> list[Requirement]:
-        """What ``dist`` (with ``extra``; "" for none) requires on the target, parsed once."""
-        key = (dist.key, extra)
-        if key not in self._requires:
-            environment = self.target.environment(extra)
-            parsed = [Requirement(line) for line in dist.metadata.requires_dist]
-            self._requires[key] = [r for r in parsed if r.marker is None or r.marker.evaluate(environment)]
-        return self._requires[key]
-
-    def _pin(self, requirement: Requirement, name: str, how: str, wanted_by: str, build: bool) -> Dist:
-        if how == "release":
-            version, how = str(next(iter(requirement.specifier)).version), "release"
-        elif name in self.constraints:
-            version, how = self.constraints[name], "constraints"
-            if not requirement.specifier.contains(version, prereleases=True):
-                raise WheelPlanError(f"{wanted_by} requires {requirement}, but the upper-constraints pin "
-                                     f"{name}==={version}")
-        else:
-            version, how = self._newest(name, requirement.specifier, build), "newest"
-        key = (name, version)
-        if key not in self._dists:
-            file = self._file(name, version, build)
-            metadata = read_metadata(self.index.download(file))
-            self._dists[key] = Dist(name, version, file, metadata, how)
-        return self._dists[key]
-
-    def _newest(self, name: str, specifier: SpecifierSet, build: bool) -> str:
-        versions = set()
-        for version, files in self.index.releases(name).items():
-            if any(not f.yanked and (not build or self.target.wheel_rank(f.filename) is not None) for f in files):
-                try:
-                    parsed = Version(version)
-                except InvalidVersion:
-                    continue
-                if not parsed.is_prerelease and specifier.contains(parsed):
-                    versions.add(parsed)
-        if not versions:
-            raise WheelPlanError(f"no release of {name} on the index fits {specifier or 'any version'}")
-        return str(max(versions))
-
-    def _file(self, name: str, version: str, build: bool) -> IndexFile:
-        files = self.index.releases(name, version).get(version, [])
-        wheels = sorted((rank, f.filename, f) for f in files
-                        if f.is_wheel and (rank := self.target.wheel_rank(f.filename)) is not None)
-        if wheels:
-            return wheels[0][2]
-        sdists = [f for f in files if not f.is_wheel]
-        if not sdists:
-            raise WheelPlanError(f"{name}=={version} has no wheel for {self.target.name} and no sdist on the index")
-        return sorted(sdists, key=lambda f: (not f.filename.endswith(".tar.gz"), f.filename))[0]
+    def _resolve(self, provider: IndexProvider, roots: list[Wanted], what: str) -> list[Dist]:
+        if not roots:
+            return []
+        self.reporter.stage(f"resolving {what} (resolvelib)")
+        try:
+            state = Resolver(provider, ResolutionProgress(self.reporter, what)).resolve(roots, max_rounds=_MAX_ROUNDS)
+        except ResolutionImpossible as error:
+            raise WheelPlanError(f"{what}: {conflict_message(error.causes, self.constraints, self.target)}") from None
+        except ResolutionTooDeep:
+            raise WheelPlanError(f"{what}: no resolution within {_MAX_ROUNDS} rounds of backtracking; pin more "
+                                 "of its requirements (upper-constraints, the images' pip_packages)") from None
+        pinned = {c.name: c for c in state.mapping.values() if c.name != PYTHON}
+        return [provider.dist(pinned[name]) for name in sorted(pinned)]
 
     # ---- closures kept between runs ---------------------------------------------------------------
 
@@ -209,3 +158,28 @@ def _dist_json(dist: Dist) -> dict:
     return {"name": dist.name, "version": dist.version, "pinned_by": dist.pinned_by,
             "file": dataclasses.asdict(dist.file), "metadata": dataclasses.asdict(dist.metadata)}
 
+
+def _marker_holds(root: Requirement | Release | PipRequirement, environment: dict[str, str]) -> bool:
+    if isinstance(root, Release):
+        return True
+    requirement = Requirement(root.requirement) if isinstance(root, PipRequirement) else root
+    return requirement.marker is None or requirement.marker.evaluate(environment)
+
+
+def conflict_message(causes: Collection[Any], constraints: Mapping[str, str], target: TargetPython) -> str:
+    """resolvelib's causes as one sentence per project: who asks for what, and the constraint
+    or the target's Python that none of the index's releases meets together with them."""
+    by_name: dict[str, set[str]] = {}
+    for cause in causes:
+        wanted = cause.requirement
+        by_name.setdefault(wanted.name, set()).add(f"{wanted.wanted_by} requires {wanted}")
+    sentences = []
+    for name, asks in sorted(by_name.items()):
+        if name == PYTHON:
+            tail = f", but the target is CPython {target.version[0]}.{target.version[1]} ({target.name})"
+        elif name in constraints:
+            tail = f", but the upper-constraints pin {name}==={constraints[name]}"
+        else:
+            tail = f"; no release of {name} on the index for {target.name} fits them all"
+        sentences.append(" and ".join(sorted(asks)) + tail)
+    return "; ".join(sentences)

@@ -10,7 +10,7 @@ goes into that subtree's top image, once.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,16 +18,20 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from ..errors import InputError, WheelPlanError
+from ..errors import InputError, PyPIError, WheelPlanError
 from ..inputs.image_tree import ImageTree, PipRequirement
 from ..inputs.profiles import Profiles, Release
 from ..metadata.closure import PackageInfo
 from ..planning.plan import LayerPlan, TreeShape, plan_layers
+from ..planning.tree import EXACT_LIMIT
+from ..planning.treeplan import OtherItems, PlanInputs
+from ..progress import Reporter
 from .pypi import PyPI
 from .python_target import DATA, Dist, TargetPython, constraints_digest, read_constraints
 from .wheel_closure import WheelResolver
 
 if TYPE_CHECKING:
+    from ..planning.budget import Budget
     from ..planning.treeplan import TreePlan
     from ..resolving.resolution import TreeResolver
 
@@ -123,11 +127,27 @@ def python_roots(tree: ImageTree, profiles: Profiles) -> dict[str, list[Release 
     return roots
 
 
-def plan_wheels(tree: ImageTree, profiles: Profiles, shape: TreeShape, packages: Mapping[str, PackageInfo],
-                build_only: Mapping[str, Sequence[str]], index: PyPI,  # per deployed image, its chain's
-                table: Mapping[str, CompileNeeds] | None = None) -> WheelPlan | None:
-    """The whole tree's Python side, or None when no image has a project with a pinned release
-    or a Python requirement of its own."""
+@dataclass(frozen=True)
+class WheelClosures:
+    """Each deployed image's venv as pip would install it (before any tree is chosen: a closure
+    depends on the image's declared chain, the target and the constraints only)."""
+
+    target: TargetPython
+    constraints: str
+    needs: Mapping[str, tuple[Dist, ...]]
+    resolver: WheelResolver = field(compare=False, repr=False)
+
+    def items(self) -> OtherItems:
+        """The closures as items the layer tree is computed over (``name==version``)."""
+        dists = {d.key: d for ds in self.needs.values() for d in ds}
+        return OtherItems({i: frozenset(d.key for d in ds) for i, ds in self.needs.items()},
+                          {k: d.installed_size for k, d in dists.items()})
+
+
+def wheel_closures(tree: ImageTree, profiles: Profiles, deployed: Iterable[str], packages: Mapping[str, PackageInfo],
+                   index: PyPI, reporter: Reporter | None = None) -> WheelClosures | None:
+    """Every deployed image's venv (what its declared chain asks for), or None when no image has
+    a project with a pinned release or a Python requirement of its own."""
     roots = python_roots(tree, profiles)
     if not roots:
         return None
@@ -136,16 +156,25 @@ def plan_wheels(tree: ImageTree, profiles: Profiles, shape: TreeShape, packages:
         raise InputError("the images install Python requirements but profiles/defaults.yaml names no "
                          "'constraints' series")
     target = TargetPython.from_packages(packages)
-    resolver = WheelResolver(index, target, read_constraints(series, target), constraints_digest(series))
-    table = load_compile_table() if table is None else table
+    resolver = WheelResolver(index, target, read_constraints(series, target), constraints_digest(series), reporter)
     needs: dict[str, tuple[Dist, ...]] = {}
-    for image in sorted(shape.deployed):  # a deployed image installs what its declared chain asks for
+    for image in sorted(deployed):  # a deployed image installs what its declared chain asks for
         wanted = [r for ancestor in [*tree.ancestors(image), image] for r in roots.get(ancestor, ())]
-        needs[image] = tuple(resolver.closure(wanted)) if wanted else ()
+        needs[image] = tuple(resolver.closure(wanted, what=f"{image}'s venv")) if wanted else ()
+    return WheelClosures(target, series, needs, resolver)
+
+
+def place_wheels(closures: WheelClosures, shape: TreeShape, build_only: Mapping[str, Sequence[str]],
+                 table: Mapping[str, CompileNeeds] | None = None) -> WheelPlan:
+    """The venv layers on ``shape`` (each wheel in the highest images whose deployed images all
+    need it: a venv layer installs into its parent's venv, so each image's venv is its closure),
+    and what each layer's builder needs."""
+    resolver, needs = closures.resolver, closures.needs
+    table = load_compile_table() if table is None else table
     dists = {d.key: d for image_dists in needs.values() for d in image_dists}
     layers = python_layers(shape, {i: [d.key for d in ds] for i, ds in needs.items()},
                            {k: d.installed_size for k, d in dists.items()})
-    pip = resolver.closure([Requirement("pip")], build=True)[0]
+    pip = resolver.closure([Requirement("pip")], build=True, what="pip")[0]
     images, problems = {}, []
     for name in shape.top_down():
         layer = tuple(sorted((dists[k] for k in layers.images[name].layer_packages), key=lambda d: d.name))
@@ -159,21 +188,58 @@ def plan_wheels(tree: ImageTree, profiles: Profiles, shape: TreeShape, packages:
             problems.append(str(error))
             continue
         build_requires = (resolver.closure([Requirement(r) for d in built for r in d.metadata.build_requires],
-                                           build=True) + [pip]) if built else []
+                                           build=True, what=f"{name}'s build requirements") + [pip]) if built else []
         images[name] = ImageWheels(name, layer, built, needed, tuple(build_requires),
                                    sum(d.installed_size for d in layer), compiled)
     resolver.save()
     if problems:  # every image's, before any build starts
         raise WheelPlanError("\n".join(problems))
-    return WheelPlan(target, series, needs, images, layers, pip)
+    return WheelPlan(closures.target, closures.constraints, needs, images, layers, pip)
 
 
-def plan_tree_wheels(resolver: TreeResolver, result: TreePlan, index: PyPI) -> WheelPlan | None:
-    """The wheel plan on a whole-tree plan: its tree, its packages, and the build-only packages
-    of each deployed image's declared chain (what its builder may install)."""
-    tree = resolver.tree
-    build_only = {n: tuple(r.name for r in resolver.chain_selection(n).build_only) for n in tree.deployed()}
-    return plan_wheels(tree, resolver.profiles, result.plan.shape, result.inputs.packages, build_only, index)
+@dataclass(frozen=True)
+class WholePlan:
+    """The tree planned with its venvs; ``unavailable``: why the wheel metadata could not be had
+    (the plan is then the RPMs' alone, and says so)."""
+
+    result: TreePlan
+    wheels: WheelPlan | None
+    unavailable: str | None = None
+
+
+def plan_tree_with_wheels(resolver: TreeResolver, index: PyPI, tree: str = "computed", exact_limit: int = EXACT_LIMIT,
+                          budget: Budget | None = None, required: bool = True) -> WholePlan:
+    """The whole tree planned with its venvs: each deployed image's closure first, the layer tree
+    computed over RPMs and wheels together, then the RPMs and the venv layers placed on it.
+    Without ``required`` an index that cannot be reached (nor the cache answer) gives the RPM
+    plan alone, with the reason."""
+    from ..planning.treeplan import plan_tree
+
+    found: list[WheelClosures] = []
+    unavailable: list[str] = []
+
+    def wheels_of(inputs: PlanInputs) -> OtherItems | None:
+        try:
+            closures = wheel_closures(resolver.tree, resolver.profiles, inputs.needs, inputs.packages, index,
+                                      resolver.reporter)
+        except PyPIError as error:
+            if required:
+                raise
+            unavailable.append(str(error))
+            return None
+        if closures is None:
+            return None
+        found.append(closures)
+        return closures.items()
+
+    result = plan_tree(resolver, tree, exact_limit, budget, other=wheels_of)
+    wheels = place_wheels(found[0], result.plan.shape, _chain_build_only(resolver)) if found else None
+    return WholePlan(result, wheels, unavailable[0] if unavailable else None)
+
+
+def _chain_build_only(resolver: TreeResolver) -> dict[str, tuple[str, ...]]:
+    """The build-only packages of each deployed image's declared chain (what its builder may install)."""
+    return {n: tuple(r.name for r in resolver.chain_selection(n).build_only) for n in resolver.tree.deployed()}
 
 
 def _build_packages(image: str, compiled: Sequence[Dist], table: Mapping[str, CompileNeeds],

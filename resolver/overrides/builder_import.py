@@ -14,7 +14,7 @@ from ..metadata.repo_config import RepoSpec, repo_specs
 from ..metadata.repos import RepoSet
 from ..progress import Reporter
 from ..resolving.resolution import TreeResolver
-from .import_entries import PackageChecks, TreeRequests
+from .import_entries import PackageChecks, ProvideIndex, TreeRequests
 from .kolla_import import KollaImport, kolla_image_names
 from .kolla_template import KollaFile
 from .site import Site, defined_profiles
@@ -36,7 +36,7 @@ def import_builder_files(files: Sequence[Path], kolla_files: Sequence[KollaFile]
         reporter.starting("import")
         requests = TreeRequests(TreeResolver(site.tree, site.profiles, target, repos, False, cache_dir, reporter))
         checks = PackageChecks(lambda name: repos.installsize_of(name) is not None,
-                               lambda spec: bool(repos.names_providing(spec)),
+                               ProvideIndex(repos.known_names(), lambda spec: bool(repos.names_providing(spec))),
                                [spec.repo_id for spec in site.repos], target, requests)
         if kolla:
             reader = KollaImport(kolla_image_names(site.tree), checks, requests.drop,

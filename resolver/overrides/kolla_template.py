@@ -27,6 +27,7 @@ import jinja2
 from jinja2 import nodes
 
 from ..errors import InputError
+from ..files import read_text
 from ..inputs.platforms import Platform
 from .site_import import comment_above
 
@@ -105,24 +106,64 @@ class KollaFile:
 
 
 def read_kolla_file(path: Path, target: Platform) -> KollaFile:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise InputError(f"{path}: cannot read ({error.strerror})") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text") from None
+    """The override file at ``path`` (a regular file of bounded size: ``files.read_text``) read
+    for the target; InputError naming file:line for what Jinja (or Kolla's build) would refuse."""
+    text = read_text(path, "Kolla template override file")
+    environment = jinja2.Environment()
+    _check_nesting(environment, text, path)
     try:
         with warnings.catch_warnings():
             # Jinja decodes string literals with Python's escapes and warns on ones such as '\(' that
             # shell-minded authors write (TripleO's 'python3dist\(ansible\)'); the value is kept as is
             warnings.simplefilter("ignore", DeprecationWarning)
-            template = jinja2.Environment().parse(text, filename=str(path))
+            template = environment.parse(text, filename=str(path))
     except jinja2.TemplateSyntaxError as error:
         raise InputError(f"{path}:{error.lineno}: Jinja syntax error: {error.message}") from None
-    # lines as Jinja numbers them (\n, \r\n, \r), not str.splitlines' (U+2028, U+0085, \x0c...)
-    found = KollaFile(path, re.split(r"\r\n|\r|\n", text))
-    _Reader(found, kolla_variables(target)).statements(template.body, "active")
+    except (RecursionError, ValueError) as error:  # a unary chain (not not ...), an integer of 5,000 digits
+        raise InputError(f"{path}: Jinja cannot parse the file ({type(error).__name__}: {str(error)[:200]})") \
+            from None
+    # Jinja's lines end at \r\n, \r or \n only (str.splitlines would also end them at \f, \x1c, U+2028...)
+    found = KollaFile(path, _NEWLINE.split(text))
+    reader = _Reader(found, kolla_variables(target))
+    try:
+        reader.statements(template.body, "active")
+    except RecursionError:  # a long chain such as [] + [] + ... (Jinja parses it without recursing)
+        raise InputError(f"{path}:{reader.line}: an expression nested too deeply to read") from None
     return found
+
+
+#: entries a file's lists may copy from lists set earlier: a 4 MiB file holds fewer than a million
+#: literal names, and doubling a list in each `set` would otherwise grow it without bound
+MAX_COPIED = 2_000_000
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+#: how deep brackets, `not`s and block statements may nest (Jinja's parser recurses a dozen frames
+#: on each level, so a hundred reach Python's recursion limit; real override files nest three or four)
+MAX_NESTING = 50
+_NESTING_TAGS = {"if", "for", "block", "macro", "call", "filter", "with", "autoescape", "trans", "raw"}
+
+
+def _check_nesting(environment: jinja2.Environment, text: str, path: Path) -> None:
+    """Refuse, with the line, nesting deeper than ``MAX_NESTING`` before Jinja's parser recurses
+    into it (the lexer does not recurse)."""
+    depth = 0
+    unary = 0  # a run of `not`, `-`, `+`: each one a level of the parser's recursion too
+    after_block_begin = False
+    try:
+        for line, kind, value in environment.lex(text):
+            if kind == "whitespace":
+                continue
+            tag = value if after_block_begin and kind == "name" else ""
+            if kind == "operator" and value in "([{" or tag in _NESTING_TAGS:
+                depth += 1
+            elif kind == "operator" and value in ")]}" or tag.startswith("end"):
+                depth = max(depth - 1, 0)  # an unmatched end is the parser's to report
+            after_block_begin = kind == "block_begin"
+            unary = unary + 1 if kind == "name" and value == "not" or kind == "operator" and value in "-+" else 0
+            if depth > MAX_NESTING or unary > MAX_NESTING:
+                raise InputError(f"{path}:{line}: nested more than {MAX_NESTING} levels deep (brackets, `not`s or "
+                                 "{% if %}/{% for %}/{% block %}...); no override file needs that many")
+    except jinja2.TemplateSyntaxError:
+        return  # the parser reports it, with its line
 
 
 class _Reader:
@@ -130,6 +171,10 @@ class _Reader:
         self.found = found
         self.variables = variables
         self.scalars: dict[str, Any] = dict(variables)
+        #: the line of the statement being read (for an error that has no node at hand)
+        self.line = 1
+        #: entries copied from lists set earlier (bounded by MAX_COPIED)
+        self.copied = 0
 
     def source(self, line: int) -> str:
         return self.found.lines[line - 1].strip() if 0 < line <= len(self.found.lines) else ""
@@ -138,6 +183,7 @@ class _Reader:
 
     def statements(self, body: list[nodes.Node], state: str) -> None:
         for node in body:
+            self.line = node.lineno
             if isinstance(node, (nodes.Extends, nodes.Output)):
                 continue  # a child template's text outside blocks is never rendered
             if isinstance(node, nodes.Assign) and isinstance(node.target, nodes.Name):
@@ -182,6 +228,11 @@ class _Reader:
             setting = self.found.settings[node.name][0]
             if setting is None:
                 raise _Undecided(node.name)
+            # the one way a list grows beyond the file's own text: `set x = x + x` doubles it
+            self.copied += len(setting)
+            if self.copied > MAX_COPIED:
+                raise InputError(f"{self.found.path}:{node.lineno}: lists built from earlier lists (x + x ...) reach "
+                                 f"more than {MAX_COPIED:,} entries; no override file needs that many")
             return list(setting)
         if isinstance(node, nodes.Const) and isinstance(node.value, str):
             return [Value(node.value, node.lineno, comment)]
@@ -239,14 +290,25 @@ class _Reader:
             left = self.test(node.expr)
             for operand in node.ops:
                 right = self.test(operand.expr)
-                if not _COMPARE[operand.op](left, right):
+                try:
+                    holds = _COMPARE[operand.op](left, right)
+                except TypeError:  # 'stream9' > 5: Jinja fails on it too, so does Kolla's build
+                    raise InputError(f"{self.found.path}:{node.lineno}: `{self.source(node.lineno)}` compares "
+                                     f"{left!r} and {right!r}, which cannot be compared ({operand.op}); "
+                                     "fix the test") from None
+                if not holds:
                     return False
                 left = right
             return True
         if isinstance(node, nodes.Call) and isinstance(node.node, nodes.Getattr) \
                 and node.node.attr in ("startswith", "endswith") and not node.kwargs:
             subject = self.test(node.node.node)
-            return getattr(str(subject), node.node.attr)(*(self.test(a) for a in node.args))
+            arguments = [self.test(a) for a in node.args]
+            try:
+                return getattr(str(subject), node.node.attr)(*arguments)
+            except TypeError as error:
+                raise InputError(f"{self.found.path}:{node.lineno}: `{self.source(node.lineno)}`: {error}; fix the "
+                                 "test") from None
         if isinstance(node, nodes.Test) and node.name in ("defined", "undefined") and isinstance(node.node, nodes.Name):
             defined = node.node.name in self.scalars or node.node.name in self.found.settings
             return defined if node.name == "defined" else not defined
@@ -279,16 +341,17 @@ class _Reader:
             if isinstance(node, nodes.Output):
                 for child in node.nodes:
                     if isinstance(child, nodes.TemplateData):
+                        if "\x00" in child.data:  # would read as one of the markers below
+                            return "a NUL byte inside the block (Docker reads no such instruction)"
                         pieces.append((child.data, child.lineno))
                     else:
                         markers.append(self.expression(child))
                         pieces.append((f"\x00{len(markers) - 1}\x00", child.lineno))
             elif isinstance(node, nodes.If):
                 try:
-                    chosen = self.test(node.test)
+                    branch = _branch_taken(node, self)
                 except _Undecided as unknown:
                     return f"an `if` on {unknown} inside the block, which the import cannot know for the target"
-                branch = node.body if chosen else _else_branch(node, self)
                 problem = self.block_pieces(branch, pieces, markers)
                 if problem:
                     return problem
@@ -315,8 +378,10 @@ class _Reader:
         return "{{ " + self.describe(node) + " }}"
 
 
-def _else_branch(node: nodes.If, reader: _Reader) -> list[nodes.Node]:
-    for branch in node.elif_:
+def _branch_taken(node: nodes.If, reader: _Reader) -> list[nodes.Node]:
+    """The body an ``if``/``elif``/``else`` chain takes for the target (_Undecided when a test
+    on the way cannot be decided)."""
+    for branch in (node, *node.elif_):
         if reader.test(branch.test):
             return branch.body
     return node.else_

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import jinja2.sandbox
 
 from ..errors import InputError
 from ..files import read_text
@@ -26,6 +25,7 @@ from ..inputs.yamlfile import line_of, parse_yaml
 from ..reporting.baselines import load_baseline
 from .import_entries import PackageChecks, add_package, carry_step
 from .site_import import ImageNames, Imported, ImportReport, Left, comment_above, reason_text
+from .template_sandbox import BoundedSandbox, TemplateBudget, TemplateLimit
 
 ORIGIN = "tcib"
 _SETTINGS = {
@@ -56,7 +56,7 @@ class TcibImport:
         self.target = target
         self.module_streams = module_streams
         self.distro, _, self.release = target.name.rpartition("-")
-        self.jinja = jinja2.sandbox.ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined)
+        self.jinja = BoundedSandbox()
 
     def run(self, path: Path, report: ImportReport) -> None:
         text = read_text(path, "TCIB container file")
@@ -72,6 +72,7 @@ class TcibImport:
                                             None, suggestion))
             return
         self.lines = text.splitlines()
+        self.jinja.budget = TemplateBudget()  # the bounds hold per file
         self.context = {"tcib_distro": self.distro, "tcib_release": self.release, "tcib_rhel_modules": {},
                         **{k: v for k, v in data.items() if isinstance(k, str) and k.startswith("tcib_")}}
         for key, value in data.items():
@@ -87,9 +88,22 @@ class TcibImport:
             else:
                 report.not_imported.append(Left(str(key), file, line, "not a TCIB key the import knows", image))
 
-    def render(self, text: str) -> str:
-        """A value as TCIB would render it (raises jinja2 errors for what only TCIB can fill in)."""
-        return self.jinja.from_string(text).render(self.context) if "{" in text else text
+    def render(self, text: str, file: str, line: int) -> str:
+        """A value as TCIB would render it (raises jinja2 errors for what only TCIB can fill in);
+        InputError naming the value's line for one that cannot be rendered at all (it fails in
+        TCIB too) or would spend more than the sandbox's bounds."""
+        if "{" not in text:
+            return text
+        try:
+            return self.jinja.render(text, self.context)
+        except jinja2.TemplateError:
+            raise
+        except TemplateLimit as limit:
+            raise InputError(f"{file}:{line}: the template value {limit}, more than an import evaluates: write the "
+                             "value out or fix the template") from None
+        except Exception as error:  # noqa: BLE001 (the value's own expressions fail: TypeError, 1/0, ...)
+            raise InputError(f"{file}:{line}: the template value fails to render ({type(error).__name__}: "
+                             f"{str(error)[:200]}); fix the expression") from None
 
     def reason(self, file: str, line: int) -> str:
         return reason_text(file, line, comment_above(self.lines, line), ORIGIN)
@@ -112,18 +126,30 @@ class TcibImport:
                     report.skipped.append(Left(str(name), file, item_line, f"tcib_packages.{key}: not for "
                                                f"{self.target.name} x86_64", image))
                     continue
+                if not isinstance(name, str):
+                    report.not_imported.append(Left(str(name), file, item_line, f"tcib_packages.{key}: a package "
+                                                    "entry is a name (a string)", image))
+                    continue
                 try:
-                    rendered = self.render(str(name))
+                    rendered = self.render(name, file, item_line)
                 except jinja2.TemplateError as error:
-                    report.not_imported.append(Left(str(name), file, item_line, f"uses template values only TCIB "
+                    report.not_imported.append(Left(name, file, item_line, f"uses template values only TCIB "
                                                     f"fills in ({error})", image))
                     continue
                 add_package(report, self.checks, image, rendered, file, item_line, self.reason(file, item_line),
                             f"tcib_packages.{key}")
 
     def modules(self, value: Any, image: str, file: str, line: int, report: ImportReport) -> None:
-        for release, entries in (value or {}).items():
+        if value is None:
+            return
+        if not isinstance(value, dict):
+            raise InputError(f"{file}:{line}: tcib_packages.modules must be a mapping of EL releases to lists "
+                             "({el9: [{enable: MODULE:STREAM}]})")
+        for release, entries in value.items():
             at = line_of(value, release, line)
+            if entries is not None and not isinstance(entries, list):
+                raise InputError(f"{file}:{at}: tcib_packages.modules.{release} must be a list of {{enable: "
+                                 "MODULE:STREAM}} or {disable: MODULE:STREAM}")
             for index, entry in enumerate(entries or []):
                 item_line = line_of(entries, index, at)
                 action, spec = next(iter(entry.items())) if isinstance(entry, dict) and len(entry) == 1 \
@@ -134,15 +160,15 @@ class TcibImport:
                 elif action == "disable":
                     report.skipped.append(Left(f"disable {spec}", file, item_line, "resolver enables no module "
                                                "stream unless told: nothing to disable", image))
-                elif action != "enable":
+                elif action != "enable" or not isinstance(spec, str):
                     report.not_imported.append(Left(str(entry), file, item_line, "a module entry is "
                                                     "{enable: MODULE:STREAM} or {disable: MODULE:STREAM}", image))
                 else:
-                    self.module(str(spec), image, file, item_line, report)
+                    self.module(spec, image, file, item_line, report)
 
     def module(self, spec: str, image: str, file: str, line: int, report: ImportReport) -> None:
         try:
-            stream = self.render(spec)
+            stream = self.render(spec, file, line)
         except jinja2.TemplateError as error:
             report.not_imported.append(Left(f"enable {spec}", file, line, f"uses template values only TCIB fills "
                                             f"in ({error})", image))
@@ -160,14 +186,17 @@ class TcibImport:
     # ---- tcib_actions ------------------------------------------------------------------------
 
     def actions(self, value: Any, image: str, file: str, line: int, report: ImportReport) -> None:
-        for index, action in enumerate(value or []):
+        if value is None:
+            return
+        if not isinstance(value, list):
+            raise InputError(f"{file}:{line}: tcib_actions must be a list of {{run: COMMAND}} or {{copy: SOURCE DEST}}")
+        for index, action in enumerate(value):
             at = line_of(value, index, line)
-            if not isinstance(action, dict) or len(action) != 1:
+            if not isinstance(action, dict) or len(action) != 1 or not isinstance(next(iter(action.values())), str):
                 report.not_imported.append(Left(str(action), file, at, "an action is {run: COMMAND} or "
                                                 "{copy: SOURCE DEST}", image))
                 continue
             kind, command = next(iter(action.items()))
-            command = " ".join(str(command).split("\n")).strip()
             if kind != "run":
                 report.not_imported.append(Left(f"{kind}: {command}", file, at, f"a {kind} action needs TCIB's build "
                                                 "context, which resolver builds do not have", image))
@@ -179,9 +208,22 @@ class TcibImport:
 
     def run_action(self, command: str, image: str, file: str, line: int, report: ImportReport) -> None:
         try:
-            rendered = " ".join(self.render(command).split())
+            rendered = self.render(command, file, line)
         except jinja2.TemplateError as error:
             report.not_imported.append(Left(f"run: {command}", file, line, f"uses template values or filters only "
                                             f"TCIB's Ansible fills in ({error})", image))
             return
-        carry_step(report, self.checks, rendered, image, file, line, self.reason(file, line), "after-packages")
+        # a backslash-newline continues the shell's line; any other newline starts another command,
+        # which a site step (one command line) cannot hold without changing what runs
+        lines = [part for part in rendered.replace("\\\n", "").split("\n") if part.strip()]
+        if not lines:
+            report.skipped.append(Left(f"run: {command}", file, line, f"renders to no command for {self.target.name}",
+                                       image))
+            return
+        if len(lines) > 1:
+            report.not_imported.append(Left(f"run: {command}", file, line, f"a script of {len(lines)} command lines; "
+                                            "a site step is one command line: join them (with && where each must "
+                                            "succeed) and add the step by hand", image))
+            return
+        carry_step(report, self.checks, lines[0].strip(), image, file, line, self.reason(file, line),
+                   "after-packages")

@@ -109,6 +109,11 @@ RPMDB_BYTES_PER_HEADER_BYTE = 1.251
 DNF_STATE_BYTES = 116 * 1024
 #: bytes every non-empty layer writes whatever it installs
 LAYER_BASE_BYTES = RPMDB_BASE_BYTES + DNF_STATE_BYTES
+# A venv layer writes its wheels' files and their bytecode (``Dist.installed_size``) and nothing
+# else, but the layer that makes the venv (``python3 -m venv --without-pip``, the build's own step)
+# adds its skeleton: 42,962 bytes in 16 files, measured here on Debian's Python 3.11
+# (`python3 -m venv --without-pip DIR && du -sb DIR`). The console scripts pip writes are not counted.
+VENV_BASE_BYTES = 42_962
 
 
 def megabytes(size: float) -> str:

@@ -6,10 +6,11 @@ planned set, no more, no less.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +25,7 @@ from ..resolving.resolution import TreeResolver
 from ..resolving.unresolved import UnresolvedRequest
 from .plan import (
     LAYER_BASE_BYTES,
+    VENV_BASE_BYTES,
     LayerPlan,
     TreeShape,
     layer_request,
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
 
 TREE_MODES = ("computed", "declared")
 #: bump when the tree search changes its answer for the same inputs (cached trees are keyed by it)
-_TREE_FORMAT = 2
+_TREE_FORMAT = 3
 _NOT_IN_A_NAME = re.compile(r"[^a-z0-9._-]+")
 
 
@@ -106,6 +108,17 @@ def plan_inputs(resolver: TreeResolver, deployed: Sequence[str]) -> PlanInputs:
 
 
 @dataclass(frozen=True)
+class OtherItems:
+    """What the deployed images hold besides their RPMs (the venv's wheels), for the tree to be
+    computed over both: each deployed image's items (names no RPM has: ``name==version``) and
+    their installed bytes. The search counts their bytes like an RPM's; its overhead model is the
+    rpm database's (a layer of these items alone pays it too: the search's one simplification)."""
+
+    needs: Mapping[str, frozenset[str]]
+    sizes: Mapping[str, int]
+
+
+@dataclass(frozen=True)
 class TreePlan:
     """A plan of the whole tree and what it was made from."""
 
@@ -136,6 +149,9 @@ class TreePlan:
     exact_limit: int = EXACT_LIMIT
     #: each deployed image's requests that did not resolve (best effort): its sets lack them
     unresolved: Mapping[str, tuple[UnresolvedRequest, ...]] = field(default_factory=dict)
+    #: the other items the tree was computed with (None: from the RPM sets alone; no optimum is
+    #: proven with them: the search's overhead model is the RPMs')
+    other: OtherItems | None = None
 
     @property
     def incomplete(self) -> list[str]:
@@ -175,8 +191,12 @@ class TreePlan:
 
 
 def plan_tree(resolver: TreeResolver, tree: str = "computed", exact_limit: int = EXACT_LIMIT,
-              budget: Budget | None = None, check: bool = True) -> TreePlan:
-    """Plan the tree: at zero bloat by the shared-content rule, or exactly within ``budget``."""
+              budget: Budget | None = None, check: bool = True,
+              other: Callable[[PlanInputs], OtherItems | None] | None = None) -> TreePlan:
+    """Plan the tree: at zero bloat by the shared-content rule, or exactly within ``budget``.
+    ``other``: what the deployed images hold besides their RPMs, given their resolved RPMs (the
+    venv's wheels need the planned python3 and glibc): the tree is computed over both, the RPMs
+    placed on it here (the other items' placement is the caller's)."""
     if tree not in TREE_MODES:
         raise InputError(f"--tree must be one of {', '.join(TREE_MODES)}, not {tree!r}")
     images = resolver.tree
@@ -184,8 +204,10 @@ def plan_tree(resolver: TreeResolver, tree: str = "computed", exact_limit: int =
     if not deployed:
         raise InputError("the image tree has no deployed image (mark the images that run 'deployed: true')")
     inputs = plan_inputs(resolver, deployed)
-    resolver.reporter.stage("computing the layer tree")
-    computed = _cached_tree(tree_problem(resolver, inputs), exact_limit, resolver.cache_dir)
+    more = other(inputs) if other is not None else None
+    resolver.reporter.stage("computing the layer tree" + (" (RPMs and wheels)" if more else ""))
+    computed = _cached_tree(tree_problem(resolver, inputs, more), exact_limit, resolver.cache_dir,
+                            frozenset(more.sizes) if more else frozenset())
     if tree == "declared":
         shape = TreeShape({n: images.spec(n).parent for n in images.names()}, frozenset(deployed))
     else:
@@ -206,21 +228,22 @@ def plan_tree(resolver: TreeResolver, tree: str = "computed", exact_limit: int =
     requires = inputs.requires_map()
     requests = {name: layer_request(image.layer_packages, requires) for name, image in plan.images.items()}
     if tree == "computed":
-        plan, requests = _named(plan, requests, inputs)
+        plan, requests = _named(plan, requests, inputs, more)
     if check:
         requests = check_layers(plan, requests, inputs, resolver)
     kept = {n for n in images.names() if n in plan.images}
     at_computed = plan.objective if tree == "computed" and budget is None else _objective_at(computed, inputs)
     return TreePlan(
         plan=plan, inputs=inputs, tree=tree, method=computed.method if tree == "computed" else None,
-        optimum=computed.cost if computed.proven and computed.cost == at_computed else None,
+        # the RPM figures' optimum: the search's only when it searched the RPMs alone
+        optimum=computed.cost if computed.proven and computed.cost == at_computed and not more else None,
         objective_lower_bound=objective_lower_bound(inputs),
         layer_requests=requests, providers=resolver.provider_choices(deployed),
         build_only={n: _build_only(resolver, n, kept) for n in kept},
         steps={n: images.spec(n).build for n in kept},
         computed_objective=at_computed, budget=budget, solution=solution,
         withdrawn=dict(resolver.withdrawn), unresolved={n: resolver.unresolved_of(n) for n in deployed},
-        searched_sets=computed.classes, exact_limit=exact_limit)
+        searched_sets=computed.classes, exact_limit=exact_limit, other=more)
 
 
 def _build_only(resolver: TreeResolver, name: str, kept: set[str]) -> tuple[str, ...]:
@@ -232,24 +255,40 @@ def _build_only(resolver: TreeResolver, name: str, kept: set[str]) -> tuple[str,
 
 
 def pareto_of(result: TreePlan) -> list[ParetoPoint]:
-    """The Pareto curve of objective against total bloat on the plan's tree (each point solved)."""
+    """The Pareto curve of objective against total bloat on the plan's tree (each point solved),
+    over the RPMs and the other items when the tree was computed with them (the placement's
+    overhead model is the RPMs': every non-empty layer rewrites the rpm database, a layer of
+    wheels alone too; ``PARETO_COUNTS``)."""
     from .budget import pareto_curve
 
-    inputs = result.inputs
-    zero_bloat = plan_layers(result.plan.shape, inputs.needs, inputs.sizes, inputs.headers, inputs.requires)
-    return pareto_curve(result.plan.shape, inputs.needs, inputs.sizes, LAYER_BASE_BYTES, inputs.headers,
+    inputs, other = result.inputs, result.other
+    needs, sizes = inputs.needs, inputs.sizes
+    if other is not None:
+        needs = {n: need | other.needs.get(n, frozenset()) for n, need in needs.items()}
+        sizes = {**sizes, **other.sizes}
+    zero_bloat = plan_layers(result.plan.shape, needs, sizes, inputs.headers, inputs.requires)
+    return pareto_curve(result.plan.shape, needs, sizes, LAYER_BASE_BYTES, inputs.headers,
                         inputs.requires, zero_bloat.total_set_size)
 
 
-def tree_problem(resolver: TreeResolver, inputs: PlanInputs) -> TreeProblem:
-    """The tree search's input: deployed sets, sizes, the overhead model, and the groups the tree
-    keeps (intermediates marked ``keep``, or with a build step or a site override's steps, whose
-    effects their descendants inherit)."""
+#: what the Pareto points count, by whether the tree was computed with other items
+PARETO_COUNTS = {False: "RPMs (installed bytes, rpm database and dnf state per layer)",
+                 True: "RPMs and wheels (installed bytes; the rpm database and dnf state per non-empty layer, "
+                       "a layer of wheels alone too: a model above the whole objective's)"}
+
+
+def tree_problem(resolver: TreeResolver, inputs: PlanInputs, other: OtherItems | None = None) -> TreeProblem:
+    """The tree search's input: deployed sets (with ``other``'s items), sizes, the overhead model,
+    and the groups the tree keeps (intermediates marked ``keep``, or with a build step or a site
+    override's steps, whose effects their descendants inherit)."""
     images = resolver.tree
     groups = {n: images.deployed_below(n) for n in images.names() if not images.spec(n).deployed
               and (images.spec(n).keep or images.spec(n).build or images.spec(n).steps)}
-    return TreeProblem(inputs.needs, inputs.sizes, LAYER_BASE_BYTES, inputs.headers,
-                       {n: held for n, held in groups.items() if held})
+    needs, sizes = inputs.needs, inputs.sizes
+    if other is not None:
+        needs = {n: need | other.needs.get(n, frozenset()) for n, need in needs.items()}
+        sizes = {**sizes, **other.sizes}
+    return TreeProblem(needs, sizes, LAYER_BASE_BYTES, inputs.headers, {n: held for n, held in groups.items() if held})
 
 
 def objective_lower_bound(inputs: PlanInputs) -> int:
@@ -266,11 +305,14 @@ def _objective_at(computed: ComputedTree, inputs: PlanInputs) -> int:
     return plan_layers(shape, inputs.needs, inputs.sizes, inputs.headers, inputs.requires).objective
 
 
-def _cached_tree(problem: TreeProblem, exact_limit: int, cache_dir: Path | None) -> ComputedTree:
-    """The tree search, cached under the digest of everything it reads (same inputs, same tree)."""
+def _cached_tree(problem: TreeProblem, exact_limit: int, cache_dir: Path | None,
+                 other: frozenset[str] = frozenset()) -> ComputedTree:
+    """The tree search, cached under the digest of everything it reads (same inputs, same tree);
+    with ``other`` items (wheels) refined on the whole objective (``refine.py``)."""
     try:
         problem_text = json.dumps({
             "format": _TREE_FORMAT, "exact_limit": exact_limit, "per_layer": problem.per_layer,
+            "other": sorted(other),
             "needs": {n: sorted(v) for n, v in sorted(problem.needs.items())},
             "sizes": dict(sorted(problem.sizes.items())), "per_item": dict(sorted(problem.per_item.items())),
             "groups": {n: sorted(v) for n, v in sorted(problem.groups.items())}}, sort_keys=True)
@@ -287,25 +329,39 @@ def _cached_tree(problem: TreeProblem, exact_limit: int, cache_dir: Path | None)
         computed = compute_tree(problem, exact_limit)
     except ValueError as error:  # pinned groups that overlap or repeat
         raise InputError(f"images: {error}") from None
+    if other:
+        from .refine import WholeCost, refine
+
+        parents, cost = refine(computed.parents, problem, WholeCost(problem, other, VENV_BASE_BYTES))
+        computed = dataclasses.replace(computed, parents=parents, cost=cost)
     if path is not None:
         write_atomically(path, json.dumps({"parents": dict(computed.parents), "cost": computed.cost,
                                            "method": computed.method, "classes": computed.classes}))
     return computed
 
 
-def _named(plan: LayerPlan, requests: Mapping[str, list[str]],
-           inputs: PlanInputs) -> tuple[LayerPlan, dict[str, list[str]]]:
+def _named(plan: LayerPlan, requests: Mapping[str, list[str]], inputs: PlanInputs,
+           other: OtherItems | None = None) -> tuple[LayerPlan, dict[str, list[str]]]:
     """Computed intermediates get stable names from their content: the layer's two largest
-    requests and a digest of every package name the image holds (``shared-httpd-mod_ssl-3f2a9c1e``)."""
+    requests (a layer of ``other`` items alone: its two largest of those, without versions) and a
+    digest of every item the image holds (``shared-httpd-mod_ssl-3f2a9c1e``)."""
     requires = inputs.requires_map()
+    more = plan_layers(plan.shape, other.needs, other.sizes) if other else None
     renamed: dict[str, str] = {}
     for name, image in plan.images.items():
         if not name.startswith("~"):
             continue
         reach = {r: _reached(r, image.layer_packages, requires) for r in requests[name]}
         largest = sorted(reach, key=lambda r: (-sum(inputs.sizes[p] for p in reach[r]), r))[:2]
+        content = sorted(image.content)
+        if more is not None:
+            own = more.images[name]
+            content += sorted(own.content)
+            if not largest:
+                by_size = other.sizes if other else {}
+                largest = [k.split("==")[0] for k in sorted(own.layer_packages, key=lambda k: (-by_size[k], k))[:2]]
         stem = _NOT_IN_A_NAME.sub("-", "-".join(largest).lower().replace("+", "x")).strip("-.") or "empty"
-        digest = hashlib.sha256("\n".join(sorted(image.content)).encode()).hexdigest()[:8]
+        digest = hashlib.sha256("\n".join(content).encode()).hexdigest()[:8]
         candidate = f"shared-{stem}-{digest}"
         while candidate in renamed.values() or candidate in plan.images:
             candidate += "x"

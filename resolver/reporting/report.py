@@ -40,6 +40,8 @@ def tree_graph(plan: dict) -> nx.DiGraph:
                 f"image {megabytes(image['image_size'])} MB"
         if image.get("python_bytes"):
             label += f"\\nvenv layer {megabytes(image['python_bytes'])} MB ({len(image['python_wheels'])} wheels)"
+        if image.get("python_bytes") is not None and "whole_image_size" in image:  # venvs planned
+            label += f"\\nwhole image {megabytes(image['whole_image_size'])} MB"
         marks = {}
         if image.get("unresolved"):  # incomplete: its sizes lack what did not resolve
             label += f"\\n! {len(image['unresolved'])} unresolved (incomplete)"
@@ -61,12 +63,26 @@ def render_svg(dot_text: str) -> str | None:
     return done.stdout
 
 
+def _whole_lines(whole: dict | None) -> list[str]:
+    """The whole set's figures first: RPMs and venv layers on the one tree, or why RPMs only."""
+    if not whole:
+        return []
+    what = ("RPMs and venv layers on one tree" if "python" in whole["includes"]
+            else f"**RPM only**: {whole['rpm_only']}" if whole.get("rpm_only") else "RPMs; the tree installs no Python")
+    return [f"**The whole set** ({what}): objective {megabytes(whole['objective'])} MB against a lower bound of "
+            f"{megabytes(whole['objective_lower_bound'])} MB (ratio "
+            f"{whole['objective'] / max(whole['objective_lower_bound'], 1):.3f}); total set "
+            f"{megabytes(whole['total_set_size'])} MB, each item once {megabytes(whole['lower_bound'])} MB; "
+            f"bloat {megabytes(whole['bloat'])} MB. The figures below are the RPM layers'.", ""]
+
+
 def markdown(plan: dict, baselines: Sequence[BaselineResult], pictures: Sequence[str], platform: str) -> str:
     lines = [f"# Layer plan ({plan['tree']} tree, {platform})", "",
              "Sizes are installed sizes from the repository metadata (MB = 10^6 bytes). The total set counts",
              "each layer once, as copy-on-write storage does; the objective adds what every layer writes",
              "besides its packages (rpm database and dnf state, a model). The lower bound is the union of every",
              "deployed image's needs, each RPM once. Baselines are resolved on the same metadata.", "",
+             *_whole_lines(plan.get("whole")),
              "| figure | MB |", "|---|---|",
              f"| objective (packages + overhead) | {megabytes(plan['objective'])} |",
              f"| total set, packages (this plan) | {megabytes(plan['total_set_size'])} |",
@@ -96,7 +112,8 @@ def markdown(plan: dict, baselines: Sequence[BaselineResult], pictures: Sequence
     if plan.get("pareto"):
         lines += ["", "## Objective against bloat (Pareto curve, this tree)", "",
                   "Each point is the cheapest placement of the packages on this tree whose total bloat fits the",
-                  "budget, solved exactly (HiGHS); proven means the gap to HiGHS's bound is at most 0.1 %.", "",
+                  "budget, solved exactly (HiGHS); proven means the gap to HiGHS's bound is at most 0.1 %. "
+                  f"It counts {plan.get('pareto_counts', 'RPMs')}.", "",
                   "| bloat budget MB | bloat MB | objective MB | packages + overhead bound MB | gap | proven |",
                   "|---|---|---|---|---|---|"]
         for point in plan["pareto"]:
@@ -158,7 +175,8 @@ def comparison_lines(plan: dict, baselines: Sequence[BaselineResult]) -> list[st
              "Total sets over the deployed images both sides have (each side's layers once). Only images whose "
              "requests all resolved are compared: an incomplete set is smaller than the real image, which would "
              "flatter ours. The baselines' own unresolvable names (listed at the end) can only make their figure "
-             "smaller, which understates our gain; they are kept.", "",
+             "smaller, which understates our gain; they are kept. **RPM packages only**: the venvs (Python) are not "
+             "in these figures on either side.", "",
              "| baseline | images | ours MB | theirs MB | ours / theirs |", "|---|---|---|---|---|"]
     for baseline in baselines:
         for complete in (True, False):
