@@ -88,7 +88,6 @@ def test_a_comment_above_an_entry_is_written_as_its_reason_and_nothing_else(tmp_
     ("echo \u202eevil", "control character"),  # (TCIB joins its lines: a line break is a space)
     ("--mount=type=bind,source=/,target=/host cat /host/etc/shadow", "starts with"),
     ('["/bin/sh", "-c", "echo exec form"]', "starts with"),
-    ("", "is empty"),  # once written, it failed the file's own check: exit 2 for the whole import
 ])
 def test_a_tcib_action_that_would_not_be_one_instruction_is_not_imported(tmp_path, run, why):
     container = tmp_path / "memcached.yaml"
@@ -97,6 +96,14 @@ def test_a_tcib_action_that_would_not_be_one_instruction_is_not_imported(tmp_pat
     assert code == 1
     assert written_entries(output) == reported_entries(data) == {("memcached", "step", "echo one")}
     assert why in data["not_imported"][0]["reason"]
+
+
+def test_an_empty_kolla_run_is_not_imported(tmp_path):
+    template = tmp_path / "site.j2"  # found by the fuzz test: once written, the file failed its own check
+    template.write_text("{% block nova_api_footer %}\nRUN \nRUN echo one\n{% endblock %}\n")
+    code, data, output = run_import(tmp_path, "import-kolla", template)
+    assert code == 1 and "is empty" in data["not_imported"][0]["reason"]
+    assert written_entries(output) == reported_entries(data) == {("nova-api", "step", "echo one")}
 
 
 def test_the_text_report_shows_terminal_escapes_escaped(tmp_path):
