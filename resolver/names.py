@@ -1,5 +1,6 @@
 """The name patterns every name from a file, the metadata or the command line passes before it can
-reach a path, a Containerfile or a command line: one pattern per kind of name, no control characters."""
+reach a path, a Containerfile or a command line: one pattern per kind of name; and the one rule for
+the characters of everything resolver writes (``unwritable``, ``escaped``)."""
 
 from __future__ import annotations
 
@@ -20,9 +21,38 @@ PROJECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 PROFILE_NAME = re.compile(r"^[a-z0-9:.-]+\Z")
 #: paths inside an image that reach a Containerfile or a command line
 CONTAINER_PATH = re.compile(r"^/[A-Za-z0-9._/-]*\Z")
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-#: any control character, tab and newline included (imported entries, comment lines)
-CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+
+
+# ---- the characters of what is written ------------------------------------------------------------
+# One rule for every value and comment resolver writes into a YAML file, a Containerfile or a
+# terminal: a character Python does not call printable is never written raw. That is every C0 and
+# C1 control (NUL, tab, ESC, CR, U+0085), the line and paragraph separators U+2028/U+2029 (YAML ends a
+# line at U+0085, U+2028 and U+2029 as well as at \n and \r), the format characters (bidi overrides
+# and isolates, U+FEFF, zero-width characters), every space but ' ', surrogates, private-use and
+# unassigned code points. A value is refused where it is read (file:line); a comment or a line of
+# output shows the character escaped instead.
+
+def unwritable(text: str) -> str | None:
+    """The first character of ``text`` that no written file holds raw, or None."""
+    if text.isprintable():
+        return None
+    return next(c for c in text if not c.isprintable())
+
+
+def escaped(text: str, keep: str = "") -> str:
+    """``text`` with each character ``unwritable`` finds shown as its Python escape (``\\x1b``,
+    ``\\u2028``), except those in ``keep`` (a terminal's newlines): one comment line, one line of
+    output, whatever the text holds."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c in keep else repr(c)[1:-1] for c in text)
+
+
+def unwritable_reason(text: str) -> str | None:
+    """Why ``text`` cannot be written as it is (the character, escaped), or None."""
+    bad = unwritable(text)
+    return None if bad is None else (f"holds {escaped(bad)} (a control character, a line break, an invisible "
+                                     "format character or an unusual space)")
 
 
 def package_name(value: Any, where: str) -> str:
@@ -46,13 +76,46 @@ def project_name(value: Any, where: str) -> str:
 
 
 def plain_text(value: Any, where: str, what: str) -> str:
-    """A free-text value (a build step, a reason) that may reach a Containerfile or a command line:
-    a string without control characters (a newline would start a new Containerfile instruction)."""
+    """A free-text value (a reason, a URL) that may reach a YAML file, a Containerfile or a command
+    line: a string ``unwritable`` passes (a newline, or U+2028 in YAML, would start a new line)."""
     if not isinstance(value, str):
         raise InputError(f"{where}: {what} must be a string, not {type(value).__name__}")
-    bad = _CONTROL.search(value)
-    if bad:
-        raise InputError(f"{where}: {what} holds a control character ({bad.group()!r}); write it on one line")
+    problem = unwritable_reason(value)
+    if problem:
+        raise InputError(f"{where}: {what} {problem}; write it on one line, without such characters")
+    return value
+
+
+def shell_problem(command: str) -> str | None:
+    """Why a shell command would not be exactly one Containerfile instruction ``RUN COMMAND``
+    running ``/bin/sh -c COMMAND``, as `build` runs it; None when it would be. A Containerfile joins
+    a line ending in a backslash to the next instruction, reads the lines after a heredoc opener
+    (``<<EOF``) into the RUN, takes ``RUN [...]`` as an exec form and ``RUN --mount=...`` (or any
+    leading ``-``) as options of the instruction, not the command."""
+    problem = unwritable_reason(command)
+    if problem:
+        return problem
+    if not command.strip():
+        return "is empty"
+    if command.rstrip().endswith("\\"):
+        return "ends in a backslash, which joins the next Containerfile instruction to it"
+    if "<<" in command:
+        return "holds '<<', which opens a heredoc: the lines after it would become part of the RUN"
+    if command.lstrip().startswith(("-", "[")):
+        return ("starts with '-' or '[', which a Containerfile reads as RUN's options or its exec form, not as "
+                "the command `build` runs")
+    return None
+
+
+def shell_line(value: Any, where: str, what: str) -> str:
+    """A shell command from a file (a site step, a build step) as one Containerfile instruction and
+    the same ``sh -c`` command line in a build (``shell_problem``), or the error naming it."""
+    if not isinstance(value, str):
+        raise InputError(f"{where}: {what} must be a string, not {type(value).__name__}")
+    problem = shell_problem(value)
+    if problem:
+        raise InputError(f"{where}: {what} {problem}; write one command line (join commands with &&, write a "
+                         "file with printf)")
     return value
 
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from .. import __version__
 from ..errors import ResolverError, Terminated
 from . import audit, containers, evidence, images, imports, overrides, packages, planning, update
-from .common import FORMATTER, common_options
+from .common import FORMATTER, EscapedOutput, common_options
 
 EPILOG = """examples:
   resolver images
@@ -73,6 +73,17 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line: what it writes to stdout and stderr (argparse's messages too) goes through
+    ``EscapedOutput``, the one place terminal output is made safe."""
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = EscapedOutput(stdout), EscapedOutput(stderr)
+    try:
+        return _run(argv)
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = parse(argv)
     # dnf logs to stderr on its own (download errors, solver notes); ours says it once, in our words
     logging.getLogger("dnf").setLevel(logging.DEBUG if getattr(args, "verbose", False) else logging.CRITICAL)

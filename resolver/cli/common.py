@@ -4,12 +4,15 @@ reporter, output (text or JSON) and the run context (tree, profiles, target, rep
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 import time
 from pathlib import Path
+from typing import TextIO
 
 from ..inputs.platforms import DEFAULT_PLATFORM, known_platforms
+from ..names import escaped
 
 _CHECKOUT = Path(__file__).resolve().parent.parent.parent
 FORMATTER = argparse.RawDescriptionHelpFormatter
@@ -98,6 +101,33 @@ def open_repos(args: argparse.Namespace, specs):
                    weak_deps=args.weak_deps)
 
 
+class EscapedOutput(io.TextIOBase):
+    """stdout or stderr as every command writes to it: text from files, metadata and indexes (names,
+    entries, reasons, paths) reaches the terminal with its control, line-breaking and format
+    characters shown escaped (``names.escaped``: ``\\x1b``, ``\\r``, ``\\u202e``), so no value can move
+    the cursor, rewrite a line or reorder it; newlines and tabs stay. JSON output is ASCII already."""
+
+    def __init__(self, stream: TextIO):
+        self.unescaped = stream
+
+    def write(self, text: str) -> int:
+        self.unescaped.write(escaped(text, keep="\n\t"))
+        return len(text)
+
+    def flush(self) -> None:
+        self.unescaped.flush()
+
+    def isatty(self) -> bool:
+        return self.unescaped.isatty()
+
+    def fileno(self) -> int:
+        return self.unescaped.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.unescaped, "encoding", "utf-8")
+
+
 class Progress:
     """Progress of long work on stderr: a spinner with counts and elapsed time on a terminal, plain
     log lines elsewhere (CI logs), nothing with --quiet. Library code reports through it."""
@@ -115,7 +145,9 @@ class Progress:
         if not self.quiet and sys.stderr.isatty() and not self.verbose:
             from rich.console import Console
 
-            self._status = Console(stderr=True).status("loading repository metadata")
+            # the spinner's own terminal codes go to the terminal; its text is escaped (``_show``)
+            self._status = Console(file=getattr(sys.stderr, "unescaped", sys.stderr)).status(
+                "loading repository metadata")
             self._status.start()
         else:
             self.stage("loading repository metadata")
@@ -123,7 +155,7 @@ class Progress:
     def _show(self, text: str) -> None:
         line = f"{text} ({time.monotonic() - self._start:.1f} s)"
         if self._status:
-            self._status.update(line)
+            self._status.update(escaped(line))
         elif not self.quiet:
             print(f"resolver: {line}", file=sys.stderr, flush=True)
 

@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from ..inputs.platforms import platform_id as platform_id_of
-from ..names import COMMAND, TAG, TAG_PREFIX, build_value
+from ..names import COMMAND, TAG, TAG_PREFIX, build_value, escaped
 from .python_target import VENV, Dist, hashed_requirements
 from .stages import DEFAULT_TAG_PREFIX, StagePlan, check_dist
 from .tags import DEFAULT_TAG, readable_reference
@@ -140,12 +140,11 @@ def _dnf(pm: str, packages: Sequence[str], modules: Sequence[str], platform_id: 
 
 
 def _steps(stage: StagePlan, when: str) -> list[str]:
-    """A site override's steps for this point of the final stage (one checked line each)."""
-    def printable(text: str) -> str:  # a file name in a comment stays on its line
-        return "".join(c if c.isprintable() else "?" for c in text)
-
+    """A site override's steps for this point of the final stage: a comment line (escaped: a file
+    name stays on its line) and the step as one shell-form RUN, ``/bin/sh -c`` as in `build`
+    (``StagePlan`` checked it is one instruction)."""
     return [line for step in stage.steps if step.when == when
-            for line in (f"# site override step ({printable(step.where)}): {step.reason}", f"RUN {step.run}")]
+            for line in (escaped(f"# site override step ({step.where}): {step.reason}"), f"RUN {step.run}")]
 
 
 def bake_file(stages: Mapping[str, StagePlan], keys: Mapping[str, str], tag_prefix: str,

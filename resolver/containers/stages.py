@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import InputError
 from ..inputs.image_tree import BuildStep, ImageStep, parents_first
 from ..metadata.closure import PackageInfo
-from ..names import CONTAINER_PATH, MODULE_STREAM, NEVRA, PACKAGE_NAME, PIN, build_value, plain_text
+from ..names import CONTAINER_PATH, MODULE_STREAM, NEVRA, PACKAGE_NAME, PIN, build_value, plain_text, shell_line
 from ..planning.plan import LayerPlan, TreeShape, plan_layers
 from .pypi import FILENAME as WHEEL_FILE
 from .python_target import VENV, Dist
@@ -59,13 +59,13 @@ class StagePlan:
         for name in self.build_only:
             build_value(PACKAGE_NAME, name, f"{where}: a build-only package", "a package name")
         if self.step is not None:
-            plain_text(self.step.run, f"{where}: build", "'run'")
+            shell_line(self.step.run, f"{where}: build", "'run'")
             build_value(CONTAINER_PATH, self.step.artifacts, f"{where}: build", "an absolute path")
         if self.wheels is not None:
             for dist in (*self.wheels.layer, *self.wheels.built, *self.wheels.build_requires):
                 check_dist(dist, where)
         for step in self.steps:
-            plain_text(step.run, f"{where}: {step.where}", "'run'")
+            shell_line(step.run, f"{where}: {step.where}", "'run'")
             plain_text(step.reason, f"{where}: {step.where}", "'reason'")
             plain_text(step.where, where, "a site override's place")
         for stream in self.modules:

@@ -13,7 +13,7 @@ from typing import Any
 import networkx as nx
 
 from ..errors import InputError, UnknownNameError
-from ..names import CONTAINER_PATH, image_name, package_name, plain_text, project_name
+from ..names import CONTAINER_PATH, image_name, package_name, plain_text, project_name, shell_line, unwritable_reason
 from ..text_enum import TextEnum
 from .profiles import Correction
 from .yaml_values import check_keys, checked_reason, entry_where, expect, profile_names
@@ -242,7 +242,7 @@ def image_spec(item: Any, where: str) -> ImageSpec:
     if item.get("build") is not None:
         step = expect(item["build"], dict, where, "'build'")
         check_keys(step, ("run", "artifacts"), f"{where}: build")
-        run = plain_text(step.get("run"), f"{where}: build", "'run' (a shell command)")
+        run = shell_line(step.get("run"), f"{where}: build", "'run' (a shell command)")
         artifacts = plain_text(step.get("artifacts", "/out"), f"{where}: build", "'artifacts'")
         if not artifacts.startswith("/") or ".." in artifacts.split("/") or not CONTAINER_PATH.match(artifacts):
             raise InputError(f"{where}: build 'artifacts' must be an absolute directory without '..' "
@@ -283,6 +283,6 @@ def _command(value: Any, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not value or not all(isinstance(part, str) for part in value):
         raise InputError(f"{where}: 'command' must be a non-empty list of strings or a string")
     for part in value:
-        if any(ord(c) < 32 or ord(c) == 127 for c in part):
-            raise InputError(f"{where}: 'command' holds a control character in {part!r}")
+        if problem := unwritable_reason(part):
+            raise InputError(f"{where}: 'command' {part!r} {problem}")
     return tuple(value)

@@ -101,6 +101,8 @@ def parse_yaml(text: str, path: Path | str, what: str = "YAML file") -> Any:
         raise InputError(f"{path}{line}: invalid YAML: {problem}") from None
     except RecursionError:
         raise InputError(f"{path}: nested too deeply to be a {what}") from None
+    except ValueError as error:  # PyYAML's scanner on an escape past U+10FFFF ("\U10010000")
+        raise InputError(f"{path}: invalid YAML: {error}") from None
 
 
 @overload

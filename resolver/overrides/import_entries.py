@@ -14,7 +14,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from ..errors import InputError
 from ..inputs.image_tree import OverrideKind
 from ..inputs.platforms import Platform
-from ..names import CONTROL_CHARACTER, package_name
+from ..names import package_name, unwritable_reason
 from ..resolving.resolution import TreeResolver
 from .site_import import Imported, ImportReport, Left
 
@@ -99,8 +99,8 @@ class PackageChecks:
     def rpm(self, entry: object) -> tuple[str | None, str, str | None]:
         """(name to import or None, reason when None, suggestion) for one RPM package entry."""
         text = str(entry)
-        if CONTROL_CHARACTER.search(text):
-            return None, "holds a control character", None
+        if problem := unwritable_reason(text):
+            return None, problem, None
         if "://" in text or text.endswith(".rpm"):
             return None, ("a URL or package file: resolver resolves names from repository metadata; give the "
                           "repository under repos.add"), None
@@ -133,8 +133,8 @@ class PackageChecks:
 def check_pip(entry: object) -> tuple[str | None, str, str | None]:
     """(requirement to import or None, reason when None, suggestion) for one Python entry."""
     text = str(entry).strip()
-    if CONTROL_CHARACTER.search(text):
-        return None, "holds a control character", None
+    if problem := unwritable_reason(text):
+        return None, problem, None
     if "://" in text or text.startswith(("/", ".")):
         return None, ("a URL or path: the build installs Python requirements from the package index under "
                       "upper-constraints; publish it to an index and name the distribution"), None
@@ -282,8 +282,8 @@ def carry_step(report: ImportReport, checks: PackageChecks, command: str, image:
                reason: str, when: str) -> None:
     """A shell command for an image: a step, its packages, or listed with why (and the RPM names of
     what it installs, as a suggestion)."""
-    if CONTROL_CHARACTER.search(command):
-        report.not_imported.append(Left(command, file, line, "holds a control character", image))
+    if problem := unwritable_reason(command):
+        report.not_imported.append(Left(command, file, line, problem, image))
         return
     verdict = judge_step(command)
     if verdict.kind == "step":

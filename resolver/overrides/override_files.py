@@ -45,7 +45,7 @@ from ..inputs.image_tree import ExtraPackage, ImageSpec, ImageStep, ModuleStream
 from ..inputs.profiles import Correction, ProviderChoice
 from ..inputs.yamlfile import line_of, parse_yaml
 from ..metadata.repo_config import RepoSpec
-from ..names import MODULE_STREAM, image_name, package_name, plain_text
+from ..names import MODULE_STREAM, image_name, package_name, plain_text, shell_line
 
 #: the environment variable naming override files or directories (os.pathsep-separated)
 OVERRIDES_ENV = "RESOLVER_OVERRIDES"
@@ -268,7 +268,7 @@ class _Reader:
             when = entry.get("when", "after-packages")
             if when not in STEP_WHEN:
                 raise InputError(f"{self.at(at)}: 'when' must be one of {', '.join(STEP_WHEN)}, not {when!r}")
-            result.append(ImageStep(plain_text(run.strip(), self.at(at), "'run' (one line: join commands with &&)"),
+            result.append(ImageStep(shell_line(run.strip(), self.at(at), "'run'"),
                                     when, self.reason(entry, default, at), self.at(at)))
         return tuple(result)
 

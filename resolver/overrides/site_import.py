@@ -20,7 +20,7 @@ from ..errors import InputError
 from ..files import write_atomically
 from ..inputs.image_tree import ImageTree, OverrideKind
 from ..inputs.profiles import Profiles
-from ..names import CONTROL_CHARACTER
+from ..names import escaped, shell_problem, unwritable_reason
 from .override_files import load_overrides
 from .site import apply_overrides
 
@@ -98,9 +98,10 @@ def comment_above(lines: Sequence[str], line: int, markers: tuple[str, ...] = ("
 
 
 def reason_text(file: str, line: int, comment: str, origin: str) -> str:
-    """An imported entry's reason: where it came from and what its author wrote above it."""
+    """An imported entry's reason: where it came from and what its author wrote above it (escaped:
+    the reason is written as it is reported)."""
     text = f"{origin} {Path(file).name}:{line}"
-    return f"{text}: {comment}" if comment else text
+    return escaped(f"{text}: {comment}" if comment else text)
 
 
 # ---- images ------------------------------------------------------------------------------------
@@ -168,8 +169,12 @@ def write_override_file(report: ImportReport, output: Path, command: str, tree: 
         header.append("# Not imported (carry these over by hand, or drop them):")
         header += [f"#   {Path(n.file).name}:{n.line}: {n.item}: {n.reason}"
                    + (f" (suggestion: {n.suggestion})" if n.suggestion else "") for n in report.not_imported]
-    body = yaml.safe_dump(override_data(report), sort_keys=False, width=1000, allow_unicode=True)
-    text = "\n".join(_comment_safe(line) for line in header) + "\n" + body
+    data = override_data(report)
+    body = yaml.safe_dump(data, sort_keys=False, width=1000, allow_unicode=True)
+    # each header line one comment line: an item is often listed because it holds a line break
+    text = "\n".join(escaped(line) for line in header) + "\n" + body
+    if yaml.safe_load(text) != data:  # what `finish` let through is printable text: this holds
+        raise AssertionError(f"{output}: the override file would not read back as the imported entries")
     staged = output.with_name(f".{output.name}.check")
     try:
         write_atomically(staged, text)
@@ -177,12 +182,6 @@ def write_override_file(report: ImportReport, output: Path, command: str, tree: 
     finally:
         staged.unlink(missing_ok=True)
     write_atomically(output, text)
-
-
-def _comment_safe(line: str) -> str:
-    """One YAML comment line: a newline becomes a space, other control characters are shown escaped
-    (YAML refuses them even in a comment, and the item is listed precisely because it holds one)."""
-    return CONTROL_CHARACTER.sub(lambda m: " " if m.group() == "\n" else repr(m.group())[1:-1], line)
 
 
 def checker(tree: ImageTree, profiles: Profiles, profiles_of: Callable[[str], set[str]]) -> Callable[[Path], None]:
@@ -196,12 +195,32 @@ def checker(tree: ImageTree, profiles: Profiles, profiles_of: Callable[[str], se
     return check
 
 
+def unwritten(item: Imported) -> str | None:
+    """Why an entry cannot be written into the override file as it is (``names``' one rule; a step
+    must also be one Containerfile instruction), or None. Checked here for every importer, so the
+    file holds exactly what the report lists as imported."""
+    if item.kind == OverrideKind.STEP:
+        problem = shell_problem(item.value)
+        if problem:
+            return f"the command {problem}; a site step is one command line"
+    for text in (item.value, item.detail, item.reason):
+        problem = unwritable_reason(text)
+        if problem:
+            return f"{problem}, which the override file cannot hold"
+    return None
+
+
 def finish(report: ImportReport) -> None:
-    """Equal entries (image, kind, value) once, the later ones listed as skipped; a drop of what the
-    import also adds to the same image is not imported (an override file may not hold both)."""
+    """Entries that cannot be written listed as not imported (``unwritten``); equal entries (image,
+    kind, value) once, the later ones listed as skipped; a drop of what the import also adds to the
+    same image is not imported (an override file may not hold both)."""
     seen: dict[tuple, Imported] = {}
     kept = []
     for item in report.imported:
+        problem = unwritten(item)
+        if problem:
+            report.not_imported.append(Left(item.value, item.file, item.line, problem, item.image))
+            continue
         key = (item.image, item.kind, item.value)
         if key in seen:
             first = seen[key]
