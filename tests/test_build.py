@@ -505,7 +505,7 @@ def test_rendered_containerfiles_and_bake_file_follow_the_tree(tmp_path):
 def test_site_override_steps_and_pip_packages_are_built_into_that_image_only(first_build, prefix, tmp_path):
     """placement-api gets a Python requirement of its own (pinned by the constraints) and two
     steps, one before its layer's packages, one after (its venv is there then)."""
-    probe = "{ test -e /var/lib/openstack/bin/placement-api && echo present || echo absent; }"
+    probe = "{ test -e /var/lib/kolla/venv/bin/placement-api && echo present || echo absent; }"
     site = tmp_path / "site.yaml"
     site.write_text(f"""images:
   placement-api:

@@ -223,6 +223,13 @@ class Buildah:
         flags = [part for key, value in labels.items() for part in ("--label", f"{key}={value}")]
         self._run(["buildah", "config", *flags, container], f"labelling {container}")
 
+    def configure(self, container: str, user: str | None, env: Mapping[str, str], command: Sequence[str]) -> None:
+        """The image's start: its user (None: the parent's), environment and default command."""
+        flags = [part for key, value in env.items() for part in ("--env", f"{key}={value}")]
+        flags += ["--user", user] if user else []
+        self._run(["buildah", "config", *flags, "--cmd", json.dumps(list(command)), container],
+                  f"configuring {container}")
+
     def labels(self, ref: str) -> dict[str, str]:
         output = self._run(["podman", "image", "inspect", "--format", "{{json .Labels}}", ref], f"reading {ref}",
                            cleanup=True)

@@ -31,6 +31,7 @@ from ..metadata.repos import RepoSet
 from ..names import RPM_NAME, TAG, TAG_PREFIX, build_value
 from .buildah import Buildah
 from .elf import Needed, needed_in_tree, needed_in_wheel
+from .kolla import COMMAND, PATH, install_contract
 from .logs import ImageLog
 from .pypi import PyPI, file_version
 from .python_target import VENV, Dist
@@ -236,6 +237,9 @@ class TreeBuilder:
                 if wheelhouse:
                     self._install_wheels(stage, final, root, Path(work) / "wheelhouse", wheelhouse)
                 self._steps(stage, final, "after-packages")
+                if stage.contract is not None:
+                    install_contract(root, stage.contract)
+                    engine.configure(final, stage.contract.user, {"PATH": PATH}, COMMAND)
                 python_total = _tree_bytes(root / VENV.lstrip("/"))
                 installed = engine.installed(root)
                 self._check(stage, installed, additions, build_only, inherited)

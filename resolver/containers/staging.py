@@ -21,6 +21,7 @@ from ..planning.plan import LayerPlan
 from ..planning.treeplan import PlanInputs, plan_tree
 from ..resolving.resolution import TreeResolver
 from ..resolving.unresolved import UnresolvedRequest
+from .kolla import KOLLA_SERIES, kolla_release, start_contracts
 from .pypi import PyPI
 from .stages import StagePlan, content_keys, module_layers, stage_plans
 from .wheels import WheelPlan, plan_tree_wheels
@@ -51,9 +52,12 @@ def stage_tree(tree: ImageTree, profiles: Profiles, target: Platform, repos: Rep
     declared = set(tree.names())
     shape = result.plan.shape
     modules = module_layers(shape, {n: [str(s) for s in inherited_streams(tree, n)] for n in shape.deployed})
+    services = {n: user for n in result.plan.images if n in declared and (user := tree.spec(n).kolla) is not None}
+    contracts = start_contracts({n: image.parent for n, image in result.plan.images.items()}, services,
+                                kolla_release(profiles.defaults.constraints or KOLLA_SERIES))
     stages = stage_plans(result.plan, result.inputs.packages, result.build_only, result.steps,
                          wheels.images if wheels else None,
-                         {n: tree.spec(n).steps for n in result.plan.images if n in declared}, modules)
+                         {n: tree.spec(n).steps for n in result.plan.images if n in declared}, modules, contracts)
     keys = content_keys(stages, json.dumps(repos.digests(), sort_keys=True))
     return StagedTree(tuple(repos.specs), target, repos, result.inputs, stages, keys, result.plan, wheels, index,
                       result.unresolved)
