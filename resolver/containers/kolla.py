@@ -137,6 +137,11 @@ def kolla_release(series: str) -> KollaRelease:
                         _read_users(release.content(users_file).decode(), directory / "users.py"))
 
 
+def tree_release(constraints: str | None) -> KollaRelease:
+    """The Kolla release of a tree: its constraints series' (``KOLLA_SERIES`` without one)."""
+    return kolla_release(constraints or KOLLA_SERIES)
+
+
 def _read_users(text: str, path: Path) -> dict[str, KollaUser]:
     """Kolla's USERS table as data (``ast.literal_eval`` of its one assignment; nothing runs):
     ``NAME-user`` -> uid, gid and group (the user's name unless given), as kolla's config.py reads it."""

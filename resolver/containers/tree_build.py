@@ -78,7 +78,8 @@ def build_tree(staged: StagedTree, reporter: BuildReporter, options: BuildOption
                      platform_id=platform_id(staged.target.name))
     builder = TreeBuilder(staged.stages, staged.keys, engine, staged.repos, staged.inputs.packages, reporter,
                           options.jobs, options.rebuild, options.tag_prefix, staged.index,
-                          staged.wheels.pip if staged.wheels else None, options.tag, options.logs_dir)
+                          staged.wheels.pip if staged.wheels else None, options.tag, options.logs_dir,
+                          staged.lock_digest)
 
     def cancel(signum: int, frame: FrameType | None) -> None:
         engine.cancel(signum)
