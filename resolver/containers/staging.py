@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..files import default_cache_dir
-from ..lock import lock_from_plan, lock_text
 from ..inputs.image_tree import ImageTree
 from ..inputs.platforms import Platform
 from ..inputs.profiles import Profiles
+from ..lock import lock_from_plan, lock_text
 from ..metadata.repo_config import RepoSpec
 from ..metadata.repos import RepoSet
 from ..overrides.override_effects import inherited_streams
