@@ -185,6 +185,11 @@ class StartContract:
     directories: tuple[OwnedDirectory, ...] = ()
     user: str | None = None
 
+    @property
+    def uid(self) -> int | None:
+        """The service user's uid (None: the image sets no USER)."""
+        return self.release.users[self.user].uid if self.user else None
+
     def to_json(self) -> dict[str, Any]:
         """Everything a build does for it (part of the image's content key)."""
         return {"format": CONTRACT_FORMAT, "kolla": self.release.digest, "files": [f.source for f in self.files],

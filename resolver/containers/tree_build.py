@@ -95,7 +95,9 @@ def build_tree(staged: StagedTree, reporter: BuildReporter, options: BuildOption
             if result.name in checks and result.status in ("built", "skipped"):
                 reporter.state(result.name, "smoke")
                 with builder.image_log(result.name, append=True) as log, engine.logging_to(log):
-                    smoke[result.name] = smoke_image(engine, result.name, result.reference, checks[result.name])
+                    contract = staged.stages[result.name].contract
+                    smoke[result.name] = smoke_image(engine, result.name, result.reference, checks[result.name],
+                                                     contract.uid if contract else None)
         if engine.cancelled.is_set():  # a signal after the last image: nothing to stop, still obeyed
             raise Interrupted(f"build stopped by {signal.Signals(engine.stop_signal).name}", engine.stop_signal)
         if options.prune and all(r.status in ("built", "skipped") for r in results):
