@@ -37,7 +37,7 @@ COMMAND = ("kolla_start",)
 #: Kolla's base image's group every service user joins (the sudoers rule names it)
 GROUP = "kolla"
 #: bump when what ``install_contract`` writes for the same contract changes (new image keys)
-CONTRACT_FORMAT = 2
+CONTRACT_FORMAT = 3
 #: Kolla's useradd: no login shell
 SHELL = "/usr/sbin/nologin"
 #: where Kolla's base Dockerfile installs each file of docker/base (path in the sdist -> path, mode)
@@ -219,8 +219,11 @@ def start_contracts(parents: Mapping[str, str | None], services: Mapping[str, Se
             directories.append(OwnedDirectory("/var/log/kolla", 0, kolla.gid, 0o2775))
         if service is not None:
             user = release.users[service.user]
-            directories += [OwnedDirectory(path, user.uid, user.gid, 0o755) for path in (service.home,
-                                                                                         *service.directories)]
+            # the home (Kolla's configure_user), the service's log directory (its extend_start
+            # makes it: the service logs there from kolla-ansible's config), what its Dockerfile makes
+            directories += [OwnedDirectory(service.home, user.uid, user.gid, 0o755),
+                            OwnedDirectory(f"/var/log/kolla/{service.user}", user.uid, kolla.gid, 0o755),
+                            *(OwnedDirectory(path, user.uid, user.gid, 0o755) for path in service.directories)]
         contracts[image] = StartContract(
             release, release.files[:len(INSTALLED)] if parent is None else (),
             accounts if parent is None else (),
