@@ -128,7 +128,7 @@ def containerfile(stage: StagePlan, key: str, package_manager: str = "dnf", pip:
     lines.append(f'LABEL io.resolver.key="{key}"')
     if labels:
         # values checked by image_labels (no quote, backslash or control character); quoted anyway
-        lines.append("LABEL " + " \\\n      ".join(f"{k}={json.dumps(v)}" for k, v in sorted(labels.items())))
+        lines.append("LABEL " + " ".join(f"{k}={json.dumps(v)}" for k, v in sorted(labels.items())))
     files["Containerfile"] = "\n".join(lines) + "\n"
     return files
 
@@ -142,7 +142,8 @@ def _accounts(contract: StartContract) -> str:
                      f"useradd -R /rootfs -l -M --shell {SHELL} --uid {account.uid} --gid {account.gid} "
                      f"--home-dir {account.home} {account.name}"]
     commands += [f"usermod -R /rootfs --append --groups {GROUP} {name}" for name in contract.members]
-    return "RUN " + " \\\n    && ".join(commands)
+    # one line: every line of a rendered Containerfile is an instruction of its own (checkable)
+    return "RUN " + " && ".join(commands)
 
 
 def _contract(contract: StartContract, root: bool) -> list[str]:
