@@ -160,7 +160,7 @@ def image_evidence(context: EvidenceContext, image: str) -> ImageEvidence:
     spec = resolver.tree.spec(image)
     if spec.command:
         need("entrypoint", Path(spec.command[0]).name, image, [COMMAND_SCOPE], spec.where)
-    if spec.deployed:  # every deployed image starts through Kolla's kolla_start and kolla_set_configs
+    if spec.kolla is not None:  # a Kolla service image starts through kolla_start and kolla_set_configs
         release = tree_release(defaults.constraints)
         for command, site in START_COMMANDS:
             need("command", command, release.pin, [COMMAND_SCOPE], site)
