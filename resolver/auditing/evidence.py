@@ -162,8 +162,8 @@ def image_evidence(context: EvidenceContext, image: str) -> ImageEvidence:
         need("entrypoint", Path(spec.command[0]).name, image, [COMMAND_SCOPE], spec.where)
     if spec.kolla is not None:  # a Kolla service image starts through kolla_start and kolla_set_configs
         release = tree_release(defaults.constraints)
-        for command, site in START_COMMANDS:
-            need("command", command, release.pin, [COMMAND_SCOPE], site)
+        for started, site in START_COMMANDS:
+            need("command", started, release.pin, [COMMAND_SCOPE], site)
 
     needs = []
     for (kind, project, name), entry in sorted(found.items(), key=lambda item: (item[0][1], item[0][2])):
