@@ -51,6 +51,9 @@ class Lock:
     #: with ``--python``: the venv layers' wheel pins (``target``, ``constraints``, ``pip``, and
     #: ``images``: image -> ``name``, ``version``, ``filename``, ``sha256`` of each); None without
     python: Mapping | None = None
+    #: Kolla's release whose start contract the images carry (``release``, ``sha256`` of its sdist,
+    #: ``files``: each file's sha256); None in a lock written before it
+    kolla: Mapping | None = None
 
 
 #: an absolute path that starts a ``file:line`` origin (a path elsewhere in a text is left alone)
@@ -92,7 +95,7 @@ def _portable_overrides(overrides: Mapping, roots: Sequence[Path]) -> dict:
 def lock_from_plan(plan: LayerPlan, packages: Mapping[str, PackageInfo], platform: str,
                    repos: Sequence[dict], tree: str, budget: str, overrides: Mapping | None = None,
                    unresolved: Mapping[str, Sequence[UnresolvedRequest]] | None = None,
-                   base: Path = Path("."), python: Mapping | None = None) -> Lock:
+                   base: Path = Path("."), python: Mapping | None = None, kolla: Mapping | None = None) -> Lock:
     """The plan as a lock. ``repos``: each repository with the digest of the repomd.xml the
     packages came from (``RepoSet.digests()``); ``base``: the lock's directory (paths under it
     are kept relative); ``python``: the venv layers' wheel pins (``--python``)."""
@@ -106,11 +109,16 @@ def lock_from_plan(plan: LayerPlan, packages: Mapping[str, PackageInfo], platfor
         for name, image in plan.images.items()
     }
     return Lock(platform, tree, budget, locked_repos(repos, base), layers,
-                _portable_overrides(overrides or {}, roots), python)
+                _portable_overrides(overrides or {}, roots), python, kolla)
 
 
 def write_lock(lock: Lock, path: Path) -> None:
-    data = {
+    write_atomically(path, lock_text(lock))
+
+
+def lock_text(lock: Lock) -> str:
+    """The lock file's text (what ``write_lock`` writes; its sha256 labels the images built from it)."""
+    data: dict[str, Any] = {
         "lock_version": LOCK_VERSION,
         "platform": lock.platform,
         "tree": lock.tree,
@@ -127,7 +135,9 @@ def write_lock(lock: Lock, path: Path) -> None:
     }
     if lock.python is not None:
         data["python"] = lock.python
-    write_atomically(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+    if lock.kolla is not None:
+        data["kolla"] = lock.kolla
+    return json.dumps(data, indent=1, sort_keys=True) + "\n"
 
 
 def read_lock(path: Path) -> Lock:
@@ -156,8 +166,12 @@ def read_lock(path: Path) -> Lock:
             pin_keys = ("name", "version", "filename", "sha256")
             python = {**python, "images": {str(image): [{key: str(pin[key]) for key in pin_keys} for pin in pins]
                                            for image, pins in python["images"].items()}}
+        kolla = data.get("kolla")
+        if kolla is not None:
+            kolla = {"series": str(kolla["series"]), "release": str(kolla["release"]), "sha256": str(kolla["sha256"]),
+                     "files": {str(name): str(digest) for name, digest in kolla["files"].items()}}
         return Lock(data["platform"], str(data["tree"]), str(data["budget"]), tuple(data["repos"]), layers, overrides,
-                    python)
+                    python, kolla)
     except (KeyError, TypeError, AttributeError, ValueError) as error:
         raise InputError(f"{path}: not a lock file written by `resolver lock` (missing or bad {error})") from None
 
@@ -195,6 +209,9 @@ def compare(lock: Lock, fresh: Lock, path: Path) -> None:
             elif (was.evr, was.arch, was.checksum) != (now.evr, now.arch, now.checksum):
                 changes.append(f"{name}: {package} {was.evr}.{was.arch} -> {now.evr}.{now.arch}")
     changes += _python_changes(lock.python, fresh.python)
+    if lock.kolla is not None and fresh.kolla is not None and lock.kolla != fresh.kolla:
+        changes.append(f"kolla: {lock.kolla['release']} -> {fresh.kolla['release']}"
+                       + (" (other files)" if lock.kolla["release"] == fresh.kolla["release"] else ""))
     if changes:
         shown = "\n  ".join(changes[:20]) + (f"\n  ... and {len(changes) - 20} more" if len(changes) > 20 else "")
         raise InputError(f"{path} no longer matches the metadata and tree:\n  {shown}\n"

@@ -62,6 +62,7 @@ def plan_whole_tree(resolver: TreeResolver, reporter: Reporter, writing: str, lo
                     cache_dir: Path | None = None) -> PlannedTree:
     """The plan (``budget``: None for zero bloat) and its lock (paths relative to ``lock_path``'s
     directory); ``writing``: what the command then writes, said as the last stage."""
+    from .containers.kolla import tree_release
     from .containers.wheels import python_lock, python_roots
 
     wheels, rpm_only = None, None
@@ -88,7 +89,8 @@ def plan_whole_tree(resolver: TreeResolver, reporter: Reporter, writing: str, lo
     reporter.stage(f"output: writing {writing}")
     lock = lock_from_plan(result.plan, result.inputs.packages, resolver.target.name, resolver.repos.digests(),
                           result.tree, budget.describe() if budget else "none", overrides, result.unresolved,
-                          lock_path.parent, python_lock(wheels) if wheels else None)
+                          lock_path.parent, python_lock(wheels) if wheels else None,
+                          tree_release(resolver.profiles.defaults.constraints).to_json())
     return PlannedTree(result, wheels, curve, lock, rpm_only)
 
 

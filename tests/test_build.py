@@ -233,10 +233,46 @@ def test_sizes_are_reported_per_kind_and_near_the_plan(first_build):
 
 def test_smoke_checks_prove_the_services_run(first_build):
     smoke = {name: image.get("smoke") for name, image in first_build.items()}
-    assert [len(smoke[n]) for n in ("memcached", "keystone", "placement-api")] == [1, 2, 1]
+    assert [len(smoke[n]) for n in ("memcached", "keystone", "placement-api")] == [1, 3, 1]
     for name in ("memcached", "keystone", "placement-api"):
         assert all(check["ok"] for check in smoke[name]), smoke[name]
     assert "HTTP 200" in smoke["placement-api"][0]["detail"]
+    # started as kolla-ansible starts them: kolla_start, the role's config.json, Kolla's uid and health check
+    started = {"memcached": (smoke["memcached"][0], "uid 42457", "healthcheck_listen memcached"),
+               "keystone": (smoke["keystone"][2], "uid 42425", "healthcheck_curl http://127.0.0.1:"),
+               "placement-api": (smoke["placement-api"][0], "uid 42482", "healthcheck_curl http://127.0.0.1:")}
+    for name, (check, uid, healthcheck) in started.items():
+        assert check["check"].startswith("kolla_start ("), name
+        assert f"runs as {uid}" in check["detail"] and f"{healthcheck}" in check["detail"], check
+        assert "passed" in check["detail"], check
+
+
+def test_images_start_as_kolla_images_do_and_carry_the_oci_labels(first_build):
+    """CMD kolla_start, the venv first on PATH, each service's Kolla user, Kolla's scripts where
+    Kolla installs them (byte for byte), and the labels with the lock's digest."""
+    users = {"memcached": "memcached", "keystone": "keystone", "placement-api": "placement"}
+    digests = set()
+    for name, image in first_build.items():
+        done = subprocess.run(["podman", "image", "inspect", "--format", "{{json .Config}}", image["reference"]],
+                              capture_output=True, text=True, check=True)
+        config = json.loads(done.stdout)
+        assert config["Cmd"] == ["kolla_start"], name
+        assert f"PATH={VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" in config["Env"], name
+        assert config.get("User", "") == users.get(name, ""), name
+        labels = config["Labels"]
+        assert labels["org.opencontainers.image.title"] == name
+        assert {"org.opencontainers.image.version", "org.opencontainers.image.created",
+                "org.opencontainers.image.revision", "org.opencontainers.image.source"} <= set(labels), name
+        digests.add(labels["io.resolver.lock.sha256"])
+    assert len(digests) == 1  # one plan, one lock
+    kolla = ROOT / "resolver" / "data" / "kolla" / "2025.1"
+    with Mounted(first_build["keystone"]["reference"]) as image:
+        assert (image.root / "usr/local/bin/kolla_start").read_bytes() == (kolla / "start.sh").read_bytes()
+        assert (image.root / "usr/local/bin/kolla_set_configs").stat().st_mode & 0o777 == 0o755
+        assert (image.root / "etc/sudoers").stat().st_mode & 0o777 == 0o440
+        assert "keystone:x:42425:42425::/var/lib/keystone:/usr/sbin/nologin" in (image.root / "etc/passwd").read_text()
+        assert (image.root / "var/lib/keystone").stat().st_uid == 42425
+        assert (image.root / "usr/bin/sudo").stat().st_mode & 0o4000  # setuid: kolla_start's sudo works
 
 
 def test_memcached_image_serves_stats_on_loopback_and_stops(first_build):
@@ -505,7 +541,7 @@ def test_rendered_containerfiles_and_bake_file_follow_the_tree(tmp_path):
 def test_site_override_steps_and_pip_packages_are_built_into_that_image_only(first_build, prefix, tmp_path):
     """placement-api gets a Python requirement of its own (pinned by the constraints) and two
     steps, one before its layer's packages, one after (its venv is there then)."""
-    probe = "{ test -e /var/lib/openstack/bin/placement-api && echo present || echo absent; }"
+    probe = "{ test -e /var/lib/kolla/venv/bin/placement-api && echo present || echo absent; }"
     site = tmp_path / "site.yaml"
     site.write_text(f"""images:
   placement-api:

@@ -72,7 +72,8 @@ def test_a_package_name_with_a_newline_in_primary_xml_never_reaches_a_containerf
     assert clean.returncode == 0, clean.stderr
     text = (output / "base" / "Containerfile").read_text()
     assert "tzdata-2021e-1.el9.noarch" in text and all(
-        line.startswith(("#", "ARG ", "FROM ", "RUN ", "COPY ", "LABEL ")) for line in text.splitlines())
+        line.startswith(("#", "ARG ", "FROM ", "RUN ", "COPY ", "LABEL ", "ENV ", "CMD ", "USER "))
+            for line in text.splitlines())
 
 
 @pytest.mark.parametrize("option, value", [

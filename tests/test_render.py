@@ -15,6 +15,7 @@ import shutil
 import pytest
 import yaml
 
+from resolver.containers.containerfile import KOLLA_FILES
 from resolver.containers.pypi import PyPI
 from resolver.containers.wheels import python_layers, wheel_closures
 from resolver.inputs.image_tree import load_images
@@ -38,7 +39,8 @@ def render(output, *overrides):
     # best effort: the run ends saying what did not resolve (nova-libvirt's libvirt on this pair)
     assert done.stderr.strip().splitlines()[-1].startswith("resolver: warning: "), done.stderr[-3000:]
     assert "did not resolve (best effort): nova-libvirt " in done.stderr
-    return {path.split("/")[-2] for path in json.loads(done.stdout)["written"]}
+    # the images' directories (Kolla's files, which the root's Containerfile copies, beside them)
+    return {path.split("/")[-2] for path in json.loads(done.stdout)["written"]} - {KOLLA_FILES}
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +79,30 @@ def test_the_shipped_tree_renders_a_containerfile_for_every_image(rendered, plan
         final = text.rsplit("\nFROM ", 1)[1]
         assert final.startswith(f"resolver/{parent}" if parent else "scratch"), name
         assert "-devel-" not in final and " gcc-" not in final, name
+
+
+def test_every_shipped_image_carries_kollas_start_contract_and_the_oci_labels(rendered):
+    """Kolla's files copied where Kolla installs them (byte for byte), its users made with Kolla's
+    commands, CMD kolla_start and the venv on PATH in the root, each service's Kolla USER, and the
+    OCI labels with the lock's digest in every Containerfile."""
+    output, images = rendered
+    base = (output / "base" / "Containerfile").read_text()
+    assert "COPY --chmod=0755 _kolla/kolla_start /usr/local/bin/kolla_start" in base
+    assert "COPY --chmod=0440 _kolla/sudoers /etc/sudoers" in base
+    assert "useradd -R /rootfs -l -M --shell /usr/sbin/nologin --uid 42425 --gid 42425 --home-dir " \
+           "/var/lib/keystone keystone" in base
+    assert 'CMD ["kolla_start"]' in base and "ENV PATH=/var/lib/kolla/venv/bin:" in base
+    kolla = ROOT / "resolver" / "data" / "kolla" / "2025.1"
+    assert (output / KOLLA_FILES / "kolla_start").read_bytes() == (kolla / "start.sh").read_bytes()
+    users = {"keystone": "keystone", "nova-compute": "nova", "memcached": "memcached", "mariadb": "mysql"}
+    for image, user in users.items():
+        assert f"\nUSER {user}\n" in (output / image / "Containerfile").read_text(), image
+    for image in images:
+        text = (output / image / "Containerfile").read_text()
+        assert f'org.opencontainers.image.title="{image}"' in text, image
+        for label in ("version", "created", "revision", "source"):
+            assert f"org.opencontainers.image.{label}=" in text, (image, label)
+        assert 'io.resolver.lock.sha256="' in text, image
 
 
 def test_ovs_without_a_cp39_wheel_is_built_without_a_compiler(rendered, planned):

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..containers.kolla import START_COMMANDS, tree_release
 from ..inputs.profiles import Defaults
 from ..resolving.image_packages import ImagePackages
 from ..resolving.not_bundled import command_elsewhere
@@ -164,6 +165,10 @@ def image_evidence(context: EvidenceContext, image: str) -> ImageEvidence:
     spec = resolver.tree.spec(image)
     if spec.command:
         need("entrypoint", Path(spec.command[0]).name, image, [COMMAND_SCOPE], spec.where)
+    if spec.kolla is not None:  # a Kolla service image starts through kolla_start and kolla_set_configs
+        release = tree_release(defaults.constraints)
+        for started, site in START_COMMANDS:
+            need("command", started, release.pin, [COMMAND_SCOPE], site)
 
     needs = []
     for (kind, project, name), entry in sorted(found.items(), key=lambda item: (item[0][1], item[0][2])):

@@ -219,10 +219,14 @@ def run_prune(args: argparse.Namespace) -> int:
 
 def _rendered(entry: Path) -> bool:
     """An entry of a render's output directory (anything else there is refused, not replaced)."""
-    from ..containers.containerfile import BAKE_FILE, RENDERED
+    from ..containers.containerfile import BAKE_FILE, KOLLA_FILES, RENDERED
+    from ..containers.kolla import INSTALLED
 
     if entry.name == BAKE_FILE:
         return entry.is_file()
+    if entry.name == KOLLA_FILES:
+        names = {dest.rsplit("/", 1)[1] for dest, _ in INSTALLED.values()}
+        return entry.is_dir() and not entry.is_symlink() and all(p.name in names for p in entry.iterdir())
     return bool(IMAGE_NAME.match(entry.name)) and entry.is_dir() and not entry.is_symlink() and all(
         p.name in RENDERED for p in entry.iterdir())
 

@@ -138,11 +138,13 @@ class Buildah:
         done = subprocess.run(["buildah", "inspect", "--type", "image", ref], capture_output=True, check=False)
         return done.returncode == 0
 
-    def new_container(self, purpose: str, base: str | None) -> str:
-        """A working container ``PREFIX<pid>-PURPOSE`` from ``base`` (scratch when None)."""
+    def new_container(self, purpose: str, base: str | None, ulimits: Mapping[str, str] | None = None) -> str:
+        """A working container ``PREFIX<pid>-PURPOSE`` from ``base`` (scratch when None), with
+        ``ulimits`` for what runs in it (``nofile``: ``SOFT:HARD``)."""
         name = f"{PREFIX}{os.getpid()}-{purpose}"
         self.remove(name)
-        return self._run(["buildah", "from", "--name", name, base or "scratch"],
+        limits = [f"--ulimit={kind}={value}" for kind, value in (ulimits or {}).items()]
+        return self._run(["buildah", "from", *limits, "--name", name, base or "scratch"],
                          f"creating the working container {name} from {base or 'scratch'}").strip()
 
     def mount(self, container: str) -> Path:
@@ -186,16 +188,18 @@ class Buildah:
                 target.unlink()
 
     def run(self, container: str, argv: Sequence[str], what: str, volumes: Mapping[str, str] | None = None,
-            env: Mapping[str, str] | None = None) -> str:
+            env: Mapping[str, str] | None = None, network_host: bool = False) -> str:
         """A command in the container (no shell unless ``argv`` asks for one); ``volumes`` maps
         host directories to where they are bind-mounted (read-only unless the target ends in
         ``:rw``): what they hold is never part of a layer."""
-        return self._run(["buildah", "run", "--isolation", "chroot", *_run_options(volumes, env), container,
+        network = ["--network", "host"] if network_host else []
+        return self._run(["buildah", "run", "--isolation", "chroot", *network, *_run_options(volumes, env), container,
                           "--", *argv], what)
 
-    def start(self, container: str, argv: Sequence[str], env: Mapping[str, str] | None = None) -> subprocess.Popen:
+    def start(self, container: str, argv: Sequence[str], env: Mapping[str, str] | None = None,
+              volumes: Mapping[str, str] | None = None) -> subprocess.Popen:
         """A long-running command (a service) on the host's network; the caller stops it."""
-        command = ["buildah", "run", "--isolation", "chroot", "--network", "host", *_run_options(None, env),
+        command = ["buildah", "run", "--isolation", "chroot", "--network", "host", *_run_options(volumes, env),
                    container, "--", *argv]
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         with self._lock:
@@ -227,6 +231,22 @@ class Buildah:
     def label(self, container: str, labels: dict[str, str]) -> None:
         flags = [part for key, value in labels.items() for part in ("--label", f"{key}={value}")]
         self._run(["buildah", "config", *flags, container], f"labelling {container}")
+
+    def configure(self, container: str, user: str | None, env: Mapping[str, str], command: Sequence[str]) -> None:
+        """The image's start: its user (None: the parent's), environment and default command."""
+        flags = [part for key, value in env.items() for part in ("--env", f"{key}={value}")]
+        flags += ["--user", user] if user else []
+        self._run(["buildah", "config", *flags, "--cmd", json.dumps(list(command)), container],
+                  f"configuring {container}")
+
+    def default_command(self, container: str) -> list[str]:
+        """The container's image's default command (its Entrypoint, then its Cmd)."""
+        output = self._run(["buildah", "inspect", "--type", "container", container], f"reading {container}'s command")
+        config = json.loads(output).get("OCIv1", {}).get("config", {})
+        entrypoint, command = config.get("Entrypoint") or [], config.get("Cmd") or []
+        if not entrypoint and not command:
+            raise BuildError(f"{container}: the image has no default command (no Entrypoint, no Cmd)")
+        return [*entrypoint, *command]
 
     def labels(self, ref: str) -> dict[str, str]:
         output = self._run(["podman", "image", "inspect", "--format", "{{json .Labels}}", ref], f"reading {ref}",

@@ -28,6 +28,9 @@ from typing import TYPE_CHECKING
 
 from ..inputs.platforms import platform_id as platform_id_of
 from ..names import COMMAND, TAG, TAG_PREFIX, build_value, escaped
+from .kolla import COMMAND as START_COMMAND
+from .kolla import EXTEND_START, GROUP, PATH, SHELL, StartContract
+from .labels import created_now, image_labels
 from .python_target import VENV, Dist, hashed_requirements
 from .stages import DEFAULT_TAG_PREFIX, StagePlan, check_dist
 from .tags import DEFAULT_TAG, readable_reference
@@ -40,6 +43,8 @@ _DNF_OPTIONS = "--setopt=install_weak_deps=False --setopt=tsflags=nodocs"
 #: what `render` writes: IMAGE/ directories with these files, and the bake file
 RENDERED = ("Containerfile", "requirements.txt", "tools.txt", "install.txt")
 BAKE_FILE = "docker-bake.json"
+#: the render's directory of Kolla's files the root's Containerfile copies (not an image name)
+KOLLA_FILES = "_kolla"
 
 
 def render_tree(staged: StagedTree, package_manager: str = "dnf", bake: bool = False,
@@ -49,9 +54,15 @@ def render_tree(staged: StagedTree, package_manager: str = "dnf", bake: bool = F
     files = {}
     pip = staged.wheels.pip if staged.wheels else None
     target_platform = platform_id_of(staged.target.name)
+    created = created_now()
     for name, stage in staged.stages.items():
-        for filename, text in containerfile(stage, staged.keys[name], package_manager, pip, target_platform).items():
+        labels = image_labels(name, tag, staged.lock_digest, created)
+        for filename, text in containerfile(stage, staged.keys[name], package_manager, pip, target_platform,
+                                            labels).items():
             files[f"{name}/{filename}"] = text
+        if stage.contract is not None:
+            for file in stage.contract.files:
+                files[f"{KOLLA_FILES}/{file.dest.rsplit('/', 1)[1]}"] = stage.contract.release.content(file).decode()
     if bake:
         files[BAKE_FILE] = json.dumps(bake_file(staged.stages, staged.keys, tag_prefix, tag), indent=2) + "\n"
     return files
@@ -63,7 +74,7 @@ def image_name(image: str) -> str:
 
 
 def containerfile(stage: StagePlan, key: str, package_manager: str = "dnf", pip: Dist | None = None,
-                  platform_id: str | None = None) -> dict[str, str]:
+                  platform_id: str | None = None, labels: Mapping[str, str] | None = None) -> dict[str, str]:
     """The image's Containerfile, and its ``requirements.txt`` when it has a venv layer
     (``platform_id``: the target's, which enabling a module stream needs)."""
     pm = build_value(COMMAND, package_manager, "--package-manager", "a command name or an absolute path")
@@ -96,8 +107,10 @@ def containerfile(stage: StagePlan, key: str, package_manager: str = "dnf", pip:
     lines.append("# Final stage: the parent, exactly the planned layer, the builder's wheels in the venv.")
     if parent is None:
         lines += ["ARG TOOLS_IMAGE=" + DEFAULT_TOOLS_IMAGE, "FROM ${TOOLS_IMAGE} AS tools",
-                  "RUN " + _dnf("dnf", stage.layer, stage.modules, platform_id, "/rootfs"),
-                  "FROM scratch", "COPY --from=tools /rootfs/ /"]
+                  "RUN " + _dnf("dnf", stage.layer, stage.modules, platform_id, "/rootfs")]
+        if stage.contract is not None and stage.contract.accounts:
+            lines.append(_accounts(stage.contract))
+        lines += ["FROM scratch", "COPY --from=tools /rootfs/ /"]
     else:
         lines.append(f"FROM {parent}")
         lines += _steps(stage, "before-packages")
@@ -120,9 +133,44 @@ def containerfile(stage: StagePlan, key: str, package_manager: str = "dnf", pip:
     if stage.step:
         lines.append(f"COPY --from=builder {stage.step.artifacts.rstrip('/')}/ /")
     lines += _steps(stage, "after-packages")
+    if stage.contract is not None:
+        lines += _contract(stage.contract, parent is None)
     lines.append(f'LABEL io.resolver.key="{key}"')
+    if labels:
+        # values checked by image_labels (no quote, backslash or control character); quoted anyway
+        lines.append("LABEL " + " ".join(f"{k}={json.dumps(v)}" for k, v in sorted(labels.items())))
     files["Containerfile"] = "\n".join(lines) + "\n"
     return files
+
+
+def _accounts(contract: StartContract) -> str:
+    """Kolla's users and groups made in the tools stage, into the root's files, with the commands
+    Kolla's base Dockerfile runs (groupadd, useradd; the service users join the kolla group)."""
+    commands = []
+    for account in contract.accounts:
+        commands += [f"groupadd -R /rootfs --force --gid {account.gid} {account.group}",
+                     f"useradd -R /rootfs -l -M --shell {SHELL} --uid {account.uid} --gid {account.gid} "
+                     f"--home-dir {account.home} {account.name}"]
+    commands += [f"usermod -R /rootfs --append --groups {GROUP} {name}" for name in contract.members]
+    # one line: every line of a rendered Containerfile is an instruction of its own (checkable)
+    return "RUN " + " && ".join(commands)
+
+
+def _contract(contract: StartContract, root: bool) -> list[str]:
+    """Kolla's contract in the final stage: the root copies Kolla's files where Kolla puts them and
+    sets PATH and CMD (inherited below); an image makes its directories; a service sets USER."""
+    lines = []
+    for file in contract.files:
+        lines.append(f"COPY --chmod={file.mode:04o} {KOLLA_FILES}/{file.dest.rsplit('/', 1)[1]} {file.dest}")
+    if contract.directories:
+        lines.append("RUN " + " && ".join(f"install -d -o {d.uid} -g {d.gid} -m {d.mode:04o} {shlex.quote(d.path)}"
+                                          for d in contract.directories)
+                     + (f" && : > {EXTEND_START} && chmod 0644 {EXTEND_START}" if root else ""))
+    if root:
+        lines += [f"ENV PATH={PATH}", f"CMD {json.dumps(list(START_COMMAND))}"]
+    if contract.user:
+        lines.append(f"USER {contract.user}")
+    return lines
 
 
 def _dnf(pm: str, packages: Sequence[str], modules: Sequence[str], platform_id: str | None,

@@ -23,8 +23,8 @@ from .pypi import FileMetadata, IndexFile
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 CONSTRAINTS_DIR = DATA / "constraints"
-#: where every image's service venv lives
-VENV = "/var/lib/openstack"
+#: where every image's service venv lives: where Kolla puts it (its openstack-base image)
+VENV = "/var/lib/kolla/venv"
 #: bytes pip's install writes per byte of .py (the .pyc files, RECORD...), measured on the demo
 #: tree's venv layers built here (1.13 to 1.37 by layer; keystone's, the largest share, 1.37)
 PYC_BYTES_PER_PY_BYTE = 1.3

@@ -32,6 +32,8 @@ from ..metadata.repos import RepoSet
 from ..names import RPM_NAME, TAG, TAG_PREFIX, build_value
 from .buildah import Buildah
 from .elf import Needed, needed_in_tree, needed_in_wheel
+from .kolla import COMMAND, PATH, install_contract
+from .labels import created_now, image_labels
 from .logs import ImageLog
 from .pypi import PyPI, file_version
 from .python_target import VENV, Dist, hashed_requirements
@@ -105,7 +107,8 @@ class TreeBuilder:
     def __init__(self, stages: Mapping[str, StagePlan], keys: Mapping[str, str], engine: Buildah, repos: RepoSet,
                  packages: Mapping[str, PackageInfo], reporter: BuildReporter, jobs: int = 2,
                  rebuild: bool = False, tag_prefix: str = DEFAULT_TAG_PREFIX, index: PyPI | None = None,
-                 pip: Dist | None = None, tag: str = DEFAULT_TAG, logs_dir: Path | None = None):
+                 pip: Dist | None = None, tag: str = DEFAULT_TAG, logs_dir: Path | None = None,
+                 lock_digest: str = "0" * 64):
         self.stages = stages
         self.keys = keys
         self.engine = engine
@@ -119,6 +122,8 @@ class TreeBuilder:
         self.tag = build_value(TAG, tag, "--tag", "an image tag")
         self.tag_prefix = build_value(TAG_PREFIX, tag_prefix, "--tag-prefix", "a registry and repository path")
         self.logs_dir = logs_dir
+        #: the digest of the lock the plan gives (a label of every image)
+        self.lock_digest = lock_digest
 
     def image_log(self, name: str, append: bool = False) -> ImageLog:
         """The log of an image's build (``append``: what runs after it, the smoke checks)."""
@@ -240,13 +245,17 @@ class TreeBuilder:
                 if wheelhouse:
                     self._install_wheels(stage, final, root, Path(work) / "wheelhouse", wheelhouse)
                 self._steps(stage, final, "after-packages")
+                if stage.contract is not None:
+                    install_contract(root, stage.contract)
+                    engine.configure(final, stage.contract.user, {"PATH": PATH}, COMMAND)
                 python_total = _tree_bytes(root / VENV.lstrip("/"))
                 installed = engine.installed(root)
                 self._check(stage, installed, additions, build_only, inherited)
                 measured = {"build_only": build_only, "elf_added": [a.__dict__ for a in additions],
                             "python_total": python_total,
                             "python_bytes": python_total - ((parent.python_total or 0) if parent else 0)}
-                engine.label(final, {_LABEL: json.dumps(measured, sort_keys=True)})
+                engine.label(final, {**image_labels(name, self.tag, self.lock_digest, created_now()),
+                                     _LABEL: json.dumps(measured, sort_keys=True)})
                 engine.commit(final, ref)
             finally:
                 for container in containers:

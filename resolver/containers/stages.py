@@ -16,6 +16,7 @@ from ..inputs.image_tree import BuildStep, ImageStep, parents_first
 from ..metadata.closure import PackageInfo
 from ..names import CONTAINER_PATH, MODULE_STREAM, NEVRA, PACKAGE_NAME, PIN, build_value, plain_text, shell_line
 from ..planning.plan import LayerPlan, TreeShape, plan_layers
+from .kolla import StartContract
 from .pypi import FILENAME as WHEEL_FILE
 from .python_target import VENV, Dist
 from .wheels import ImageWheels
@@ -47,6 +48,8 @@ class StagePlan:
     #: module streams this layer enables (``mariadb:10.11``) before installing; its
     #: descendants inherit the enabled state with the rest of its dnf state
     modules: tuple[str, ...] = ()
+    #: Kolla's start contract: its files, users and directories, USER (None: an image without it)
+    contract: StartContract | None = None
 
     def __post_init__(self) -> None:
         # every value that reaches a Containerfile line or a dnf/pip/buildah argument is checked
@@ -88,7 +91,8 @@ def stage_plans(plan: LayerPlan, packages: Mapping[str, PackageInfo], build_only
                 steps: Mapping[str, BuildStep | None],
                 wheels: Mapping[str, ImageWheels] | None = None,
                 image_steps: Mapping[str, tuple[ImageStep, ...]] | None = None,
-                modules: Mapping[str, tuple[str, ...]] | None = None) -> dict[str, StagePlan]:
+                modules: Mapping[str, tuple[str, ...]] | None = None,
+                contracts: Mapping[str, StartContract] | None = None) -> dict[str, StagePlan]:
     """An image's builder installs what its build step needs (all its bindep build-only packages)
     or, for wheels, what compiling them needs; with neither, it has no builder."""
     wheels = wheels or {}
@@ -118,7 +122,8 @@ def stage_plans(plan: LayerPlan, packages: Mapping[str, PackageInfo], build_only
             wheels=own if own and own.layer else None,
             unused_build_only=tuple(p for p in declared if p not in chosen),
             steps=own_steps,
-            modules=(modules or {}).get(name, ()))
+            modules=(modules or {}).get(name, ()),
+            contract=(contracts or {}).get(name))
     return result
 
 
@@ -149,6 +154,8 @@ def content_key(stage: StagePlan, parent_key: str | None, repos_digest: str) -> 
         inputs["steps"] = [[step.when, step.run] for step in stage.steps]
     if stage.modules:
         inputs["modules"] = list(stage.modules)
+    if stage.contract is not None:
+        inputs["contract"] = stage.contract.to_json()
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
 

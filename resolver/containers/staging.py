@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from ..files import default_cache_dir
 from ..inputs.image_tree import ImageTree
 from ..inputs.platforms import Platform
 from ..inputs.profiles import Profiles
+from ..lock import lock_from_plan, lock_text
 from ..metadata.repo_config import RepoSpec
 from ..metadata.repos import RepoSet
 from ..overrides.override_effects import inherited_streams
@@ -21,9 +23,10 @@ from ..planning.plan import LayerPlan
 from ..planning.treeplan import PlanInputs
 from ..resolving.resolution import TreeResolver
 from ..resolving.unresolved import UnresolvedRequest
+from .kolla import start_contracts, tree_release
 from .pypi import PyPI
 from .stages import StagePlan, content_keys, module_layers, stage_plans
-from .wheels import WheelPlan, plan_tree_with_wheels
+from .wheels import WheelPlan, plan_tree_with_wheels, python_lock
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ class StagedTree:
     index: PyPI
     #: each deployed image's requests that did not resolve (--best-effort): warned about at the end
     unresolved: Mapping[str, Sequence[UnresolvedRequest]]
+    #: sha256 of the lock this plan gives (`resolver lock`'s text, without the site overrides' record)
+    lock_digest: str
 
 
 def stage_tree(tree: ImageTree, profiles: Profiles, target: Platform, repos: RepoSet, strict: bool,
@@ -51,9 +56,15 @@ def stage_tree(tree: ImageTree, profiles: Profiles, target: Platform, repos: Rep
     declared = set(tree.names())
     shape = result.plan.shape
     modules = module_layers(shape, {n: [str(s) for s in inherited_streams(tree, n)] for n in shape.deployed})
+    services = {n: user for n in result.plan.images if n in declared and (user := tree.spec(n).kolla) is not None}
+    release = tree_release(profiles.defaults.constraints)
+    contracts = start_contracts({n: image.parent for n, image in result.plan.images.items()}, services, release)
     stages = stage_plans(result.plan, result.inputs.packages, result.build_only, result.steps,
                          wheels.images if wheels else None,
-                         {n: tree.spec(n).steps for n in result.plan.images if n in declared}, modules)
+                         {n: tree.spec(n).steps for n in result.plan.images if n in declared}, modules, contracts)
     keys = content_keys(stages, json.dumps(repos.digests(), sort_keys=True))
+    lock = lock_from_plan(result.plan, result.inputs.packages, resolver.target.name, repos.digests(), result.tree,
+                          "none", None, result.unresolved, Path("."), python_lock(wheels) if wheels else None,
+                          release.to_json())
     return StagedTree(tuple(repos.specs), target, repos, result.inputs, stages, keys, result.plan, wheels, index,
-                      result.unresolved)
+                      result.unresolved, hashlib.sha256(lock_text(lock).encode()).hexdigest())

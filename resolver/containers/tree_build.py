@@ -96,7 +96,8 @@ def build_tree(staged: StagedTree, reporter: BuildReporter, options: BuildOption
                      platform_id=platform_id(staged.target.name), epoch=source_date_epoch(staged.specs))
     builder = TreeBuilder(staged.stages, staged.keys, engine, staged.repos, staged.inputs.packages, reporter,
                           options.jobs, options.rebuild, options.tag_prefix, staged.index,
-                          staged.wheels.pip if staged.wheels else None, options.tag, options.logs_dir)
+                          staged.wheels.pip if staged.wheels else None, options.tag, options.logs_dir,
+                          staged.lock_digest)
 
     def cancel(signum: int, frame: FrameType | None) -> None:
         engine.cancel(signum)
@@ -112,7 +113,9 @@ def build_tree(staged: StagedTree, reporter: BuildReporter, options: BuildOption
             if result.name in checks and result.status in ("built", "skipped"):
                 reporter.state(result.name, "smoke")
                 with builder.image_log(result.name, append=True) as log, engine.logging_to(log):
-                    smoke[result.name] = smoke_image(engine, result.name, result.reference, checks[result.name])
+                    contract = staged.stages[result.name].contract
+                    smoke[result.name] = smoke_image(engine, result.name, result.reference, checks[result.name],
+                                                     contract.uid if contract else None)
         if engine.cancelled.is_set():  # a signal after the last image: nothing to stop, still obeyed
             raise Interrupted(f"build stopped by {signal.Signals(engine.stop_signal).name}", engine.stop_signal)
         pushed = _push(engine, builder, reporter, results, smoke, options) if options.push else ()

@@ -47,7 +47,7 @@ _NO_DOCS = ("/usr/share/doc/*", "/usr/share/man/*", "/usr/share/info/*", "/usr/s
             "/usr/share/bug/*")
 _EL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+_-]*$")
 _DEB_NAME = re.compile(r"^[a-z0-9][a-z0-9.+-]+$")
-_PATH = re.compile(r"^/[A-Za-z0-9._+@/*-]*$")
+_PATH = re.compile(r"^/[A-Za-z0-9._+@/*?-]*$")
 _CAPABILITY = re.compile(r"^[A-Za-z0-9/][A-Za-z0-9._+/()-]*$")
 
 
@@ -65,6 +65,8 @@ class ElPackage:
     copies: Mapping[str, str] = field(default_factory=dict)
     #: owns its directories too (EL's filesystem package: /tmp with its sticky bit, /run...)
     directories: bool = False
+    #: files written with these lines (what a Debian maintainer script generates: pam-auth-update)
+    texts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def load_mapping(path: Path = MAPPING) -> tuple[ElPackage, ...]:
@@ -80,7 +82,8 @@ def load_mapping(path: Path = MAPPING) -> tuple[ElPackage, ...]:
         where = f"{path}: {name}"
         if not isinstance(name, str) or not _EL_NAME.match(name) or not isinstance(row, dict):
             raise InputError(f"{where}: an EL package name with a table (debs, source, requires...)")
-        unknown = set(row) - {"debs", "source", "requires", "provides", "exclude", "links", "copies", "directories"}
+        unknown = set(row) - {"debs", "source", "requires", "provides", "exclude", "links", "copies", "directories",
+                             "texts"}
         if unknown:
             raise InputError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
 
@@ -98,6 +101,15 @@ def load_mapping(path: Path = MAPPING) -> tuple[ElPackage, ...]:
                 raise InputError(f"{where}: '{key}' must map absolute paths to paths")
             return dict(values)
 
+        def texts(row=row, where=where) -> dict[str, tuple[str, ...]]:
+            values = row.get("texts") or {}
+            if not isinstance(values, dict) or not all(
+                    isinstance(k, str) and _PATH.match(k) and isinstance(v, list)
+                    and all(isinstance(line, str) and line.isprintable() for line in v)
+                    for k, v in values.items()):
+                raise InputError(f"{where}: 'texts' must map absolute paths to lists of printable lines")
+            return {k: tuple(v) for k, v in values.items()}
+
         debs = names("debs", _DEB_NAME)
         if not debs:
             raise InputError(f"{where}: 'debs' names no Debian package")
@@ -106,7 +118,7 @@ def load_mapping(path: Path = MAPPING) -> tuple[ElPackage, ...]:
             raise InputError(f"{where}: 'source' must be an EL package name")
         packages.append(ElPackage(name, debs, source, names("requires", _EL_NAME), names("provides", _CAPABILITY),
                                   names("exclude", _PATH), paths("links"), paths("copies"),
-                                  bool(row.get("directories", False))))
+                                  bool(row.get("directories", False)), texts()))
     known = {p.name for p in packages}
     for package in packages:
         if package.source not in known:
@@ -251,6 +263,10 @@ def _stage(package: ElPackage, extracted: Path, root: Path) -> None:
         target = root / where.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(root / source.lstrip("/"), target)
+    for where, lines in package.texts.items():
+        target = root / where.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("".join(f"{line}\n" for line in lines))
     for where, link in package.links.items():
         target = root / where.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@ build step) and what site overrides add to an image. Plain data; nothing touches
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -114,6 +115,16 @@ class AppliedOverride:
 
 
 @dataclass(frozen=True)
+class ServiceUser:
+    """The Kolla service an image runs: its user (a name of Kolla's users table), home, and the
+    directories Kolla's Dockerfile for it creates (owned by the user)."""
+
+    user: str
+    home: str
+    directories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ImageSpec:
     """One node of the image tree."""
 
@@ -138,6 +149,8 @@ class ImageSpec:
     #: ``weak_deps: true``: this image and those below it install weak dependencies (Recommends), as
     #: plain ``dnf install`` does; None: not said here (the parent's setting, else --weak-deps)
     weak_deps: bool | None = None
+    #: ``kolla:``: the Kolla service user the image runs as (its USER), home and directories
+    kolla: ServiceUser | None = None
 
 
 def parents_first(names: Iterable[str], parent_of: Callable[[str], str | None]) -> list[str]:
@@ -218,7 +231,7 @@ def load_images(directory: Path) -> ImageTree:
 def image_spec(item: Any, where: str) -> ImageSpec:
     item = expect(item, dict, where, "an image")
     check_keys(item, ("name", "parent", "deployed", "projects", "packages", "build", "command", "keep",
-                       "weak_deps"), where)
+                       "weak_deps", "kolla"), where)
     name = image_name(item.get("name"), f"{where}: 'name'")
     where = f"{where} ({name})"
     projects = {}
@@ -259,6 +272,7 @@ def image_spec(item: Any, where: str) -> ImageSpec:
         command=_command(item.get("command"), where),
         keep=_keep(item, where),
         weak_deps=None if item.get("weak_deps") is None else expect(item["weak_deps"], bool, where, "'weak_deps'"),
+        kolla=_service_user(item.get("kolla"), where),
     )
 
 
@@ -286,3 +300,22 @@ def _command(value: Any, where: str) -> tuple[str, ...]:
         if problem := unwritable_reason(part):
             raise InputError(f"{where}: 'command' {part!r} {problem}")
     return tuple(value)
+
+
+def _service_user(value: Any, where: str) -> ServiceUser | None:
+    """An image's ``kolla:`` entry: ``{user: NAME, home: PATH, directories: [PATH...]}`` (home:
+    Kolla's default, /var/lib/NAME); the name is checked against Kolla's table when staged."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) - {"user", "home", "directories"} or "user" not in value:
+        raise InputError(f"{where}: 'kolla' is {{user: NAME, home: PATH, directories: [PATH...]}}")
+    user = value["user"]
+    if not isinstance(user, str) or not re.fullmatch(r"[a-z_][a-z0-9_-]*", user):
+        raise InputError(f"{where}: kolla 'user' must be a user name of Kolla's table (keystone, nova...)")
+    paths = [value.get("home", f"/var/lib/{user}"), *expect(value.get("directories") or [], list, where,
+                                                            "kolla 'directories'")]
+    for path in paths:
+        if not (isinstance(path, str) and CONTAINER_PATH.match(path) and ".." not in path.split("/")
+                and path.strip("/")):
+            raise InputError(f"{where}: kolla: {path!r} is not an absolute directory (letters, digits, / . _ -)")
+    return ServiceUser(user, paths[0].rstrip("/"), tuple(p.rstrip("/") for p in paths[1:]))
