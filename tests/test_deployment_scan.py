@@ -88,3 +88,44 @@ def test_one_tls_rule_for_every_httpd_image(tree_resolver):
     # no project profile names it beside the rule
     assert not any(p.name == "mod_ssl" for profile in PROFILES.projects.values()
                    for group in profile.groups.values() for p in group.packages)
+
+
+def test_absolute_paths_the_code_reads_with_their_alternatives():
+    # nova/virt/libvirt/host.py:102,110: os.path.exists(path) for/in QEMU_FIRMWARE_DESCRIPTOR_PATHS,
+    # a module-level list searched in order: either directory is enough
+    path = "nova/virt/libvirt/host.py"
+    nova = scan_sources([(path, (CODE / "nova-31.3.1" / path).read_text())])
+    firmware = ("/etc/qemu/firmware", "/usr/share/qemu/firmware")
+    assert [(u.where, u.files) for u in nova.files] == [(f"{path}:102", firmware), (f"{path}:110", firmware)]
+    # ironic/common/images.py:224: os.path.isfile(os.path.join(directory, 'ldlinux.c32')) for directory
+    # in LDLINUX_SRC_DIRS (a function's local list): the joined paths
+    ironic = uses_of("ironic-29.1.0")
+    (ldlinux,) = [u for u in ironic.files if u.where == "ironic/common/images.py:224"]
+    assert ldlinux.files == ("/usr/lib/syslinux/modules/bios/ldlinux.c32", "/usr/share/syslinux/ldlinux.c32")
+    assert ldlinux.via == "os.path.isfile" and ldlinux.function == "create_isolinux_image_for_bios"
+
+
+def test_paths_read_through_a_command_and_a_configuration_default():
+    # os_brick/initiator/connectors/iscsi.py:1059: self._execute('cat', file_path), file_path bound
+    # to '/etc/iscsi/initiatorname.iscsi' in the function
+    path = "os_brick/initiator/connectors/iscsi.py"
+    brick = scan_sources([(path, (CODE / "os_brick-6.11.1" / path).read_text())])
+    assert [(u.where, u.files) for u in brick.files] == [(f"{path}:1059", ("/etc/iscsi/initiatorname.iscsi",))]
+    # ironic/conf/default.py:234: cfg.StrOpt('isolinux_bin', default='/usr/lib/syslinux/isolinux.bin')
+    path = "ironic/conf/default.py"
+    conf = scan_sources([(path, (CODE / "ironic-29.1.0" / path).read_text())])
+    (isolinux,) = [u for u in conf.files if u.files == ("/usr/lib/syslinux/isolinux.bin",)]
+    assert isolinux.where == f"{path}:234" and isolinux.via == "default of option isolinux_bin"
+
+
+def test_paths_the_service_writes_or_the_kernel_serves_are_not_needs():
+    from resolver.auditing.code_uses import read_path
+    for written in ("/var/lib/nova/instances", "/etc/nova/nova.conf", "/etc/os-brick/x", "/tmp/x", "/proc/cpuinfo",
+                    "/sys/module/kvm_amd/parameters/sev", "/dev/kvm", "/run/x", "$state_path/x", "relative/x"):
+        assert read_path(written, "nova/virt/libvirt/host.py" if "brick" not in written else "os_brick/utils.py") \
+            is None, written
+    assert read_path("/usr/share/qemu/firmware/", "nova/virt/libvirt/host.py") == "/usr/share/qemu/firmware"
+    # sev's /sys file is in host.py and is not listed
+    path = "nova/virt/libvirt/host.py"
+    nova = scan_sources([(path, (CODE / "nova-31.3.1" / path).read_text())])
+    assert not any(f.startswith("/sys") for u in nova.files for f in u.files)

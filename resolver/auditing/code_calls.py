@@ -1,15 +1,15 @@
 """The ``ast`` reading behind ``codescan``: a visitor over one Python file that finds execution
 calls and their literal argument vectors (through names bound in the function, the module or a
-class body, and functions of the file returning a list), imports, configuration option defaults,
-and the call sites of functions by dotted name; and the project's own wrapper functions (those
-that run the command they are given)."""
+class body, and functions of the file returning a list), the absolute paths the file reads,
+imports, configuration option defaults, and the call sites of functions by dotted name; and the
+project's own wrapper functions (those that run the command they are given)."""
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
-from .code_uses import CommandUse, DynamicUse, ImportUse, command_name, module_of
+from .code_uses import CommandUse, DynamicUse, FileUse, ImportUse, command_name, module_of, read_path
 
 #: calls whose first argument is a command, whatever object they are called on
 _EXECUTE_NAMES = frozenset({"execute", "_execute", "execute_root", "custom_execute", "trycmd",
@@ -22,6 +22,17 @@ _MODULE_CALLS = {
                      "execle", "execlpe", "spawnv", "spawnvp", "spawnl", "spawnlp"}),
 }
 _IMPORT_CALLS = frozenset({"import_module", "try_import", "import_class", "import_object"})
+#: calls that read the file or directory named by their first argument (by full dotted name)
+_READ_CALLS = frozenset({"open", "io.open", "builtins.open", "os.path.exists", "os.path.isfile", "os.path.isdir",
+                         "os.path.lexists", "os.access", "os.listdir", "os.scandir", "os.stat", "glob.glob",
+                         "glob.iglob", "shutil.copy", "shutil.copy2", "shutil.copyfile", "shutil.copytree"})
+#: methods of ``pathlib.Path(X)`` that read X
+_PATH_READS = frozenset({"read_text", "read_bytes", "open", "exists", "is_file", "is_dir", "glob", "rglob",
+                         "iterdir", "stat"})
+#: programs that read the files named in their arguments (``cat /etc/iscsi/initiatorname.iscsi``)
+_READERS = frozenset({"cat", "head", "tail", "ls", "stat", "test"})
+#: configuration options whose default can name a file or directory
+_PATH_OPTIONS = frozenset({"StrOpt", "ListOpt", "MultiStrOpt"})
 
 
 def _dotted(node: ast.AST) -> str:
@@ -50,6 +61,10 @@ class CallScan(ast.NodeVisitor):
         #: the parameters of the functions being read, innermost last
         self.params: list[tuple[str, ...]] = []
         self.commands: list[CommandUse] = []
+        self.files: list[FileUse] = []
+        #: the functions being read, innermost last (their loops bind names a path is read through)
+        self.function_nodes: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+        self.tree = tree
         self.dynamic: list[DynamicUse] = []
         self.imports: list[ImportUse] = []
         self.options: list[tuple[str, str]] = []
@@ -112,11 +127,13 @@ class CallScan(ast.NodeVisitor):
         self.scopes.append(_LazyBindings(node))
         self.params.append(parameters(node))
         self.qualname.append(node.name)
+        self.function_nodes.append(node)
         if node.name.lower().endswith("callback"):
             for line, value in _returns(node):
                 if self._is_argv_list(value):
                     self._command(line, "process callback", [value], report_dynamic=False)
         self.generic_visit(node)
+        self.function_nodes.pop()
         self.qualname.pop()
         self.params.pop()
         self.scopes.pop()
@@ -152,6 +169,7 @@ class CallScan(ast.NodeVisitor):
         option = _option_default(node)
         if option:
             self.options.append(option)
+        self._file_read(node, callee, head, tail)
         via = self._execution_call(qualifier, name)
         if via:
             arguments = list(node.args) or [k.value for k in node.keywords if k.arg in ("args", "cmd", "command")]
@@ -164,6 +182,71 @@ class CallScan(ast.NodeVisitor):
             self._command(node.lineno, f"{callee} (runs its argument)", list(node.args[self.wrappers[name]:]),
                           report_dynamic=False)
         self.generic_visit(node)
+
+    def _file_read(self, node: ast.Call, callee: str, head: str, tail: str) -> None:
+        """An absolute path read by ``open(X)``, ``os.path.exists(X)``, ``glob.glob(X)``,
+        ``pathlib.Path(X).read_text()``... or named by the default of a ``StrOpt``/``ListOpt``."""
+        full = f"{self.imported[head]}{'.' + tail if tail else ''}" if head in self.imported else callee
+        if full.rpartition(".")[2] in _PATH_OPTIONS and full.partition(".")[0] in ("cfg", "oslo_config"):
+            default = next((k.value for k in node.keywords if k.arg == "default"), None)
+            if default is not None:
+                self._read(node.lineno, f"default of option {_text(node.args[0]) if node.args else '?'}",
+                           self._paths(default))
+            return
+        target: ast.AST | None = None
+        if full in _READ_CALLS:
+            target = node.args[0] if node.args else next(
+                (k.value for k in node.keywords if k.arg in ("file", "path", "pathname", "src")), None)
+            via = full
+        elif isinstance(node.func, ast.Attribute) and node.func.attr in _PATH_READS \
+                and isinstance(node.func.value, ast.Call) and node.func.value.args:
+            inner = _dotted(node.func.value.func)
+            inner_head, _, inner_tail = inner.partition(".")
+            inner = f"{self.imported[inner_head]}{'.' + inner_tail if inner_tail else ''}" \
+                if inner_head in self.imported else inner
+            if inner in ("pathlib.Path", "pathlib.PurePath"):
+                target, via = node.func.value.args[0], f"pathlib.Path.{node.func.attr}"
+        if target is not None:
+            paths = self._paths(target)
+            if via in ("pathlib.Path.glob", "pathlib.Path.rglob") and node.args:  # Path(dir).glob('*.json')
+                paths = frozenset(f"{p}/{q}" for p in paths for q in self._paths(node.args[0])) or paths
+            self._read(node.lineno, via, paths)
+
+    def _read(self, line: int, via: str, paths: Iterable[str]) -> None:
+        files = tuple(sorted({f for f in (read_path(p, self.path) for p in paths) if f}))
+        if files:
+            self.files.append(FileUse(files, self.path, line, via, ".".join(self.qualname)))
+
+    def _paths(self, node: ast.AST, depth: int = 0) -> frozenset[str]:
+        """The literal paths an argument can be: a string, a list or tuple of them (alternatives),
+        a name bound to one (in the function, at module level, or as the target of a loop or
+        comprehension over one), ``os.path.join`` of those (a computed part ends it: the path is
+        the directory written so far)."""
+        if depth > 6:
+            return frozenset()
+        text = _text(node)
+        if text is not None:
+            return frozenset([text])
+        if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            return frozenset().union(*(self._paths(e, depth + 1) for e in node.elts))
+        if isinstance(node, ast.IfExp):
+            return self._paths(node.body, depth + 1) | self._paths(node.orelse, depth + 1)
+        if isinstance(node, ast.BoolOp):
+            return frozenset().union(*(self._paths(v, depth + 1) for v in node.values))
+        if isinstance(node, ast.Call) and _dotted(node.func) in ("os.path.join", "path.join") and node.args:
+            joined = {""}
+            for part in node.args:
+                values = self._paths(part, depth + 1)
+                if not values:
+                    break
+                joined = {f"{j.rstrip('/')}/{v.lstrip('/')}" if j else v for j in joined for v in values}
+            return frozenset(j for j in joined if j)
+        if isinstance(node, ast.Name):
+            local = self.scopes[-1] if self.scopes and node.id in self.scopes[-1] else None
+            bound = local[node.id] if local is not None else self.module_names.get(node.id, [])
+            bound = [*bound, *_loop_sources(self.function_nodes[-1] if self.function_nodes else self.tree, node.id)]
+            return frozenset().union(*(self._paths(v, depth + 1) for v in bound[:6])) if bound else frozenset()
+        return frozenset()
 
     def _is_argv_list(self, node: ast.AST) -> bool:
         """A list (or ``[...] + rest``, or a local name bound to one): what a process callback
@@ -205,6 +288,8 @@ class CallScan(ast.NodeVisitor):
                                             self.params[-1].index(parameter), line))
                 elif kind and command_name(f"{name}.{kind}"):
                     names.add(f"{name}.{kind}")
+            if name in _READERS:
+                self._read(line, f"{via} ({name})", argv[1:])
         for name in sorted(names):
             self.commands.append(CommandUse(name, self.path, line, via, ".".join(self.qualname)))
         if not names and (report_dynamic or options):
@@ -429,6 +514,17 @@ def _bindings(body: list[ast.stmt]) -> dict[str, list[ast.AST]]:
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value:
             found.setdefault(node.target.id, []).append(node.value)
         stack.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def _loop_sources(scope: ast.AST, name: str) -> list[ast.expr]:
+    """What a name iterates over as the target of a ``for`` or a comprehension in this scope
+    (``for path in QEMU_FIRMWARE_DESCRIPTOR_PATHS``)."""
+    found = []
+    for node in ast.walk(scope):
+        if isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)) and isinstance(node.target, ast.Name) \
+                and node.target.id == name:
+            found.append(node.iter)
     return found
 
 

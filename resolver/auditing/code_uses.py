@@ -1,5 +1,6 @@
 """What a project's code uses, as ``codescan`` finds it: programs it runs (literal or computed at
-run time) and modules it imports, each with where; and what a program name looks like."""
+run time), files and directories it reads, and modules it imports, each with where; what a program
+name looks like, and which absolute paths are a package's to ship."""
 
 from __future__ import annotations
 
@@ -19,6 +20,24 @@ class CommandUse:
     module-level function other modules call by name (``nova.privsep.fs.mount``)."""
 
     command: str
+    path: str
+    line: int
+    via: str
+    function: str = ""
+    callers: tuple[str, ...] = ()
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+@dataclass(frozen=True)
+class FileUse:
+    """A file or directory the code reads: ``files`` the absolute paths it may be (one is enough:
+    ``QEMU_FIRMWARE_DESCRIPTOR_PATHS`` is searched in order; a glob pattern, or a directory when
+    the rest is computed), ``path:line`` where, as ``CommandUse``."""
+
+    files: tuple[str, ...]
     path: str
     line: int
     via: str
@@ -57,6 +76,7 @@ class ProjectUses:
     dynamic: tuple[DynamicUse, ...]
     imports: tuple[ImportUse, ...]
     unparsed: tuple[str, ...] = ()
+    files: tuple[FileUse, ...] = ()
 
 
 def command_name(text: str) -> str | None:
@@ -71,3 +91,24 @@ def module_of(path: str) -> str:
     """``nova/privsep/fs.py`` -> ``nova.privsep.fs`` (a package's ``__init__.py`` is the package)."""
     return path.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
 
+
+
+#: what the kernel serves, the service writes (its state, logs, runtime files, scratch space, the
+#: venv under /var/lib/kolla) or a user owns: never a package's to ship, so never a need
+WRITTEN_PREFIXES = ("/proc", "/sys", "/dev", "/run", "/tmp", "/var/tmp", "/var/run", "/var/lib", "/var/log",
+                    "/var/cache", "/var/lock", "/var/spool", "/home", "/root")
+
+
+def read_path(text: str, source: str) -> str | None:
+    """An absolute path a package would ship, as the code at ``source`` names it (``/usr/share/qemu/
+    firmware``, ``/usr/share/syslinux/*.c32``), trailing ``/`` dropped; None for what is not one: a
+    relative or templated path (``$state_path/x``, ``%s``, ``{}``), what ``WRITTEN_PREFIXES`` hold,
+    and the service's own configuration (``/etc/nova`` for nova/..., ``/etc/os-brick``)."""
+    path = text.rstrip("/")
+    if not path.startswith("/") or path.count("/") < 2 or any(c in path for c in "$%{}~\n\t <>|;,:"):
+        return None
+    if any(path == p or path.startswith(p + "/") for p in WRITTEN_PREFIXES):
+        return None
+    package = source.partition("/")[0]
+    own = {f"/etc/{package}", f"/etc/{package.replace('_', '-')}"}
+    return None if any(path == p or path.startswith(p + "/") for p in own) else path

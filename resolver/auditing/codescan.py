@@ -20,6 +20,14 @@ listed as *dynamic*, never guessed):
   project's calls pass for it (literals, names bound to them, ``d.get(k, default)``'s default),
   followed through callers that pass their own parameter on.
 
+A **file read** is an absolute path the code reads: the first argument of ``open``,
+``os.path.exists|isfile|isdir``, ``os.access``, ``os.listdir``, ``glob.glob``, ``shutil.copy*``, of
+``pathlib.Path(X).read_text|exists|glob...``, or a file argument of ``cat``/``head``/``ls``; given as
+a literal, a list of them (alternatives), a name bound to one (in the function, at module level, or
+as a loop's target) or ``os.path.join`` of those; and the default of a ``StrOpt``/``ListOpt``. Paths
+the service writes itself or the kernel serves are not reads of a package's file
+(``code_uses.read_path``).
+
 A **module import** is ``import x``/``from x import y`` (not under ``if TYPE_CHECKING``) or
 ``importutils.import_module('x')``/``try_import``/``importlib.import_module`` with a literal name;
 only the top-level name is kept.
@@ -33,7 +41,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from .code_calls import PARAM, CallScan, dispatching_functions, wrapper_functions
-from .code_uses import CommandUse, DynamicUse, ImportUse, ProjectUses, command_name, module_of
+from .code_uses import CommandUse, DynamicUse, FileUse, ImportUse, ProjectUses, command_name, module_of
 
 _FILTER_LINE = re.compile(r"^(?P<name>[A-Za-z0-9_.-]+)\s*[:=]\s*(?P<kind>\w+)\s*,\s*(?P<rest>.*)$")
 
@@ -46,6 +54,7 @@ def scan_sources(files: Iterable[tuple[str, str]]) -> ProjectUses:
     the option's default (``CONF.mkisofs_cmd`` -> genisoimage) when the project defines one."""
     trees: list[tuple[str, ast.Module]] = []
     commands: list[CommandUse] = []
+    reads: list[FileUse] = []
     unparsed: list[str] = []
     for path, text in files:
         if path.endswith(".filters"):
@@ -70,6 +79,7 @@ def scan_sources(files: Iterable[tuple[str, str]]) -> ProjectUses:
         scan = CallScan(path, tree, wrappers, frozenset(dispatching))
         scan.visit(tree)
         commands.extend(scan.commands)
+        reads.extend(scan.files)
         dispatches.extend((path, d) for d in scan.dispatches)
         call_values.extend(scan.call_values)
         dynamic.extend(scan.dynamic)
@@ -92,9 +102,10 @@ def scan_sources(files: Iterable[tuple[str, str]]) -> ProjectUses:
             if name:
                 commands.append(CommandUse(name, path, line, f"{program} -t {kind} (runs {name})", function))
     commands = [replace(use, callers=_callers(use.path, use.function, calls)) for use in commands]
-    key = lambda use: (use.path, use.line)  # noqa: E731 - one sort key for three lists
+    reads = [replace(use, callers=_callers(use.path, use.function, calls)) for use in reads]
+    key = lambda use: (use.path, use.line)  # noqa: E731 - one sort key for four lists
     return ProjectUses(tuple(sorted(commands, key=key)), tuple(sorted(resolved, key=key)),
-                       tuple(sorted(imports, key=key)), tuple(sorted(unparsed)))
+                       tuple(sorted(imports, key=key)), tuple(sorted(unparsed)), tuple(sorted(reads, key=key)))
 
 
 def _passed(path: str, function: str, parameter: str, index: int,

@@ -19,7 +19,7 @@ from ..files import default_cache_dir, write_atomically
 from ..inputs.profiles import ProjectProfile, Release
 from ..inputs.sources import release_sdist, sdist_code, sdist_console_scripts
 from . import code_calls, code_uses, codescan
-from .code_uses import CommandUse, DynamicUse, ImportUse, ProjectUses
+from .code_uses import CommandUse, DynamicUse, FileUse, ImportUse, ProjectUses
 
 DEFAULT_SCOPE = "default"
 
@@ -51,13 +51,16 @@ def project_code(project: str, release: Release, cache_dir: Path | None = None) 
         data = json.loads(cached.read_text(encoding="utf-8"))
         uses = ProjectUses(tuple(CommandUse(**{**c, "callers": tuple(c["callers"])}) for c in data["commands"]),
                            tuple(DynamicUse(**d) for d in data["dynamic"]),
-                           tuple(ImportUse(**i) for i in data["imports"]), tuple(data["unparsed"]))
+                           tuple(ImportUse(**i) for i in data["imports"]), tuple(data["unparsed"]),
+                           tuple(FileUse(**{**f, "files": tuple(f["files"]), "callers": tuple(f["callers"])})
+                                 for f in data["files"]))
         return ProjectCode(project, str(release), digest, uses, tuple(data["console_scripts"]))
     uses = codescan.scan_sources(sdist_code(archive))
     scripts = sdist_console_scripts(archive)
     write_atomically(cached, json.dumps({
         "commands": [asdict(c) for c in uses.commands], "dynamic": [asdict(d) for d in uses.dynamic],
         "imports": [asdict(i) for i in uses.imports], "unparsed": list(uses.unparsed),
+        "files": [asdict(f) for f in uses.files],
         "console_scripts": list(scripts)}))
     return ProjectCode(project, str(release), digest, uses, scripts)
 
