@@ -18,7 +18,7 @@ from typing import Any
 from .errors import InputError
 from .files import decode_text, read_bytes, write_atomically
 from .metadata.closure import PackageInfo
-from .planning.plan import LayerPlan
+from .planning.plan import LayerPlan, cycle_in
 from .resolving.unresolved import UnresolvedRequest
 
 LOCK_VERSION = 2
@@ -169,14 +169,10 @@ def read_lock(path: Path) -> Lock:
                            for i, u in enumerate(lock.field(layer, "unresolved", list, where, [])))
         layers[name] = LockedLayer(name, parent, lock.field(layer, "deployed", bool, where),
                                    tuple(packages), unresolved)
-    for name in layers:  # every chain of parents ends (a lock's images are a tree)
-        seen, node = {name}, layers[name].parent
-        while node is not None:
-            if node in seen:
-                raise InputError(f"{path}: images.{_shown(name)}.parent: the parents form a cycle through "
-                                 f"{_shown(node)}; {_AGAIN}")
-            seen.add(node)
-            node = layers[node].parent
+    cycle = cycle_in({name: layer.parent for name, layer in layers.items()})
+    if cycle is not None:
+        raise InputError(f"{path}: images.{_shown(cycle)}.parent: the parents form a cycle through {_shown(cycle)}; "
+                         f"{_AGAIN}")
     written = lock.field(top, "overrides", (dict, type(None)), "", None) or {}
     overrides = {"files": [{key: lock.field(lock.typed(f, dict, f"overrides.files[{i}]"), key, str,
                                             f"overrides.files[{i}]") for key in ("path", "sha256")}

@@ -59,6 +59,22 @@ class TreeShape:
         return chain[::-1]
 
 
+def cycle_in(parents: Mapping[str, str | None]) -> str | None:
+    """An image on a cycle of ``parents`` (read from a file), or None when every chain of parents
+    ends (at None or a name that has no entry); each image is followed once."""
+    ended: set[str] = set()
+    for start in parents:
+        chain: set[str] = set()
+        node: str | None = start
+        while node is not None and node not in ended:
+            if node in chain:
+                return node
+            chain.add(node)
+            node = parents.get(node)
+        ended |= chain
+    return None
+
+
 @dataclass(frozen=True)
 class PlannedImage:
     name: str

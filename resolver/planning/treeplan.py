@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import InputError, LayerCheckError
-from ..files import default_cache_dir, write_atomically
+from ..files import default_cache_dir, read_bytes, write_atomically
 from ..inputs.image_tree import BuildStep
 from ..inputs.profiles import ProviderChoice
 from ..metadata.closure import PackageInfo, Requirements, is_conditional
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 TREE_MODES = ("computed", "declared")
 #: bump when the tree search changes its answer for the same inputs (cached trees are keyed by it)
-_TREE_FORMAT = 2
+_TREE_FORMAT = 3
 _NOT_IN_A_NAME = re.compile(r"[^a-z0-9._-]+")
 
 
@@ -277,9 +277,10 @@ def _cached_tree(problem: TreeProblem, exact_limit: int, cache_dir: Path | None)
         digest = hashlib.sha256(problem_text.encode()).hexdigest()
         path = (cache_dir or default_cache_dir()) / "trees" / f"{digest}.json"
         if path.is_file():
-            data = json.loads(path.read_text(encoding="utf-8"))
-            return ComputedTree(data["parents"], int(data["cost"]), str(data["method"]), int(data["classes"]))
-    except (OSError, ValueError, KeyError, TypeError):
+            cached = _tree_of(read_bytes(path, "cached tree"), problem)
+            if cached is not None:
+                return cached
+    except (OSError, InputError):
         path = None
     from .tree import compute_tree
 
@@ -288,9 +289,21 @@ def _cached_tree(problem: TreeProblem, exact_limit: int, cache_dir: Path | None)
     except ValueError as error:  # pinned groups that overlap or repeat
         raise InputError(f"images: {error}") from None
     if path is not None:
-        write_atomically(path, json.dumps({"parents": dict(computed.parents), "cost": computed.cost,
-                                           "method": computed.method, "classes": computed.classes}))
+        tree = computed.to_json()
+        digest = hashlib.sha256(json.dumps(tree, sort_keys=True).encode()).hexdigest()
+        write_atomically(path, json.dumps({"sha256": digest, "tree": tree}, sort_keys=True))
     return computed
+
+
+def _tree_of(raw: bytes, problem: TreeProblem) -> ComputedTree | None:
+    """A cached tree when its file is whole (its content's digest matches), else None."""
+    try:
+        data = json.loads(raw)
+        if hashlib.sha256(json.dumps(data["tree"], sort_keys=True).encode()).hexdigest() != data["sha256"]:
+            return None
+        return ComputedTree.from_json(data["tree"], problem.needs.keys())
+    except (ValueError, RecursionError, KeyError, TypeError):
+        return None
 
 
 def _named(plan: LayerPlan, requests: Mapping[str, list[str]],
