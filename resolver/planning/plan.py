@@ -241,7 +241,7 @@ def layer_request(layer: frozenset[str], requires: Mapping[str, Iterable[str]]) 
     (through any Requires path inside the layer). In a dependency cycle the alphabetically first
     member stays. ``requires`` maps an item to the items it requires (a networkx DiGraph will do)."""
     inside = sorted(layer)
-    pulled = pulled_in([(item, item) for item in inside], requires, inside=layer)
+    pulled = pulled_in([(item, item) for item in inside], requires, inside=layer, pullers=False)
     return [item for item in inside if item not in pulled]
 
 
