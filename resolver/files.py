@@ -86,15 +86,20 @@ def read_bytes(path: Path, what: str = "file", limit: int = MAX_INPUT_BYTES,
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as failure:
         raise error(f"{path}: cannot read {what} ({failure.strerror})") from None
-    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+    info = os.fstat(descriptor)
+    if not stat.S_ISREG(info.st_mode):
         os.close(descriptor)
         raise error(f"{path}: not a regular file; give a {what}")
-    with os.fdopen(descriptor, "rb") as stream:
-        try:
-            data = stream.read(limit + 1)
-        except OSError as failure:
-            raise error(f"{path}: cannot read {what} ({failure.strerror})") from None
-    if len(data) > limit:
+    if info.st_size > limit:  # refused unread (a file growing while read is still cut at the limit)
+        os.close(descriptor)
+        data = b""
+    else:
+        with os.fdopen(descriptor, "rb") as stream:
+            try:
+                data = stream.read(limit + 1)
+            except OSError as failure:
+                raise error(f"{path}: cannot read {what} ({failure.strerror})") from None
+    if info.st_size > limit or len(data) > limit:
         size = f"{limit // (1024 * 1024)} MiB" if limit >= 1024 * 1024 else f"{limit // 1024} KiB"
         raise error(f"{path}: larger than {size}; not a {what} this tool reads")
     return data

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
-from .files import write_atomically
+from .files import decode_text, read_bytes, write_atomically
 from .metadata.closure import PackageInfo
 from .metadata.repo_config import locked_location
-from .planning.plan import LayerPlan
+from .planning.plan import LayerPlan, cycle_in
 from .resolving.unresolved import UnresolvedRequest
 
 LOCK_VERSION = 2
@@ -140,40 +140,154 @@ def lock_text(lock: Lock) -> str:
     return json.dumps(data, indent=1, sort_keys=True) + "\n"
 
 
+#: the largest lock read: the shipped tree's lock is about 270 bytes per locked package, and a
+#: 1,000-image tree locks a few hundred thousand package rows (tens of MiB); a larger file is refused
+#: before it is read whole
+MAX_LOCK_BYTES = 128 * 1024 * 1024
+#: the largest package size a lock may give (1 TiB; the largest RPM of CentOS Stream 9 installs ~1 GB)
+MAX_PACKAGE_BYTES = 1 << 40
+#: control characters (C0, C1) and the line and paragraph separators: never in a lock ``resolver lock`` writes,
+#: and a lock's values are printed when they change
+_NOT_IN_A_VALUE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_IMAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*\Z")
+_NEVRA = re.compile(r"^[A-Za-z0-9_+][A-Za-z0-9._+-]*-(?:[0-9]+:)?[A-Za-z0-9._+~^]+-[A-Za-z0-9._+~^]+"
+                    r"\.[A-Za-z0-9_]+\Z")
+_CHECKSUM = re.compile(r"^[a-z0-9]+:[0-9a-f]*\Z")
+_AGAIN = "not a lock written by `resolver lock`: run `resolver lock` again"
+_KINDS = {str: "a string", int: "a whole number", float: "a number with a fraction", bool: "true or false",
+          dict: "an object", list: "a list", type(None): "null"}
+
+
 def read_lock(path: Path) -> Lock:
+    """The lock at ``path``: at most ``MAX_LOCK_BYTES`` of UTF-8 JSON of the shape ``write_lock``
+    writes, every field of its type; anything else is an InputError naming the file and the place
+    in it (``images.shell.packages[3].installsize``)."""
+    text = decode_text(read_bytes(path, "lock file", MAX_LOCK_BYTES), str(path))
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise InputError(f"{path}: cannot read lock file ({error.strerror})") from None
+        data = json.loads(text)
     except json.JSONDecodeError as error:
         raise InputError(f"{path}:{error.lineno}: not a complete lock file ({error.msg}); "
                          "it may be truncated: run `resolver lock` again") from None
-    try:
-        if data["lock_version"] != LOCK_VERSION:
-            raise InputError(f"{path}: lock version {data['lock_version']} is not {LOCK_VERSION}; run `resolver lock`")
-        layers = {}
-        for name, layer in data["images"].items():
-            packages = tuple(PackageInfo(p["name"], p["evr"], p["arch"], p["repo"], int(p["installsize"]),
-                                         p["checksum"], "") for p in layer["packages"])
-            unresolved = tuple({"name": str(u["name"]), "kind": str(u["kind"]), "origin": str(u["origin"])}
-                               for u in layer.get("unresolved", ()))
-            layers[name] = LockedLayer(name, layer["parent"], bool(layer["deployed"]), packages, unresolved)
-        written = data.get("overrides") or {}
-        overrides = {"files": [{"path": str(f["path"]), "sha256": str(f["sha256"])} for f in written.get("files", [])],
-                     "applied": list(written.get("applied", []))}
-        python = data.get("python")
-        if python is not None:
-            pin_keys = ("name", "version", "filename", "sha256")
-            python = {**python, "images": {str(image): [{key: str(pin[key]) for key in pin_keys} for pin in pins]
-                                           for image, pins in python["images"].items()}}
-        kolla = data.get("kolla")
-        if kolla is not None:
-            kolla = {"series": str(kolla["series"]), "release": str(kolla["release"]), "sha256": str(kolla["sha256"]),
-                     "files": {str(name): str(digest) for name, digest in kolla["files"].items()}}
-        return Lock(data["platform"], str(data["tree"]), str(data["budget"]), tuple(data["repos"]), layers, overrides,
-                    python, kolla)
-    except (KeyError, TypeError, AttributeError, ValueError) as error:
-        raise InputError(f"{path}: not a lock file written by `resolver lock` (missing or bad {error})") from None
+    except RecursionError:
+        raise InputError(f"{path}: not a lock file written by `resolver lock` (nested too deep); "
+                         "run `resolver lock` again") from None
+    except ValueError as error:  # a number of thousands of digits
+        raise InputError(f"{path}: not a lock file written by `resolver lock` ({str(error)[:60]}); "
+                         "run `resolver lock` again") from None
+    _check_strings(data, path)
+    lock = _Reading(path)
+    top = lock.typed(data, dict, "the file")
+    version = lock.field(top, "lock_version", (int, str, float, bool, type(None), dict, list), "")
+    if version != LOCK_VERSION or type(version) is not int:
+        raise InputError(f"{path}: lock version {json.dumps(version)[:40]} is not {LOCK_VERSION}; run `resolver lock`")
+    layers = {}
+    images = lock.field(top, "images", dict, "")
+    for name, layer in images.items():
+        where = f"images.{_shown(name)}"
+        lock.matches(name, _IMAGE_NAME, where, "an image name")
+        lock.typed(layer, dict, where)
+        parent = lock.field(layer, "parent", (str, type(None)), where)
+        if parent is not None and parent not in images:
+            raise InputError(f"{path}: {where}.parent: {_shown(parent)} is not an image of the lock; "
+                             f"{_AGAIN}")
+        packages = []
+        for index, package in enumerate(lock.field(layer, "packages", list, where)):
+            at = f"{where}.packages[{index}]"
+            lock.typed(package, dict, at)
+            name_, evr, arch, repo, checksum = (lock.field(package, key, str, at)
+                                                for key in ("name", "evr", "arch", "repo", "checksum"))
+            lock.matches(f"{name_}-{evr}.{arch}", _NEVRA, f"{at}.name/evr/arch", "an RPM's name, version and arch")
+            lock.matches(checksum, _CHECKSUM, f"{at}.checksum", "a checksum (TYPE:HEX)")
+            size = lock.field(package, "installsize", int, at)
+            if not 0 <= size <= MAX_PACKAGE_BYTES:
+                raise InputError(f"{path}: {at}.installsize: {size} is not a package's size in bytes "
+                                 f"(0 to {MAX_PACKAGE_BYTES}); run `resolver lock` again")
+            packages.append(PackageInfo(name_, evr, arch, repo, size, checksum, ""))
+        unresolved = tuple({key: lock.field(lock.typed(u, dict, f"{where}.unresolved[{i}]"), key, str,
+                                            f"{where}.unresolved[{i}]") for key in ("name", "kind", "origin")}
+                           for i, u in enumerate(lock.field(layer, "unresolved", list, where, [])))
+        layers[name] = LockedLayer(name, parent, lock.field(layer, "deployed", bool, where),
+                                   tuple(packages), unresolved)
+    cycle = cycle_in({name: layer.parent for name, layer in layers.items()})
+    if cycle is not None:
+        raise InputError(f"{path}: images.{_shown(cycle)}.parent: the parents form a cycle through {_shown(cycle)}; "
+                         f"{_AGAIN}")
+    written = lock.field(top, "overrides", (dict, type(None)), "", None) or {}
+    overrides = {"files": [{key: lock.field(lock.typed(f, dict, f"overrides.files[{i}]"), key, str,
+                                            f"overrides.files[{i}]") for key in ("path", "sha256")}
+                           for i, f in enumerate(lock.field(written, "files", list, "overrides", []))],
+                 "applied": list(lock.field(written, "applied", list, "overrides", []))}
+    python = lock.field(top, "python", (dict, type(None)), "", None)
+    if python is not None:
+        pins = lock.field(python, "images", dict, "python")
+        python = {**python, "images": {
+            image: [{key: lock.field(lock.typed(pin, dict, f"python.images.{_shown(image)}[{i}]"), key, str,
+                                     f"python.images.{_shown(image)}[{i}]")
+                     for key in ("name", "version", "filename", "sha256")}
+                    for i, pin in enumerate(lock.typed(listed, list, f"python.images.{_shown(image)}"))]
+            for image, listed in pins.items()}}
+    kolla = lock.field(top, "kolla", (dict, type(None)), "", None)
+    if kolla is not None:
+        kolla = {**{key: lock.field(kolla, key, str, "kolla") for key in ("series", "release", "sha256")},
+                 "files": {name: lock.typed(digest, str, f"kolla.files.{_shown(name)}")
+                           for name, digest in lock.field(kolla, "files", dict, "kolla").items()}}
+    repos = tuple(lock.typed(r, dict, f"repos[{i}]") for i, r in enumerate(lock.field(top, "repos", list, "")))
+    return Lock(lock.field(top, "platform", str, ""), lock.field(top, "tree", str, ""),
+                lock.field(top, "budget", str, ""), repos, layers, overrides, python, kolla)
+
+
+_MISSING = object()
+
+
+class _Reading:
+    """The type checks of one lock's JSON, each error naming the file and the field."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def typed(self, value: Any, kinds: type | tuple[type, ...], where: str) -> Any:
+        kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+        if type(value) not in kinds:  # type(), not isinstance: true is no whole number here
+            wanted = " or ".join(_KINDS[k] for k in kinds)
+            raise InputError(f"{self.path}: {where}: {_KINDS[type(value)]}, not {wanted}; {_AGAIN}")
+        return value
+
+    def field(self, data: dict, key: str, kinds: type | tuple[type, ...], where: str,
+              default: Any = _MISSING) -> Any:
+        at = f"{where}.{key}" if where else key
+        if key not in data:
+            if default is _MISSING:
+                raise InputError(f"{self.path}: not a lock file written by `resolver lock` (missing or bad {key!r}): "
+                                 f"{at} is missing; run `resolver lock` again")
+            return default
+        return self.typed(data[key], kinds, at)
+
+    def matches(self, value: str, pattern: re.Pattern, where: str, what: str) -> None:
+        if not pattern.match(value):
+            raise InputError(f"{self.path}: {where}: {_shown(value)} is not {what}; "
+                             f"{_AGAIN}")
+
+
+def _shown(value: str) -> str:
+    """A name from the lock as an error shows it: as it is when plain, else JSON-quoted (no
+    terminal control reaches the screen)."""
+    return value if re.fullmatch(r"[A-Za-z0-9._+:~^/-]{1,100}", value) else json.dumps(value[:100])
+
+
+def _check_strings(data: Any, path: Path) -> None:
+    """No control character in any key or string of the lock (walked without recursion: the
+    nesting is the file's)."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, str) and _NOT_IN_A_VALUE.search(value):
+            raise InputError(f"{path}: {json.dumps(value[:60])} holds a control character; "
+                             f"{_AGAIN}")
 
 
 def compare(lock: Lock, fresh: Lock, path: Path) -> None:
@@ -196,6 +310,11 @@ def compare(lock: Lock, fresh: Lock, path: Path) -> None:
         if name not in fresh.layers or name not in lock.layers:
             changes.append(f"image {name} {'removed' if name not in fresh.layers else 'added'}")
             continue
+        was_layer, now_layer = lock.layers[name], fresh.layers[name]
+        if was_layer.parent != now_layer.parent:
+            changes.append(f"{name}: parent {was_layer.parent or 'none'} -> {now_layer.parent or 'none'}")
+        if was_layer.deployed != now_layer.deployed:
+            changes.append(f"{name}: {'now' if now_layer.deployed else 'no longer'} deployed")
         missing_before = {u["name"] for u in lock.layers[name].unresolved}
         missing_after = {u["name"] for u in fresh.layers[name].unresolved}
         changes += [f"{name}: {n} now resolves" for n in sorted(missing_before - missing_after)]
@@ -206,8 +325,13 @@ def compare(lock: Lock, fresh: Lock, path: Path) -> None:
             was, now = before.get(package), after.get(package)
             if was is None or now is None:
                 changes.append(f"{name}: {package} {'added' if was is None else 'removed'}")
-            elif (was.evr, was.arch, was.checksum) != (now.evr, now.arch, now.checksum):
+            elif (was.evr, was.arch) != (now.evr, now.arch):
                 changes.append(f"{name}: {package} {was.evr}.{was.arch} -> {now.evr}.{now.arch}")
+            elif was.checksum != now.checksum:
+                changes.append(f"{name}: {was.nevra} checksum {was.checksum} -> {now.checksum} (the same version, "
+                               "another file)")
+            elif was.installsize != now.installsize:
+                changes.append(f"{name}: {was.nevra} size {was.installsize} -> {now.installsize} bytes")
     changes += _python_changes(lock.python, fresh.python)
     if lock.kolla is not None and fresh.kolla is not None and lock.kolla != fresh.kolla:
         changes.append(f"kolla: {lock.kolla['release']} -> {fresh.kolla['release']}"

@@ -138,6 +138,8 @@ def _plan(args: argparse.Namespace, resolver: TreeResolver, progress: Progress, 
     from ..lock import compare, read_lock, write_lock
     from ..planning.budget import Budget
 
+    # a lock that cannot be read fails before the planning work
+    locked = read_lock(args.lock) if getattr(args, "verify_lock", False) else None
     budgeted = args.max_bloat is not None or args.max_image_bloat is not None
     overrides = site.overrides_json()
     planned = plan_whole_tree(resolver, progress, str(_output_of(args) or "the plan"), args.lock, overrides,
@@ -158,8 +160,8 @@ def _plan(args: argparse.Namespace, resolver: TreeResolver, progress: Progress, 
              + (f", {wheel_pins} locked wheels" if fresh.python else "") + incomplete + overrides_text(site))
         warn_unresolved(args, result.unresolved)
         return 0
-    if getattr(args, "verify_lock", False):
-        compare(read_lock(args.lock), fresh, args.lock)
+    if locked is not None:
+        compare(locked, fresh, args.lock)
     data = planned.to_json(overrides)
     if args.command == "report":
         from ..reporting.baselines import resolve_baseline
@@ -172,7 +174,12 @@ def _plan(args: argparse.Namespace, resolver: TreeResolver, progress: Progress, 
              "wrote " + ", ".join(str(p) for p in written) + overrides_text(site))
         warn_unresolved(args, result.unresolved)
         return 0
-    emit(args, data, plan_text(data, result.unresolved) + overrides_text(site))
+    verified = ""
+    if locked is not None:
+        data["verified_lock"] = str(args.lock)
+        verified = (f"\n{args.lock} matches the plan: {len(locked.layers)} images, "
+                    f"{sum(len(layer.packages) for layer in locked.layers.values())} locked packages")
+    emit(args, data, plan_text(data, result.unresolved) + overrides_text(site) + verified)
     warn_unresolved(args, result.unresolved)
     return 0
 

@@ -16,6 +16,7 @@ import shutil
 import signal
 import sqlite3
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -99,8 +100,7 @@ class Buildah:
         if log is not None:
             log.command(command, what)
         started = time.monotonic()
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-                                   errors="replace")
+        process = _started(command, env)
         with self._lock:
             self._running.add(process)
         lines: list[str] = []
@@ -110,10 +110,20 @@ class Buildah:
                 lines.append(line)
                 if log is not None:
                     log.output(line)
-            process.wait()
         finally:
+            stopped = sys.exc_info()[0] is not None  # while reading its output
+            if stopped:
+                _signal_group(process, signal.SIGKILL)
+            # what a RUN step left running in its group (a daemon) ends with it, as in a container
+            # build, and all of a cancelled command's group (not the helpers other buildah commands
+            # leave on purpose, such as a rootless mount's fuse-overlayfs); killed before the command
+            # is reaped: until then its pid, the group's id, cannot be another process's
+            os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)
+            if stopped or self.cancelled.is_set() or command[:2] == ["buildah", "run"]:
+                _signal_group(process, signal.SIGKILL)
             with self._lock:
                 self._running.discard(process)
+            process.wait()
         if log is not None:
             log.finished(process.returncode, time.monotonic() - started)
         if self.cancelled.is_set() and not cleanup:
@@ -130,7 +140,7 @@ class Buildah:
         self.cancelled.set()
         with self._lock:
             for process in self._running:
-                process.terminate()
+                _signal_group(process, signal.SIGTERM)
 
     # ---- containers and images ------------------------------------------------------------------
 
@@ -201,23 +211,23 @@ class Buildah:
         """A long-running command (a service) on the host's network; the caller stops it."""
         command = ["buildah", "run", "--isolation", "chroot", "--network", "host", *_run_options(volumes, env),
                    container, "--", *argv]
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        process = _started(command, None)
         with self._lock:
             self._running.add(process)
         return process
 
     def stop(self, process: subprocess.Popen, timeout: float = 15) -> tuple[int | None, str]:
         """SIGTERM, then wait; (exit code, output), exit code None when it had to be killed."""
-        process.terminate()
+        with self._lock:  # reaped below: cancel() must not signal its group's id after that
+            self._running.discard(process)
+        _signal_group(process, signal.SIGTERM)
         try:
             output, _ = process.communicate(timeout=timeout)
             code = process.returncode
         except subprocess.TimeoutExpired:
-            process.kill()
+            _signal_group(process, signal.SIGKILL)
             output, _ = process.communicate()
             code = None
-        with self._lock:
-            self._running.discard(process)
         return code, output
 
     def copy_from(self, source: str, path: str, container: str, what: str) -> None:
@@ -307,6 +317,51 @@ def image_layers(ref: str) -> list[str]:
     if done.returncode != 0:
         raise BuildError(f"podman image inspect {ref}: {done.stderr.strip()[-300:]}")
     return list(json.loads(done.stdout) or [])
+
+
+#: set in the environment of every command a build runs: the run's pid, by which the next run
+#: finds the commands a killed one (SIGKILL: no chance to stop them) left running
+RUN_VARIABLE = "RESOLVER_BUILD_RUN"
+
+
+def _started(command: list[str], env: Mapping[str, str] | None) -> subprocess.Popen:
+    """A command in a process group of its own (with its children: dnf's scriptlets, what buildah
+    runs, pip), so stopping the build stops all of them, not only the command itself."""
+    marked = {**(env if env is not None else os.environ), RUN_VARIABLE: str(os.getpid())}
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=marked,
+                            errors="replace", start_new_session=True)
+
+
+def _signal_group(process: subprocess.Popen, signum: int) -> None:
+    try:
+        os.killpg(process.pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass  # the group has ended
+
+
+def stop_orphans() -> list[int]:
+    """Kill the process groups that commands of ended builds left running (a build killed with
+    SIGKILL); this user's processes only. The pids of the groups killed."""
+    killed = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environment = (entry / "environ").read_bytes()
+        except OSError:  # ended meanwhile, or another user's
+            continue
+        for variable in environment.split(b"\0"):
+            if variable.startswith(f"{RUN_VARIABLE}=".encode()):
+                run = variable.partition(b"=")[2]
+                if run.isdigit() and run_ended(int(run)):
+                    try:
+                        group = os.getpgid(int(entry.name))
+                        os.killpg(group, signal.SIGKILL)
+                        killed.append(group)
+                    except (ProcessLookupError, PermissionError):
+                        pass
+                break
+    return killed
 
 
 def _run_options(volumes: Mapping[str, str] | None, env: Mapping[str, str] | None) -> list[str]:

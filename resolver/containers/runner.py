@@ -30,7 +30,7 @@ from ..inputs.image_tree import parents_first
 from ..metadata.closure import PackageInfo
 from ..metadata.repos import RepoSet
 from ..names import RPM_NAME, TAG, TAG_PREFIX, build_value
-from .buildah import Buildah
+from .buildah import Buildah, stop_orphans
 from .elf import Needed, needed_in_tree, needed_in_wheel
 from .kolla import COMMAND, PATH, install_contract
 from .labels import created_now, image_labels
@@ -135,6 +135,7 @@ class TreeBuilder:
     def build(self, wanted: Sequence[str] = ()) -> list[BuiltImage]:
         """Build ``wanted`` images (default all) and their ancestors."""
         order = self._top_down(wanted or list(self.stages))
+        stop_orphans()  # what the commands of a killed run left running, before its containers go
         for leftover in self.engine.leftovers():  # a killed run's working containers
             self.engine.remove(leftover)
         for name in order:

@@ -6,15 +6,20 @@ removed, nothing tagged unfinished); the error's exit code says which signal (13
 
 from __future__ import annotations
 
+import hashlib
+import os
 import signal
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from ..errors import Interrupted
+from ..files import writer_turn
 from ..inputs.platforms import platform_id
 from .buildah import Buildah
 from .reproducible import source_date_epoch
@@ -102,31 +107,33 @@ def build_tree(staged: StagedTree, reporter: BuildReporter, options: BuildOption
     def cancel(signum: int, frame: FrameType | None) -> None:
         engine.cancel(signum)
 
-    previous = {sig: signal.signal(sig, cancel) for sig in (signal.SIGTERM, signal.SIGINT)}
     smoke: dict[str, list[SmokeResult]] = {}
     pruned = None
-    try:
+    # taken before the handlers: a signal while waiting ends the wait (Ctrl-C, SIGTERM as ever)
+    with build_turn(options.tag_prefix, reporter):
         started = time.perf_counter()
-        results = builder.build(options.images)
-        seconds = time.perf_counter() - started
-        for result in results:
-            if result.name in checks and result.status in ("built", "skipped"):
-                reporter.state(result.name, "smoke")
-                with builder.image_log(result.name, append=True) as log, engine.logging_to(log):
-                    contract = staged.stages[result.name].contract
-                    smoke[result.name] = smoke_image(engine, result.name, result.reference, checks[result.name],
-                                                     contract.uid if contract else None)
-        if engine.cancelled.is_set():  # a signal after the last image: nothing to stop, still obeyed
-            raise Interrupted(f"build stopped by {signal.Signals(engine.stop_signal).name}", engine.stop_signal)
-        pushed = _push(engine, builder, reporter, results, smoke, options) if options.push else ()
-        if options.prune and all(r.status in ("built", "skipped") for r in results):
-            pruned = stale_content_tags(stored_images(), options.tag_prefix, keep=0,
-                                        current={r.reference for r in results}, images={r.name for r in results})
-            remove_tags(pruned.remove)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        engine.close()
+        previous = {sig: signal.signal(sig, cancel) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            results = builder.build(options.images)
+            seconds = time.perf_counter() - started
+            for result in results:
+                if result.name in checks and result.status in ("built", "skipped"):
+                    reporter.state(result.name, "smoke")
+                    with builder.image_log(result.name, append=True) as log, engine.logging_to(log):
+                        contract = staged.stages[result.name].contract
+                        smoke[result.name] = smoke_image(engine, result.name, result.reference, checks[result.name],
+                                                         contract.uid if contract else None)
+            if engine.cancelled.is_set():  # a signal after the last image: nothing to stop, still obeyed
+                raise Interrupted(f"build stopped by {signal.Signals(engine.stop_signal).name}", engine.stop_signal)
+            pushed = _push(engine, builder, reporter, results, smoke, options) if options.push else ()
+            if options.prune and all(r.status in ("built", "skipped") for r in results):
+                pruned = stale_content_tags(stored_images(), options.tag_prefix, keep=0,
+                                            current={r.reference for r in results}, images={r.name for r in results})
+                remove_tags(pruned.remove)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            engine.close()
     return TreeBuild(results, smoke, seconds, _totals(results, staged), staged.wheels, frozenset(checks), pruned,
                      options.prune, pushed)
 
@@ -146,6 +153,20 @@ def _push(engine: Buildah, builder: TreeBuilder, reporter: BuildReporter, result
             digests = {engine.push(result.reference, name, options.tls_verify) for name in names}
         pushed.append(Pushed(result.name, names, min(digests)))
     return tuple(pushed)
+
+
+def build_turn(tag_prefix: str, reporter: BuildReporter) -> AbstractContextManager[None]:
+    """Builds under one tag prefix take turns, each its whole tree (``files.writer_turn``: a flock
+    on a directory per prefix, host-wide under TMPDIR, as the container storage is): the second of
+    two builds of one tree waits, saying for whom, then finds the images built and skips them."""
+    digest = hashlib.sha256(tag_prefix.encode()).hexdigest()[:16]
+    directory = Path(tempfile.gettempdir()) / f"resolver-builds-{os.geteuid()}" / digest
+
+    def waiting(holder: str) -> None:
+        reporter.state(tag_prefix, "waiting", f"for {holder} to finish building under {tag_prefix}/ "
+                                              "(the images it builds are then skipped here)")
+
+    return writer_turn(directory, waiting)
 
 
 def _totals(results: Sequence[BuiltImage], staged: StagedTree) -> dict[str, int]:

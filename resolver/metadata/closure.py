@@ -74,11 +74,11 @@ class Resolution:
     def names(self) -> frozenset[str]:
         return frozenset(p.name for p in self.closure)
 
-    def pulled_in(self, ignore: Collection[str] = ()) -> dict[str, list[str]]:
-        """Requests whose package another request's closure already brings in, with those requests.
-        Packages in ``ignore`` (a parent's set) take no part."""
+    def pulled_in(self, ignore: Collection[str] = (), pullers: bool = True) -> dict[str, list[str]]:
+        """Requests whose package another request's closure already brings in, with those requests
+        (``pullers``). Packages in ``ignore`` (a parent's set) take no part."""
         return pulled_in([(request, package) for request, package in self.satisfied_by if package not in ignore],
-                         self.graph)
+                         self.graph, pullers=pullers)
 
 
 def requires_graph(packages: Iterable[PackageInfo], requirements: Callable[[PackageInfo], Requirements]) -> nx.DiGraph:
@@ -101,45 +101,44 @@ def is_conditional(requirement: str) -> bool:
 
 
 def pulled_in(requests: Sequence[tuple[str, str]], requires: Mapping[str, Iterable[str]],
-              inside: Container[str] | None = None) -> dict[str, list[str]]:
+              inside: Container[str] | None = None, pullers: bool = True) -> dict[str, list[str]]:
     """Requests whose package another request's package reaches by a Requires path, with those
     requests in order. ``requests``: (request, package that answers it); ``requires``: package ->
     the packages it requires (a networkx DiGraph will do); ``inside``: the packages a path may
     pass through (None: any). When requests reach each other (a cycle) or name the same package,
-    the first request stays."""
+    the first request stays. ``pullers`` False leaves the lists empty: which requests are pulled
+    in is linear in the graph (its strongly connected components), where the lists can be
+    quadratic (in a chain each request is pulled in by all before it)."""
     packages = list(dict.fromkeys(package for _, package in requests))
-    bit = {package: 1 << index for index, package in enumerate(packages)}
-    # reached[p]: bitset of the requested packages that reach p by a path of length >= 1
-    reached: dict[str, int] = {}
-    frontier = dict(bit)
-    while frontier:
-        grown: dict[str, int] = {}
-        for source, bits in frontier.items():
-            for target in requires[source] if source in requires else ():
-                if inside is not None and target not in inside:
-                    continue
-                new = bits & ~reached.get(target, 0)
-                if new:
-                    reached[target] = reached.get(target, 0) | new
-                    grown[target] = grown.get(target, 0) | new
-        frontier = grown
-    positions: dict[str, list[int]] = {}
+    graph: nx.DiGraph = nx.DiGraph()
+    graph.add_nodes_from(packages)
+    stack, seen = list(packages), set(packages)
+    while stack:
+        source = stack.pop()
+        for target in requires[source] if source in requires else ():
+            if inside is None or target in inside:
+                graph.add_edge(source, target)
+                if target not in seen:
+                    seen.add(target)
+                    stack.append(target)
+    # packages that reach each other (a cycle) are one component; between components, reaching
+    # is one way
+    condensed = nx.condensation(graph)
+    component = condensed.graph["mapping"]
+    positions: dict[int, list[int]] = {}
     for position, (_, package) in enumerate(requests):
-        positions.setdefault(package, []).append(position)
+        positions.setdefault(component[package], []).append(position)
+    reached: set[int] = set()  # components a requested package of another component reaches
+    for node in nx.topological_sort(condensed):
+        if node in positions or node in reached:
+            reached.update(condensed.successors(node))
     result: dict[str, list[str]] = {}
     for index, (request, package) in enumerate(requests):
-        pullers = [position for position in positions[package] if position < index]
-        for other in _members(reached.get(package, 0) & ~bit[package], packages):
-            # in a cycle, a request this one reaches back and that comes later does not count
-            back = reached.get(other, 0) & bit[package]
-            pullers += [position for position in positions[other] if not (back and index < position)]
+        own = component[package]
+        if own not in reached and positions[own][0] == index:
+            continue
+        found = [p for p in positions[own] if p < index]
         if pullers:
-            result[request] = [requests[position][0] for position in sorted(pullers)]
+            found += [p for above in nx.ancestors(condensed, own) for p in positions.get(above, ())]
+        result[request] = [requests[p][0] for p in sorted(found)] if pullers else []
     return result
-
-
-def _members(mask: int, packages: Sequence[str]) -> Iterable[str]:
-    while mask:
-        low = mask & -mask
-        yield packages[low.bit_length() - 1]
-        mask ^= low

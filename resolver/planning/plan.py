@@ -59,6 +59,22 @@ class TreeShape:
         return chain[::-1]
 
 
+def cycle_in(parents: Mapping[str, str | None]) -> str | None:
+    """An image on a cycle of ``parents`` (read from a file), or None when every chain of parents
+    ends (at None or a name that has no entry); each image is followed once."""
+    ended: set[str] = set()
+    for start in parents:
+        chain: set[str] = set()
+        node: str | None = start
+        while node is not None and node not in ended:
+            if node in chain:
+                return node
+            chain.add(node)
+            node = parents.get(node)
+        ended |= chain
+    return None
+
+
 @dataclass(frozen=True)
 class PlannedImage:
     name: str
@@ -230,7 +246,7 @@ def layer_request(layer: frozenset[str], requires: Mapping[str, Iterable[str]]) 
     (through any Requires path inside the layer). In a dependency cycle the alphabetically first
     member stays. ``requires`` maps an item to the items it requires (a networkx DiGraph will do)."""
     inside = sorted(layer)
-    pulled = pulled_in([(item, item) for item in inside], requires, inside=layer)
+    pulled = pulled_in([(item, item) for item in inside], requires, inside=layer, pullers=False)
     return [item for item in inside if item not in pulled]
 
 

@@ -185,16 +185,30 @@ class Agglomerative(_Weights):
         self.classes = classes
         self.top = top
         self.problem = problem
-        index = {x: i for i, x in enumerate(self.universe)}
-        self.content = np.zeros((len(classes), len(self.universe)))
+        # items needed by the same classes are alike in every join: one column per distinct set of
+        # classes, its items' weights summed (100,000 items of one image are one column, not
+        # 100,000: the matrices are classes x distinct need patterns)
+        needed_by: dict[str, list[int]] = {}
         for row, cls in enumerate(classes):
-            self.content[row, [index[x] for x in cls.need - top]] = 1.0
-        self.weights = np.stack([self.size, self.header, np.ones(len(self.universe))])
+            for item in cls.need - top:
+                needed_by.setdefault(item, []).append(row)
+        columns: dict[tuple[int, ...], int] = {}
+        column_of = np.array([columns.setdefault(tuple(needed_by[x]), len(columns)) for x in self.universe],
+                             dtype=np.int64)
+        self.content = np.zeros((len(classes), len(columns)))
+        for pattern, column in columns.items():
+            self.content[list(pattern), column] = 1.0
+        self.weights = np.zeros((3, len(columns)))
+        for weight, values in zip(self.weights, (self.size, self.header, np.ones(len(self.universe)))):
+            np.add.at(weight, column_of, values)
 
     def _pairs(self, rows: np.ndarray) -> np.ndarray:
         """Shared bytes, shared header bytes and shared item count of ``rows`` with every group."""
-        if len(rows) == 1:  # one join's row: matrix-vector products on the contiguous matrix
-            return np.stack([(self.content @ (self.content[rows[0]] * weight))[None, :] for weight in self.weights])
+        if len(rows) == 1:  # one join's row: products over the columns the row holds (a join's content is small)
+            held = np.flatnonzero(self.content[rows[0]])
+            columns = self.content[:, held]
+            return np.stack([(columns @ (self.content[rows[0], held] * weight[held]))[None, :]
+                             for weight in self.weights])
         chosen = self.content[rows]
         return np.stack([(chosen * weight) @ self.content.T for weight in self.weights])
 

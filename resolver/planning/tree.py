@@ -27,8 +27,11 @@ Deployed images with the same needs share one computed layer (each then has an e
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from typing import Any
+
+from .plan import cycle_in
 
 #: the exact method's default reach: distinct need sets per group (under a second at 15; about 3^N
 #: steps: a minute at 19, the shipped tree's count, with 300 MB)
@@ -65,6 +68,23 @@ class ComputedTree:
     @property
     def proven(self) -> bool:
         return self.method == "exact"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"parents": dict(self.parents), "cost": self.cost, "method": self.method, "classes": self.classes}
+
+    @classmethod
+    def from_json(cls, data: Any, deployed: Collection[str]) -> ComputedTree | None:
+        """A tree read back (from a cache), or None unless it is one over ``deployed``: every
+        parent named, no cycle, the figures whole numbers."""
+        if not isinstance(data, dict):
+            return None
+        parents, cost, method, classes = (data.get(key) for key in ("parents", "cost", "method", "classes"))
+        if not (isinstance(parents, dict) and type(cost) is int and type(classes) is int
+                and method in ("exact", "agglomerative") and set(deployed) <= parents.keys()
+                and all(p is None or isinstance(p, str) and p in parents for p in parents.values())
+                and cycle_in(parents) is None):
+            return None
+        return cls(parents, cost, method, classes)
 
 
 @dataclass

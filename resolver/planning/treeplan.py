@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import InputError, LayerCheckError
-from ..files import default_cache_dir, write_atomically
+from ..files import default_cache_dir, read_bytes, write_atomically
 from ..inputs.image_tree import BuildStep
 from ..inputs.profiles import ProviderChoice
 from ..metadata.closure import PackageInfo, Requirements, is_conditional
@@ -319,9 +319,10 @@ def _cached_tree(problem: TreeProblem, exact_limit: int, cache_dir: Path | None,
         digest = hashlib.sha256(problem_text.encode()).hexdigest()
         path = (cache_dir or default_cache_dir()) / "trees" / f"{digest}.json"
         if path.is_file():
-            data = json.loads(path.read_text(encoding="utf-8"))
-            return ComputedTree(data["parents"], int(data["cost"]), str(data["method"]), int(data["classes"]))
-    except (OSError, ValueError, KeyError, TypeError):
+            cached = _tree_of(read_bytes(path, "cached tree"), problem)
+            if cached is not None:
+                return cached
+    except (OSError, InputError):
         path = None
     from .tree import compute_tree
 
@@ -335,9 +336,21 @@ def _cached_tree(problem: TreeProblem, exact_limit: int, cache_dir: Path | None,
         parents, cost = refine(computed.parents, problem, WholeCost(problem, other, VENV_BASE_BYTES))
         computed = dataclasses.replace(computed, parents=parents, cost=cost)
     if path is not None:
-        write_atomically(path, json.dumps({"parents": dict(computed.parents), "cost": computed.cost,
-                                           "method": computed.method, "classes": computed.classes}))
+        tree = computed.to_json()
+        digest = hashlib.sha256(json.dumps(tree, sort_keys=True).encode()).hexdigest()
+        write_atomically(path, json.dumps({"sha256": digest, "tree": tree}, sort_keys=True))
     return computed
+
+
+def _tree_of(raw: bytes, problem: TreeProblem) -> ComputedTree | None:
+    """A cached tree when its file is whole (its content's digest matches), else None."""
+    try:
+        data = json.loads(raw)
+        if hashlib.sha256(json.dumps(data["tree"], sort_keys=True).encode()).hexdigest() != data["sha256"]:
+            return None
+        return ComputedTree.from_json(data["tree"], problem.needs.keys())
+    except (ValueError, RecursionError, KeyError, TypeError):
+        return None
 
 
 def _named(plan: LayerPlan, requests: Mapping[str, list[str]], inputs: PlanInputs,

@@ -55,7 +55,7 @@ class ImagePackages:
     def minimal_request(self) -> tuple[str, ...]:
         """Names of this layer's request list: no name the parent has or another requested name
         already pulls in."""
-        pulled_in = self.resolution.pulled_in(ignore=self.inherited)
+        pulled_in = self.resolution.pulled_in(ignore=self.inherited, pullers=False)
         return tuple(request for request, package in self.satisfied_by
                      if package not in self.inherited and request not in pulled_in)
 
