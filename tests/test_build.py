@@ -531,7 +531,9 @@ def test_rendered_containerfiles_and_bake_file_follow_the_tree(tmp_path):
     assert "FROM resolver/openstack-base AS builder" in builder
     assert "cyrus-sasl-devel gcc openldap-devel python3-devel" in builder and "libffi-devel" not in builder
     assert "pip wheel --no-deps --require-hashes" in builder
-    assert "--mount=type=bind,from=builder,source=/wheels" in final and "keystone==27.1.0" in final
+    assert "--mount=type=bind,from=builder,source=/wheels" in final and "--require-hashes -r /install.txt" in final
+    # the venv layer's wheels are pinned with the lock's sha256 beside the Containerfile
+    assert "keystone==27.1.0 --hash=sha256:" in (tmp_path / "keystone" / "install.txt").read_text()
     requirements = (tmp_path / "keystone" / "requirements.txt").read_text().splitlines()
     assert "python-ldap==3.4.4 --hash=sha256:" in "\n".join(requirements)
     assert all(" --hash=sha256:" in line for line in requirements)

@@ -25,10 +25,13 @@ _DIGEST = re.compile(r"^[0-9a-f]{64}\Z")
 _CREATED = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\Z")
 
 
-def created_now() -> str:
-    """RFC 3339 UTC, to the second; ``SOURCE_DATE_EPOCH`` when set (reproducible builds)."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
-    when = datetime.fromtimestamp(int(epoch), timezone.utc) if epoch.isdigit() else datetime.now(timezone.utc)
+def created_now(epoch: int | None = None) -> str:
+    """RFC 3339 UTC, to the second: ``epoch`` (a build's one time, so the same lock gives the same
+    image config), else ``SOURCE_DATE_EPOCH`` when set, else now."""
+    if epoch is None:
+        value = os.environ.get("SOURCE_DATE_EPOCH", "")
+        epoch = int(value) if value.isdigit() else None
+    when = datetime.fromtimestamp(epoch, timezone.utc) if epoch is not None else datetime.now(timezone.utc)
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

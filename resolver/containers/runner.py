@@ -255,7 +255,7 @@ class TreeBuilder:
                 measured = {"build_only": build_only, "elf_added": [a.__dict__ for a in additions],
                             "python_total": python_total,
                             "python_bytes": python_total - ((parent.python_total or 0) if parent else 0)}
-                engine.label(final, {**image_labels(name, self.tag, self.lock_digest, created_now()),
+                engine.label(final, {**image_labels(name, self.tag, self.lock_digest, created_now(engine.epoch)),
                                      _LABEL: json.dumps(measured, sort_keys=True)})
                 engine.commit(final, ref)
             finally:
