@@ -7,18 +7,11 @@ import json
 
 import pytest
 
-from .conftest import BASEOS_2022, run_here
+from .conftest import BASEOS_2022, TINY_TREE, run_here
 from .repodata import copy_repo, publish_release
 
-TREE = """\
-- name: base
-  packages:
-    - {name: bash, reason: a shell}
-- name: shell
-  parent: base
-  deployed: true
-  packages:
-    - {name: sudo, reason: privileges}
+#: the conftest's two-image tree with a second deployed image beside shell
+TREE = TINY_TREE + """\
 - name: tools
   parent: base
   deployed: true
